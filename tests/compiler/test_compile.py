@@ -1,0 +1,283 @@
+"""What each step kind compiles to, on the real example journeys and small focused ones."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import JOURNEYS, REPO
+from touchpoint import contract
+from touchpoint.compiler.build import compile_journey, outputs, version_of
+from touchpoint.compiler.lower import COMPLETED, step_of
+from touchpoint.journey.loader import load_project
+from touchpoint.journey.model import Journey
+from touchpoint.journey.steps import resolve, walk
+
+
+def journey(steps: list[dict[str, Any]], **extra: Any) -> Journey:
+    data = {
+        "schema": "touchpoint/v1",
+        "id": "t",
+        "name": "T",
+        "owner": "qa@example.com",
+        "timezone": "Asia/Shanghai",
+        "trigger": {"event": "user.registered"},
+        "steps": steps,
+        **extra,
+    }
+    return Journey.model_validate(data)
+
+
+def states(j: Journey) -> dict[str, Any]:
+    return json.loads(compile_journey(j).asl)["States"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def examples() -> dict[str, Journey]:
+    project = load_project([JOURNEYS], cwd=REPO)
+    assert not project.errors(), "\n".join(map(str, project.errors()))
+    return {j.id: j for _, j in project.valid()}
+
+
+def test_nurture_longest_path_is_within_1_3x_of_its_sends_waits_and_branches(
+    examples: dict[str, Journey],
+) -> None:
+    nurture = examples["new-user-7day"]
+    compiled = compile_journey(nurture)
+    path = compiled.machine.longest_path()
+    kinds = {n.id: n.kind for n in walk(resolve(nurture.steps))}
+    steps_on_path = {step_of(name) for name in path} - {None}
+    counted = [s for s in steps_on_path if kinds[s] in ("send", "wait", "if", "wait_for", "split")]
+    ratio = len(path) / len(counted)
+    print(
+        f"new-user-7day: {len(path)} states on the longest path for {len(counted)} sends+waits+branches "
+        f"= {ratio:.2f}x"
+    )
+    assert ratio <= 1.3
+    assert len(path) == 11
+    assert len(counted) == 9
+    # when every send fails after its retries, each adds its failure recorder: 4 more states
+    assert len(compiled.machine.longest_path(failures=True)) == 15
+
+
+def test_a_send_is_one_callback_task_that_retries_and_records_failures() -> None:
+    s = states(
+        journey(
+            [{"send": {"channel": "email", "template": "hello"}, "id": "hello"}],
+            limits={"email": {"max": 2, "per": "24h"}},
+            send_window={"from": "08:00", "to": "21:00"},
+        )
+    )
+    task = s["hello"]
+    assert task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert task["Parameters"]["FunctionName"] == "${SendEmailFunctionArn}"
+    payload = task["Parameters"]["Payload"]
+    assert payload["token.$"] == "$$.Task.Token"
+    assert payload["limit"] == {"max": 2, "per_seconds": 86400}
+    assert payload["send_window"] == {"from": "08:00", "to": "21:00"}
+    assert task["TimeoutSeconds"] == contract.SEND_TIMEOUT_SECONDS
+    assert "TransientError" in task["Retry"][0]["ErrorEquals"]
+    assert task["Retry"][0]["JitterStrategy"] == "FULL"
+    assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": "hello#failed", "ResultPath": "$.last"}]
+    failed = s["hello#failed"]
+    assert failed["Resource"] == "arn:aws:states:::events:putEvents"
+    assert failed["Parameters"]["Entries"][0]["DetailType"] == contract.STEP_FAILED
+    assert failed["End"] is True
+    assert task["End"] is True
+
+
+def test_fallback_runs_when_the_message_was_not_sent() -> None:
+    s = states(
+        journey(
+            [
+                {
+                    "send": {"channel": "sms", "template": "a"},
+                    "id": "sms",
+                    "fallback": [{"send": {"channel": "email", "template": "a"}, "id": "mail"}],
+                },
+                {"wait": "1h"},
+            ]
+        )
+    )
+    assert s["sms"]["Next"] == "sms#check"
+    check = s["sms#check"]
+    assert check["Choices"] == [{"Variable": "$.last.status", "StringEquals": "sent", "Next": "wait-2"}]
+    assert check["Default"] == "mail"
+    assert s["sms#failed"]["Next"] == "mail"
+    assert s["mail"]["Next"] == "wait-2"
+
+
+def test_wait_for_times_out_into_on_timeout_and_scopes_message_events_to_the_journey() -> None:
+    s = states(
+        journey(
+            [
+                {"send": {"channel": "email", "template": "a"}, "id": "coupon"},
+                {
+                    "wait_for": {"event": "email.clicked", "where": {"step_id": "coupon"}, "timeout": "3d"},
+                    "id": "click",
+                    "on_event": [{"tag": {"add": ["hot"]}}],
+                    "on_timeout": [{"exit": "cold"}],
+                },
+            ]
+        )
+    )
+    task = s["click"]
+    assert task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert task["TimeoutSeconds"] == 3 * 86400
+    assert task["Parameters"]["Payload"]["where"] == {"step_id": "coupon", "journey_id": "t"}
+    assert task["Catch"][0] == {
+        "ErrorEquals": ["States.Timeout"],
+        "Next": "click.on_timeout.exit-1",
+        "ResultPath": "$.last",
+    }
+    assert task["Next"] == "click.on_event.tag-1"
+    assert s["click.on_timeout.exit-1"] == {
+        "Comment": "exit: cold",
+        "End": True,
+        "Result": {"reason": "cold"},
+        "ResultPath": "$.exit",
+        "Type": "Pass",
+    }
+
+
+def test_if_asks_the_shared_evaluator_then_chooses() -> None:
+    s = states(
+        journey(
+            [
+                {
+                    "if": {"all": [{"attribute": "orders_count", "gte": 1}, {"consent": "sms"}]},
+                    "id": "buyer",
+                    "then": [{"tag": {"add": ["buyer"]}}],
+                }
+            ]
+        )
+    )
+    task = s["buyer"]
+    assert task["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert task["Parameters"]["Payload"] == {
+        "action": "evaluate",
+        "user_id.$": "$.user_id",
+        "condition": {"all": [{"attribute": "orders_count", "gte": 1}, {"consent": "sms"}]},
+    }
+    choice = s["buyer#branch"]
+    assert choice["Choices"][0]["Variable"] == "$.last.result"
+    assert choice["Default"] == COMPLETED  # nothing after the if: the else side ends the run
+    assert s[COMPLETED] == {"Comment": "The journey's steps are done.", "Type": "Succeed"}
+
+
+def test_split_routes_on_the_per_user_bucket() -> None:
+    s = states(
+        journey(
+            [
+                {
+                    "split": [
+                        {"name": "A", "percent": 20, "steps": [{"tag": {"add": ["a"]}}]},
+                        {"name": "B", "percent": 30, "steps": [{"tag": {"add": ["b"]}}]},
+                        {"name": "C", "percent": 50},
+                    ],
+                    "id": "ab",
+                }
+            ]
+        )
+    )
+    choice = s["ab"]
+    key = contract.split_key("ab")
+    assert [(r["Variable"], r["NumericLessThan"]) for r in choice["Choices"]] == [
+        (f"$.buckets.{key}", 2000),
+        (f"$.buckets.{key}", 5000),
+    ]
+    assert choice["Default"] == COMPLETED
+
+
+def test_tag_and_set_update_the_profile_only_if_it_still_exists() -> None:
+    s = states(
+        journey(
+            [
+                {"tag": {"add": ["b", "a"], "remove": ["c"]}, "id": "swap"},
+                {"set": {"intent_level": "high", "score": 3, "vip": None}, "id": "attrs"},
+            ]
+        )
+    )
+    add, remove, attrs = s["swap"], s["swap#remove"], s["attrs"]
+    assert add["Next"] == "swap#remove"
+    assert remove["Next"] == "attrs"
+    assert add["Parameters"]["UpdateExpression"] == "SET #updated_at = :now ADD #tags :tags"
+    assert add["Parameters"]["ExpressionAttributeValues"][":tags"] == {"SS": ["a", "b"]}
+    assert remove["Parameters"]["UpdateExpression"] == "SET #updated_at = :now DELETE #tags :tags"
+    assert (
+        attrs["Parameters"]["UpdateExpression"] == "SET #updated_at = :now, #a0 = :v0, #a1 = :v1 REMOVE #a2"
+    )
+    assert attrs["Parameters"]["ExpressionAttributeValues"][":v1"] == {"N": "3"}
+    for task in (add, remove, attrs):
+        assert task["Parameters"]["ConditionExpression"] == "attribute_exists(#user_id)"
+        assert task["Parameters"]["TableName"] == "${ProfilesTableName}"
+        assert task["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+
+
+def test_emit_puts_an_event_whose_id_derives_from_the_execution() -> None:
+    s = states(journey([{"emit": {"type": "lead.qualified", "properties": {"source": "x"}}, "id": "crm"}]))
+    entry = s["crm"]["Parameters"]["Entries"][0]
+    assert entry["EventBusName"] == "${EventBusName}"
+    assert entry["Source"] == contract.JOURNEY_SOURCE
+    assert entry["DetailType"] == "lead.qualified"
+    assert entry["Detail"]["event_id.$"] == "States.Format('{}:crm', $$.Execution.Name)"
+    assert entry["Detail"]["properties"] == {"source": "x", "journey_id": "t", "step_id": "crm"}
+
+
+def test_wait_until_asks_for_the_next_local_time_then_waits_for_it() -> None:
+    s = states(journey([{"wait": {"until": {"time": "10:00", "weekday": "mon"}}, "id": "monday"}]))
+    assert s["monday"]["Parameters"]["Payload"] == {
+        "action": "next_time",
+        "user_id.$": "$.user_id",
+        "time": "10:00",
+        "weekday": "mon",
+        "timezone": "Asia/Shanghai",
+    }
+    assert s["monday#wait"] == {"Type": "Wait", "TimestampPath": "$.last.until", "End": True}
+
+
+def test_no_arns_only_placeholders_and_no_routing_pass_states(examples: dict[str, Journey]) -> None:
+    for j in examples.values():
+        compiled = compile_journey(j)
+        text = compiled.asl
+        assert "arn:aws:lambda" not in text
+        assert "arn:aws:dynamodb" not in text
+        assert "arn:aws:events" not in text
+        definition = json.loads(text)
+        for state in definition["States"].values():
+            if state["Type"] == "Pass":
+                assert state.get("End") is True
+        assert set(compiled.manifest["placeholders"]) <= {
+            contract.SEND_EMAIL_FUNCTION,
+            contract.SEND_SMS_FUNCTION,
+            contract.TRIGGER_EVAL_FUNCTION,
+            contract.PROFILES_TABLE,
+            contract.EVENT_BUS,
+        }
+        for placeholder in compiled.manifest["placeholders"]:
+            assert "${" + placeholder + "}" in text
+
+
+def test_compiling_is_deterministic_and_versions_follow_content(examples: dict[str, Journey]) -> None:
+    first = outputs(compile_journey(j) for j in examples.values())
+    second = outputs(compile_journey(j) for j in reversed(list(examples.values())))
+    assert first == second
+    changed = examples["birthday"].model_copy(update={"name": "Renamed"})
+    assert version_of(changed) != version_of(examples["birthday"])
+
+
+def test_registry_indexes_every_trigger_exit_and_goal(examples: dict[str, Journey]) -> None:
+    registry = json.loads(outputs(compile_journey(j) for j in examples.values())["registry.json"])
+    index = registry["index"]
+    assert index["event"]["user.registered"] == ["new-user-7day"]
+    assert index["event"]["cart.updated"] == ["cart-abandonment"]
+    assert "dormant-winback" in index["schedule"]
+    assert sorted(index["date"]) == ["birthday", "membership-expiry"]
+    assert "new-user-7day" in index["exit"]["order.placed"]
+    assert "b2b-whitepaper" in index["goal"]["lead.qualified"]
+    entry = registry["journeys"]["cart-abandonment"]
+    assert entry["entry"] == {"reentry": {"after": "7d"}, "priority": 50, "group": "recovery"}
+    assert entry["holdout"] == {"percent": 10.0}
+    assert entry["state_machine"] == "touchpoint-cart-abandonment"

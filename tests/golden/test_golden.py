@@ -1,0 +1,71 @@
+"""Golden tests: journeys in, exact ASL (and exact error messages) out.
+
+Regenerate after an intended change with ``TOUCHPOINT_UPDATE_GOLDENS=1 pytest tests/golden`` and
+review the diff like any other code change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GOLDEN, REPO, UPDATE_GOLDENS
+from touchpoint.compiler.build import compile_journey, outputs
+from touchpoint.journey.loader import Project, load_project
+from touchpoint.journey.model import STEP_KINDS, TRIGGER_KINDS, WaitStep
+from touchpoint.journey.steps import resolve, walk
+
+VALID_DIR = GOLDEN / "valid"
+INVALID_DIR = GOLDEN / "invalid"
+VALID = sorted(p for p in VALID_DIR.glob("*.yaml") if p.name != "profile.yaml")
+INVALID = sorted(p for p in INVALID_DIR.glob("*.yaml") if p.name != "profile.yaml")
+
+
+@pytest.fixture(scope="module")
+def valid_project() -> Project:
+    return load_project([VALID_DIR], cwd=REPO)
+
+
+def _check(expected: Path, actual: str) -> None:
+    if UPDATE_GOLDENS:
+        expected.parent.mkdir(parents=True, exist_ok=True)
+        expected.write_text(actual, encoding="utf-8")
+    assert expected.exists(), f"{expected} is missing; run with TOUCHPOINT_UPDATE_GOLDENS=1"
+    assert actual == expected.read_text(encoding="utf-8")
+
+
+def test_the_golden_set_is_big_enough_and_covers_every_kind(valid_project: Project) -> None:
+    assert len(VALID) >= 25
+    assert len(INVALID) >= 15
+    journeys = [j for _, j in valid_project.valid()]
+    assert len(journeys) == len(VALID)
+    assert {j.trigger.kind for j in journeys} == set(TRIGGER_KINDS)
+    nodes = [n for j in journeys for n in walk(resolve(j.steps))]
+    assert {n.kind for n in nodes} == set(STEP_KINDS)
+    waits = [n.step.wait for n in nodes if isinstance(n.step, WaitStep)]
+    assert any(isinstance(w, int) for w in waits)
+    assert any(not isinstance(w, int) and w.until.weekday for w in waits)
+    assert any(not isinstance(w, int) and not w.until.weekday for w in waits)
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+def test_valid_journey_compiles_to_the_expected_asl(path: Path, valid_project: Project) -> None:
+    loaded = next(j for j in valid_project.journeys if j.path == path)
+    assert loaded.violations == []
+    assert loaded.journey is not None
+    _check(VALID_DIR / "expected" / f"{path.stem}.asl.json", compile_journey(loaded.journey).asl)
+
+
+def test_registry_of_the_golden_set(valid_project: Project) -> None:
+    files = outputs(compile_journey(j) for _, j in valid_project.valid())
+    _check(VALID_DIR / "expected" / "registry.json", files["registry.json"])
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_journey_gets_its_exact_messages(path: Path) -> None:
+    project = load_project([path], cwd=REPO)
+    actual = "".join(f"{v}\n" for v in project.all_violations())
+    _check(path.with_suffix(".expected"), actual)
+    assert actual, "an invalid journey must produce at least one message"
+    if path.stem != "consent-warning":
+        assert project.errors(), "every other invalid journey has at least one error"

@@ -1,0 +1,156 @@
+"""The ``touchpoint`` command: validate, compile, graph and schema for journeys."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from touchpoint.compiler import build
+from touchpoint.compiler.graph import mermaid, trigger_text
+from touchpoint.journey.loader import Project, load_project
+from touchpoint.journey.model import Journey
+from touchpoint.journey.steps import resolve, walk
+from touchpoint.journey.violations import Violation
+
+DEFAULT_JOURNEYS = Path("journeys")
+DEFAULT_OUT = Path("statemachines")
+DEFAULT_SCHEMA = Path("docs/journey.schema.json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="touchpoint", description="Journeys as code on AWS Step Functions.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check journeys; exit 1 on any error")
+    p.add_argument("paths", nargs="*", type=Path, default=[DEFAULT_JOURNEYS])
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+    p = sub.add_parser("compile", help="compile journeys into statemachines/")
+    p.add_argument("--journeys", type=Path, default=DEFAULT_JOURNEYS)
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--check", action="store_true", help="fail when the committed outputs are stale")
+
+    p = sub.add_parser("graph", help="print a journey as a Mermaid flowchart")
+    p.add_argument("journey", help="a journey file, or an id in journeys/")
+
+    p = sub.add_parser("schema", help="write the journey JSON Schema (for YAML editors)")
+    p.add_argument("--out", type=Path, default=DEFAULT_SCHEMA)
+    p.add_argument("--check", action="store_true", help="fail when the committed schema is stale")
+
+    args = parser.parse_args(argv)
+    handlers = {"validate": _validate, "compile": _compile, "graph": _graph, "schema": _schema}
+    return handlers[args.command](args)
+
+
+def _print_violations(violations: list[Violation]) -> None:
+    for violation in violations:
+        print(violation, file=sys.stderr)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    project = load_project(args.paths)
+    violations = project.all_violations()
+    _print_violations(violations)
+    errors = sum(v.severity == "error" for v in violations)
+    warnings = len(violations) - errors
+    valid = len(project.valid())
+    print(f"{len(project.journeys)} journeys: {valid} valid, {errors} errors, {warnings} warnings")
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def _load_valid(journeys: Path) -> Project | None:
+    project = load_project([journeys])
+    if project.errors():
+        _print_violations(project.all_violations())
+        print(f"not compiled: {len(project.errors())} errors; fix them and run again", file=sys.stderr)
+        return None
+    return project
+
+
+def _compile(args: argparse.Namespace) -> int:
+    project = _load_valid(args.journeys)
+    if project is None:
+        return 1
+    compiled = [build.compile_journey(journey) for _, journey in project.valid()]
+    files = build.outputs(compiled)
+    if args.check:
+        problems = build.stale(args.out, files)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print(
+                "compiled state machines are stale: run `touchpoint compile` and commit the result",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{args.out}/ is up to date ({len(compiled)} journeys)")
+        return 0
+    changed = build.write(args.out, files)
+    _summary(compiled)
+    print(f"wrote {args.out}/: {len(files)} files, {len(changed)} changed")
+    return 0
+
+
+def _summary(compiled: list[build.Compiled]) -> None:
+    rows = [("journey", "trigger", "steps", "sends", "states", "longest path", "version")]
+    for c in compiled:
+        nodes = list(walk(resolve(c.journey.steps)))
+        sends = sum(n.kind == "send" for n in nodes)
+        rows.append(
+            (
+                c.journey.id,
+                trigger_text(c.journey.trigger),
+                str(len(nodes)),
+                str(sends),
+                str(len(c.machine.states)),
+                str(len(c.machine.longest_path())),
+                c.version,
+            )
+        )
+    widths = [min(max(len(r[i]) for r in rows), 44) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell[:44].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _graph(args: argparse.Namespace) -> int:
+    path = Path(args.journey)
+    if not path.exists():
+        path = DEFAULT_JOURNEYS / f"{args.journey}.yaml"
+    project = load_project([path])
+    loaded = project.journeys[0] if project.journeys else None
+    if loaded is None or loaded.journey is None or project.errors():
+        _print_violations(project.all_violations() or [Violation(str(path), 1, "", "no such journey")])
+        return 1
+    print(mermaid(loaded.journey), end="")
+    return 0
+
+
+def journey_schema() -> str:
+    schema = Journey.model_json_schema(by_alias=True)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://touchpoint.dev/schemas/journey-v1.json",
+        **schema,
+    }
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _schema(args: argparse.Namespace) -> int:
+    text = journey_schema()
+    if args.check:
+        if not args.out.exists() or args.out.read_text(encoding="utf-8") != text:
+            print(f"{args.out} is stale: run `touchpoint schema` and commit the result", file=sys.stderr)
+            return 1
+        print(f"{args.out} is up to date")
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The contract between compiled state machines and the runtime.
+
+The compiler writes these names into ASL; trigger_eval, the send functions, the CDK stack and the
+simulator read them from here. Change one side, change it here, and both move together."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ---- placeholders in compiled ASL, filled by CDK definition_substitutions
+SEND_EMAIL_FUNCTION: Final = "SendEmailFunctionArn"
+SEND_SMS_FUNCTION: Final = "SendSmsFunctionArn"
+TRIGGER_EVAL_FUNCTION: Final = "TriggerEvalFunctionArn"
+PROFILES_TABLE: Final = "ProfilesTableName"
+EVENT_BUS: Final = "EventBusName"
+
+SEND_FUNCTION_BY_CHANNEL: Final = {"email": SEND_EMAIL_FUNCTION, "sms": SEND_SMS_FUNCTION}
+
+# ---- what the state machines ask trigger_eval to do (Payload.action)
+ACTION_EVALUATE: Final = "evaluate"  # if: {"result": bool}
+ACTION_REGISTER_WAIT: Final = "register_wait"  # wait_for: stores the task token; resumed by the event
+ACTION_NEXT_TIME: Final = "next_time"  # wait until: {"until": "2026-12-01T02:00:00Z"}
+
+# ---- execution input written by trigger_eval (StartExecution)
+INPUT_USER: Final = "user_id"
+INPUT_HOLDOUT: Final = "holdout"
+INPUT_BUCKETS: Final = "buckets"  # split step key → bucket in [0, BUCKETS)
+INPUT_ENTRY: Final = "entry"  # {"event_id", "type", "at"}
+
+#: Deterministic buckets (canary, holdout, splits) are in [0, BUCKETS): 0.01 % resolution.
+BUCKETS: Final = 10_000
+
+#: Where a Task writes its result; the next Choice reads it. One scratch slot keeps state small.
+LAST: Final = "$.last"
+
+#: Longest a send may be deferred (send window, caps, paused journey) before it is skipped;
+#: the send Task's TimeoutSeconds is this plus a margin, so a lost callback still ends.
+MAX_DEFER_SECONDS: Final = 7 * 86400
+SEND_TIMEOUT_SECONDS: Final = MAX_DEFER_SECONDS + 3600
+
+#: Source of events that state machines and functions put on the bus.
+JOURNEY_SOURCE: Final = "touchpoint.journey"
+STEP_FAILED: Final = "journey.step_failed"
+
+#: Event type prefixes Touchpoint itself emits; a journey may not emit these.
+RESERVED_EVENT_PREFIXES: Final = ("email.", "sms.", "journey.", "touchpoint.")
+
+#: Errors a Lambda task retries with backoff (our TransientError is raised on throttling and 5xx).
+TRANSIENT_ERROR: Final = "TransientError"
+
+
+def split_key(step_id: str) -> str:
+    """Key of a split's bucket in the execution input: JSONPath-safe and injective
+    (``if-2.then.split-1`` → ``s_if_h2_dthen_dsplit_h1``)."""
+    return "s_" + step_id.replace("_", "__").replace("-", "_h").replace(".", "_d")

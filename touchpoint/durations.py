@@ -1,0 +1,31 @@
+"""Durations as journeys write them (``30m``, ``24h``, ``7d``): one parser for the model, the
+validator, the compiler and the runtime, so ``3d`` means the same thing everywhere."""
+
+from __future__ import annotations
+
+import re
+
+UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_PATTERN = re.compile(r"^([1-9][0-9]*)([smhdw])$")
+HINT = "use 30m, 24h or 3d"
+PATTERN = r"^[1-9][0-9]*[smhdw]$"
+
+#: Step Functions' hard limit for one Standard execution, and so for any wait inside one.
+ONE_YEAR = 365 * 86400
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``text``; ValueError (with the fix in the message) when it is not a duration."""
+    match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f'"{text}" is not a duration; {HINT}')
+    return int(match.group(1)) * UNITS[match.group(2)]
+
+
+def format_duration(seconds: int) -> str:
+    """The largest exact unit up to days: 86400 → ``1d``, 604800 → ``7d``, 5400 → ``90m``."""
+    for unit in ("d", "h", "m"):
+        size = UNITS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

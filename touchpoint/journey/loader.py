@@ -1,0 +1,147 @@
+"""Load journeys from files and directories, with every problem as a located violation.
+
+A directory is a journey set: ``*.yaml`` journeys, ``profile.yaml`` (the declared profile
+attributes) and ``templates/``. Loading never stops at the first problem: all of them are listed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from touchpoint import templates
+from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileFile, ProfileSchema, profile_from_data
+from touchpoint.journey.model import Journey
+from touchpoint.journey.source import Source, SourceError, read_source
+from touchpoint.journey.validate import Context, check_journey
+from touchpoint.journey.violations import Violation, at, from_validation_error
+
+
+@dataclass
+class Loaded:
+    path: Path
+    display: str
+    source: Source | None
+    journey: Journey | None
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Violation]:
+        return [v for v in self.violations if v.severity == "error"]
+
+
+@dataclass
+class Project:
+    journeys: list[Loaded]
+    contexts: dict[Path, Context]
+    violations: list[Violation] = field(default_factory=list)  # not tied to one journey
+
+    def all_violations(self) -> list[Violation]:
+        return sorted({*self.violations, *(v for j in self.journeys for v in j.violations)})
+
+    def errors(self) -> list[Violation]:
+        return [v for v in self.all_violations() if v.severity == "error"]
+
+    def valid(self) -> list[tuple[Loaded, Journey]]:
+        return [(j, j.journey) for j in self.journeys if j.journey is not None and not j.errors]
+
+    def context_of(self, loaded: Loaded) -> Context:
+        return self.contexts[loaded.path.parent.resolve()]
+
+
+def journey_files(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(
+                p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.name != PROFILE_FILE
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    base = (cwd or Path.cwd()).resolve()
+    try:
+        return str(path.resolve().relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def load_project(paths: Sequence[Path], cwd: Path | None = None) -> Project:
+    project = Project([], {})
+    for file in journey_files(paths):
+        display = display_path(file, cwd)
+        directory = file.parent.resolve()
+        if directory not in project.contexts:
+            ctx, problems = _context(file.parent, cwd)
+            project.contexts[directory] = ctx
+            project.violations += problems
+        if not file.exists():
+            project.violations.append(Violation(display, 1, "", "no such file"))
+            continue
+        project.journeys.append(load_journey(file, display, project.contexts[directory]))
+    _unique_ids(project)
+    return project
+
+
+def load_journey(file: Path, display: str, ctx: Context) -> Loaded:
+    try:
+        source = read_source(file, display)
+    except SourceError as error:
+        return Loaded(file, display, None, None, [Violation(display, error.line, "", error.message)])
+    if not isinstance(source.data, dict):
+        return Loaded(
+            file,
+            display,
+            source,
+            None,
+            [at(source, (), "a journey is a mapping that starts with schema: touchpoint/v1")],
+        )
+    try:
+        journey = Journey.model_validate(source.data)
+    except ValidationError as error:
+        return Loaded(file, display, source, None, from_validation_error(error, source, Journey))
+    return Loaded(file, display, source, journey, check_journey(journey, source, ctx, file.stem))
+
+
+def _context(directory: Path, cwd: Path | None) -> tuple[Context, list[Violation]]:
+    display_dir = display_path(directory, cwd)
+    profile, problems = _profile(directory, cwd)
+    tdir = directory / templates.TEMPLATE_DIR
+    ctx = Context(directory, profile, templates.scan(tdir), templates.Environments(tdir), display_dir)
+    return ctx, problems
+
+
+def _profile(directory: Path, cwd: Path | None) -> tuple[ProfileSchema, list[Violation]]:
+    path = directory / PROFILE_FILE
+    if not path.exists():
+        return EMPTY, []
+    display = display_path(path, cwd)
+    try:
+        source = read_source(path, display)
+    except SourceError as error:
+        return EMPTY, [Violation(display, error.line, "", error.message)]
+    try:
+        return profile_from_data(source.data), []
+    except ValidationError as error:
+        return EMPTY, from_validation_error(error, source, ProfileFile)
+
+
+def _unique_ids(project: Project) -> None:
+    seen: dict[str, str] = {}
+    for loaded in project.journeys:
+        if loaded.journey is None or loaded.source is None:
+            continue
+        first = seen.setdefault(loaded.journey.id, loaded.display)
+        if first != loaded.display:
+            loaded.violations.append(
+                at(
+                    loaded.source,
+                    ("id",),
+                    f'journey id "{loaded.journey.id}" is also used by {first}; ids must be unique',
+                )
+            )

@@ -1,0 +1,478 @@
+"""Semantic checks on a parsed journey: a list of violations, never an exception.
+
+Schema problems (wrong types, unknown keys) are caught by the model; these are the mistakes a
+valid-looking journey can still make: a template that does not exist, a wait Step Functions
+cannot hold, a goal that every entrant meets at once."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import assert_never
+
+import jinja2
+
+from touchpoint import contract, durations, templates
+from touchpoint.attributes import RESERVED, TEMPLATE_CONTEXT, ProfileSchema
+from touchpoint.conditions import attributes_in, required_consents
+from touchpoint.journey.model import (
+    RATE_KPIS,
+    AttributeCondition,
+    Condition,
+    DateTrigger,
+    EmitStep,
+    EventTrigger,
+    ExitStep,
+    IfStep,
+    Journey,
+    SendStep,
+    SetStep,
+    SplitStep,
+    TagStep,
+    WaitForStep,
+    WaitStep,
+    Where,
+)
+from touchpoint.journey.source import JsonPath, Source, format_path
+from touchpoint.journey.steps import Node, resolve, walk
+from touchpoint.journey.types import Scalar
+from touchpoint.journey.violations import Severity, Violation, at
+
+
+@dataclass
+class Context:
+    """What a journey is checked against: the profile schema and templates of its directory."""
+
+    directory: Path
+    profile: ProfileSchema
+    catalog: templates.Catalog
+    envs: templates.Environments
+    display_dir: str
+
+
+def check_journey(journey: Journey, source: Source, ctx: Context, file_stem: str) -> list[Violation]:
+    nodes = resolve(journey.steps)
+    checks = (
+        _identity(journey, file_stem),
+        _step_ids(nodes),
+        _structure(nodes),
+        _durations(journey, nodes),
+        _events(journey, nodes),
+        _audience(journey, nodes, ctx),
+        _windows_and_kpis(journey),
+        _steps_against_profile(nodes, ctx),
+    )
+    found = [at(source, path, message, severity) for check in checks for path, message, severity in check]
+    found += _templates(journey, nodes, source, ctx)
+    return sorted(set(found))
+
+
+Findings = Iterator[tuple[JsonPath, str, Severity]]
+
+
+def _identity(journey: Journey, file_stem: str) -> Findings:
+    if journey.id != file_stem:
+        yield (
+            ("id",),
+            f'"{journey.id}" must match the file name; rename the file to {journey.id}.yaml',
+            "error",
+        )
+
+
+def _step_ids(nodes: tuple[Node, ...]) -> Findings:
+    seen: dict[str, JsonPath] = {}
+    for node in walk(nodes):
+        if node.id in seen:
+            first = format_path(seen[node.id])
+            yield (
+                (*node.path, "id"),
+                f'duplicate step id "{node.id}" (also {first}); step ids must be unique',
+                "error",
+            )
+        else:
+            seen[node.id] = node.path
+
+
+def always_exits(node: Node) -> bool:
+    """Every path through ``node`` ends the journey, so nothing after it can run."""
+    step = node.step
+    if isinstance(step, ExitStep):
+        return True
+    if isinstance(step, IfStep | SplitStep | WaitForStep):
+        return all(any(always_exits(n) for n in branch.nodes) for branch in node.branches)
+    return False  # a send's sent path goes on, fallback or not
+
+
+def structural(journey: Journey) -> list[tuple[JsonPath, str, Severity]]:
+    """The checks that need no files: the compiler's preconditions on the step graph."""
+    return list(_structure(resolve(journey.steps)))
+
+
+def _structure(nodes: tuple[Node, ...]) -> Findings:
+    for i, node in enumerate(nodes[:-1]):
+        if always_exits(node):
+            step = node.step
+            what = (
+                f'exit "{step.exit}"' if isinstance(step, ExitStep) else f"{node.id}, where every path exits"
+            )
+            yield nodes[i + 1].path, f"unreachable: it follows {what}; move or remove it", "error"
+            break
+    for node in nodes:
+        step = node.step
+        if isinstance(step, IfStep) and not step.then and not step.else_:
+            yield node.path, "if has no then or else steps; add the steps to run", "error"
+        if isinstance(step, SplitStep):
+            total = sum(p.percent for p in step.split)
+            if abs(total - 100) > 1e-9:
+                yield (*node.path, "split"), f"percentages add up to {total:g}, not 100", "error"
+            names = [p.name for p in step.split]
+            for dup in sorted({n for n in names if names.count(n) > 1}):
+                yield (*node.path, "split"), f'path name "{dup}" is used twice; name each path once', "error"
+        if isinstance(step, TagStep):
+            for tag in sorted(set(step.tag.add) & set(step.tag.remove)):
+                yield (*node.path, "tag"), f'"{tag}" is both added and removed; keep one', "error"
+        if isinstance(step, EmitStep) and step.emit.type.startswith(contract.RESERVED_EVENT_PREFIXES):
+            yield (
+                (*node.path, "emit", "type"),
+                (
+                    f'"{step.emit.type}" is reserved for Touchpoint\'s own events '
+                    f"({', '.join(p + '*' for p in contract.RESERVED_EVENT_PREFIXES)}); choose another type"
+                ),
+                "error",
+            )
+        for branch in node.branches:
+            yield from _structure(branch.nodes)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def longest(nodes: tuple[Node, ...], until_weekday: int = 7 * 86400, until_daily: int = 86400) -> int:
+    """Worst-case seconds a user spends on ``nodes`` (send deferrals not counted)."""
+    total = 0
+    for node in nodes:
+        step = node.step
+        match step:
+            case WaitStep():
+                if isinstance(step.wait, int):
+                    total += step.wait
+                else:
+                    total += until_weekday if step.wait.until.weekday else until_daily
+            case WaitForStep():
+                total += step.wait_for.timeout + max(longest(b.nodes) for b in node.branches)
+            case SendStep() | IfStep() | SplitStep():
+                total += max((longest(b.nodes) for b in node.branches), default=0)
+            case TagStep() | SetStep() | EmitStep() | ExitStep():
+                pass
+            case _:
+                assert_never(step)
+    return total
+
+
+def _sends_on_longest(nodes: tuple[Node, ...]) -> int:
+    count = 0
+    for node in nodes:
+        count += isinstance(node.step, SendStep)
+        count += max((_sends_on_longest(b.nodes) for b in node.branches), default=0)
+    return count
+
+
+def _durations(journey: Journey, nodes: tuple[Node, ...]) -> Findings:
+    limit = durations.ONE_YEAR
+    for node in walk(nodes):
+        step = node.step
+        if isinstance(step, WaitStep) and isinstance(step.wait, int) and step.wait > limit:
+            yield (*node.path, "wait"), _too_long("this wait", step.wait), "error"
+        if isinstance(step, WaitForStep) and step.wait_for.timeout > limit:
+            yield (
+                (*node.path, "wait_for", "timeout"),
+                _too_long("this timeout", step.wait_for.timeout),
+                "error",
+            )
+    total = longest(nodes)
+    if total > limit:
+        yield ("steps",), _too_long("the longest path through the steps", total), "error"
+    else:
+        worst = total + _sends_on_longest(nodes) * contract.MAX_DEFER_SECONDS
+        if worst > limit:
+            yield (
+                ("steps",),
+                (
+                    "with every send deferred the maximum "
+                    f"{durations.format_duration(contract.MAX_DEFER_SECONDS)}, "
+                    f"the longest path takes {durations.format_duration(worst)}, over the 1-year limit; "
+                    "such users would be cut off — shorten waits"
+                ),
+                "warning",
+            )
+
+
+def _too_long(what: str, seconds: int) -> str:
+    return (
+        f"{what} takes {durations.format_duration(seconds)}; a Step Functions execution lasts at most 1 year "
+        "(365d); shorten it"
+    )
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _events(journey: Journey, nodes: tuple[Node, ...]) -> Findings:
+    trigger = journey.trigger
+    if isinstance(trigger, EventTrigger):
+        if journey.goal and _same_event(journey.goal.event, journey.goal.where, trigger):
+            yield (
+                ("goal", "event"),
+                (
+                    f"the goal event is the trigger ({trigger.event}): every entrant would convert at once; "
+                    "use the behaviour you want to cause, e.g. order.placed"
+                ),
+                "error",
+            )
+        for i, rule in enumerate(journey.exit):
+            if _same_event(rule.event, rule.where, trigger):
+                yield (
+                    ("exit", i, "event"),
+                    (
+                        f"the exit event is the trigger ({trigger.event}): users would leave as they enter; "
+                        "use another event or add a where filter"
+                    ),
+                    "error",
+                )
+    send_ids = {n.id for n in walk(nodes) if isinstance(n.step, SendStep)}
+    for node in walk(nodes):
+        step = node.step
+        if not isinstance(step, WaitForStep):
+            continue
+        spec = step.wait_for
+        if not spec.event.startswith(("email.", "sms.")):
+            continue
+        referenced = spec.where.get("step_id")
+        if referenced is None:
+            yield (
+                (*node.path, "wait_for", "event"),
+                (
+                    f"any {spec.event} from any message resumes this wait; "
+                    "add where: {step_id: <id of the send step>}"
+                ),
+                "warning",
+            )
+        elif isinstance(referenced, str) and referenced not in send_ids and "journey_id" not in spec.where:
+            close = difflib.get_close_matches(referenced, sorted(send_ids), n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            yield (
+                (*node.path, "wait_for", "where", "step_id"),
+                (f'no send step has id "{referenced}" in this journey{hint}'),
+                "error",
+            )
+
+
+def _same_event(event: str, where: Where, trigger: EventTrigger) -> bool:
+    return event == trigger.event and (not where or where == trigger.where)
+
+
+# --------------------------------------------------------------------------- audience, consent, profile
+
+
+def _audience(journey: Journey, nodes: tuple[Node, ...], ctx: Context) -> Findings:
+    yield from _consent(journey, nodes, required_consents(journey.audience))
+    conditions: list[tuple[JsonPath, Condition]] = []
+    if journey.audience is not None:
+        conditions.append((("audience",), journey.audience))
+    if journey.rollout and journey.rollout.segment is not None:
+        conditions.append((("rollout", "segment"), journey.rollout.segment))
+    conditions += [((*n.path, "if"), n.step.if_) for n in walk(nodes) if isinstance(n.step, IfStep)]
+    for path, condition in conditions:
+        for inner, cond in attributes_in(condition, path):
+            yield from _attribute_use(ctx.profile, (*inner, "attribute"), cond)
+    if isinstance(journey.trigger, DateTrigger):
+        name = journey.trigger.date.attribute
+        spec = ctx.profile.get(name)
+        where: JsonPath = ("trigger", "date", "attribute")
+        if spec is None:
+            yield (
+                where,
+                f'"{name}" is not a known profile attribute; declare it in profile.yaml as a date',
+                "warning",
+            )
+        elif spec.type not in ("date", "timestamp"):
+            yield (
+                where,
+                f'"{name}" is a {spec.type}; a date trigger needs a date or timestamp attribute',
+                "error",
+            )
+
+
+def _consent(journey: Journey, nodes: tuple[Node, ...], guaranteed: frozenset[str]) -> Findings:
+    """Marketing sends on a channel whose consent no enclosing condition requires."""
+    for node in nodes:
+        step = node.step
+        if isinstance(step, SendStep):
+            channel = step.send.channel
+            if (step.send.category or journey.category) == "marketing" and channel not in guaranteed:
+                yield (
+                    (*node.path, "send", "channel"),
+                    (
+                        f"the audience does not require {channel} consent, so users without it enter "
+                        f"and this marketing {channel} is skipped for them; add {{consent: {channel}}} "
+                        f"to the audience or send inside if: {{consent: {channel}}}"
+                    ),
+                    "warning",
+                )
+        for branch in node.branches:
+            inner = guaranteed
+            if isinstance(step, IfStep) and branch.label == "then":
+                inner = guaranteed | required_consents(step.if_)
+            yield from _consent(journey, branch.nodes, inner)
+
+
+def _attribute_use(profile: ProfileSchema, path: JsonPath, cond: AttributeCondition) -> Findings:
+    name = cond.attribute
+    spec = profile.get(name)
+    if spec is None:
+        close = difflib.get_close_matches(name, profile.names, n=1)
+        hint = f'; did you mean "{close[0]}"?' if close else "; declare it in profile.yaml"
+        yield path, f'"{name}" is not a known profile attribute{hint}', "warning"
+        return
+    uses_time = cond.within is not None or cond.older_than is not None
+    if uses_time and spec.type not in ("timestamp", "date"):
+        yield path, f'within/older_than need a timestamp, but "{name}" is a {spec.type}', "error"
+
+
+def _steps_against_profile(nodes: tuple[Node, ...], ctx: Context) -> Findings:
+    for node in walk(nodes):
+        step = node.step
+        if not isinstance(step, SetStep):
+            continue
+        for name, value in step.set.items():
+            where = (*node.path, "set", name)
+            if name in RESERVED or name == "tags":
+                yield where, f'"{name}" cannot be set by a journey; it changes only through events', "error"
+                continue
+            spec = ctx.profile.get(name)
+            if spec is None:
+                yield (
+                    where,
+                    f'"{name}" is not a known profile attribute; declare it in profile.yaml',
+                    "warning",
+                )
+            elif value is not None and not _fits(spec.type, value):
+                yield (
+                    where,
+                    f"{json.dumps(value, ensure_ascii=False)} is not a {spec.type}, "
+                    f'the declared type of "{name}"',
+                    "error",
+                )
+
+
+def _fits(kind: str, value: Scalar) -> bool:
+    match kind:
+        case "number":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case "boolean":
+            return isinstance(value, bool)
+        case "string" | "timestamp" | "date":
+            return isinstance(value, str)
+    return False
+
+
+def _windows_and_kpis(journey: Journey) -> Findings:
+    window = journey.send_window
+    if window is not None:
+        if window.from_ == window.to:
+            yield (
+                ("send_window",),
+                (
+                    f'from and to are both "{window.to}", so no time is allowed; '
+                    'e.g. from: "08:00", to: "21:00"'
+                ),
+                "error",
+            )
+        if window.days is not None and not window.days:
+            yield ("send_window", "days"), "no day is allowed; list days (mon … sun) or remove days", "error"
+    effective = journey.effective
+    if effective and effective.from_ and effective.until and effective.until <= effective.from_:
+        yield (
+            ("effective", "until"),
+            "until is not after from; the journey would never accept entries",
+            "error",
+        )
+    for name, kpi in journey.kpis.items():
+        path: JsonPath = ("kpis", name)
+        values = {k: getattr(kpi, k) for k in ("floor", "target", "ceiling") if getattr(kpi, k) is not None}
+        if name in RATE_KPIS:
+            for key, value in values.items():
+                if value > 1:
+                    yield (
+                        (*path, key),
+                        f"{value:g} is not a rate; write rates as 0..1 (e.g. 0.25 for 25%)",
+                        "error",
+                    )
+        if "floor" in values and "ceiling" in values and values["floor"] >= values["ceiling"]:
+            yield path, "floor must be below ceiling", "error"
+        if "floor" in values and "target" in values and values["floor"] > values["target"]:
+            yield (
+                (*path, "floor"),
+                "floor is above target; an alarm would fire while the target is met",
+                "error",
+            )
+        if "ceiling" in values and "target" in values and values["ceiling"] < values["target"]:
+            yield (*path, "ceiling"), "ceiling is below target", "error"
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: Context) -> list[Violation]:
+    found: list[Violation] = []
+    known = set(ctx.profile.names) | set(TEMPLATE_CONTEXT) | set(ctx.envs.plain.globals)
+    tdir = f"{ctx.display_dir}/{templates.TEMPLATE_DIR}"
+    for node in walk(nodes):
+        step = node.step
+        if not isinstance(step, SendStep):
+            continue
+        name, channel = step.send.template, step.send.channel
+        path = (*node.path, "send", "template")
+        variants = ctx.catalog.locales(name, channel)
+        if "" not in variants:
+            others = sorted({k.channel for k in ctx.catalog.variants if k.name == name} - {channel})
+            extra = f" (there is one for {', '.join(others)})" if others else ""
+            found.append(
+                at(source, path, f'no {channel} template "{name}"{extra}; create {tdir}/{name}.{channel}.j2')
+            )
+        for locale in sorted(variants):
+            file_name = variants[locale]
+            try:
+                info = templates.inspect(ctx.envs, file_name)
+            except jinja2.TemplateSyntaxError as error:
+                found.append(
+                    Violation(
+                        f"{tdir}/{file_name}", error.lineno or 1, "", f"template error: {error.message}"
+                    )
+                )
+                continue
+            if channel == "email":
+                for block in templates.EMAIL_BLOCKS:
+                    if block not in info.blocks:
+                        found.append(
+                            at(
+                                source,
+                                path,
+                                f'{file_name} has no "{block}" block; add '
+                                f"{{% block {block} %}}…{{% endblock %}}",
+                            )
+                        )
+            for variable in sorted(info.variables - known):
+                close = difflib.get_close_matches(variable, sorted(known), n=1)
+                hint = (
+                    f'; did you mean "{close[0]}"?'
+                    if close
+                    else f"; declare it in {ctx.display_dir}/profile.yaml"
+                )
+                found.append(
+                    at(source, path, f'{file_name} uses "{variable}", which is not a profile attribute{hint}')
+                )
+    return found

@@ -1,0 +1,124 @@
+"""The registry: every compiled journey's entry rules, indexed for trigger_eval.
+
+The compiler writes ``statemachines/registry.json``; trigger_eval (and the simulator) load it at
+cold start and parse it back into the journey language's own types, so entry rules are checked
+by the same models that validated them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Any, assert_never
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from touchpoint import contract
+from touchpoint.journey.model import (
+    AttributeTrigger,
+    DateTrigger,
+    EventTrigger,
+    Journey,
+    JourneySettings,
+    ScheduleTrigger,
+    SendStep,
+    SplitStep,
+)
+from touchpoint.journey.steps import resolve, walk
+
+SCHEMA_ID = "touchpoint/registry-v1"
+FILE_NAME = "registry.json"
+
+
+class Split(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    step_id: str
+    key: str
+
+
+class RegistryEntry(JourneySettings):
+    version: str = Field(description="Content hash of the compiled journey.")
+    splits: list[Split] = Field(default_factory=list, description="Split steps and their bucket keys.")
+    channels: list[str] = Field(default_factory=list, description="Channels the journey sends on.")
+    state_machine: str = Field(description="State machine name (the CDK stack names it so).")
+
+
+class Index(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    event: dict[str, list[str]] = Field(default_factory=dict)
+    attribute: dict[str, list[str]] = Field(default_factory=dict)
+    schedule: list[str] = Field(default_factory=list)
+    date: list[str] = Field(default_factory=list)
+    exit: dict[str, list[str]] = Field(default_factory=dict)
+    goal: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Registry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    schema_: str = Field(SCHEMA_ID, alias="schema")
+    journeys: dict[str, RegistryEntry]
+    index: Index
+
+    @cached_property
+    def by_event(self) -> dict[str, list[RegistryEntry]]:
+        return {t: [self.journeys[i] for i in ids] for t, ids in self.index.event.items()}
+
+    def triggered_by(self, event_type: str) -> list[RegistryEntry]:
+        return self.by_event.get(event_type, [])
+
+    def exits_on(self, event_type: str) -> list[RegistryEntry]:
+        return [self.journeys[i] for i in self.index.exit.get(event_type, [])]
+
+    def goals_on(self, event_type: str) -> list[RegistryEntry]:
+        return [self.journeys[i] for i in self.index.goal.get(event_type, [])]
+
+    def watching(self, attribute: str) -> list[RegistryEntry]:
+        return [self.journeys[i] for i in self.index.attribute.get(attribute, [])]
+
+
+def state_machine_name(journey_id: str) -> str:
+    return f"touchpoint-{journey_id}"
+
+
+def entry(journey: Journey, version: str) -> dict[str, Any]:
+    """The registry entry of one journey, as JSON data."""
+    nodes = list(walk(resolve(journey.steps)))
+    data = journey.model_dump(mode="json", by_alias=True, exclude={"schema_", "steps"}, exclude_unset=True)
+    data["version"] = version
+    data["state_machine"] = state_machine_name(journey.id)
+    data["splits"] = [
+        {"step_id": n.id, "key": contract.split_key(n.id)} for n in nodes if isinstance(n.step, SplitStep)
+    ]
+    data["channels"] = sorted({n.step.send.channel for n in nodes if isinstance(n.step, SendStep)})
+    return data
+
+
+def build(journeys: Iterable[tuple[Journey, str]]) -> dict[str, Any]:
+    entries: dict[str, Any] = {}
+    index: dict[str, Any] = {"event": {}, "attribute": {}, "schedule": [], "date": [], "exit": {}, "goal": {}}
+    for journey, version in sorted(journeys, key=lambda jv: jv[0].id):
+        entries[journey.id] = entry(journey, version)
+        trigger = journey.trigger
+        match trigger:
+            case EventTrigger():
+                index["event"].setdefault(trigger.event, []).append(journey.id)
+            case AttributeTrigger():
+                index["attribute"].setdefault(trigger.attribute.name, []).append(journey.id)
+            case ScheduleTrigger():
+                index["schedule"].append(journey.id)
+            case DateTrigger():
+                index["date"].append(journey.id)
+            case _:
+                assert_never(trigger)
+        for rule in journey.exit:
+            ids = index["exit"].setdefault(rule.event, [])
+            if journey.id not in ids:
+                ids.append(journey.id)
+        if journey.goal is not None:
+            index["goal"].setdefault(journey.goal.event, []).append(journey.id)
+    return {"schema": SCHEMA_ID, "journeys": entries, "index": index}
+
+
+def load(path: Path) -> Registry:
+    return Registry.model_validate(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,135 @@
+"""Message templates: where they live, how they are parsed, which variables they use.
+
+Files sit in ``templates/`` beside the journeys: ``<name>.email.j2`` (blocks ``subject``,
+``html``, ``text``) and ``<name>.sms.j2`` (the body), with optional language variants
+``<name>.<locale>.<channel>.j2`` (``cart-coupon.zh.email.j2``). The validator and the send
+functions use this one module, so what validates is what renders.
+
+Rendering is always sandboxed. HTML is autoescaped; subject and text are not (an ``&`` in a
+subject must stay an ``&``), so each file is compiled in two environments that share the loader."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+Channel = Literal["email", "sms"]
+EMAIL_BLOCKS = ("subject", "html", "text")
+TEMPLATE_DIR = "templates"
+_FILE = re.compile(
+    r"^(?P<name>[a-z0-9][a-z0-9_-]*)(?:\.(?P<locale>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?))?"
+    r"\.(?P<channel>email|sms)\.j2$"
+)
+
+
+@dataclass(frozen=True)
+class TemplateKey:
+    name: str
+    channel: Channel
+
+
+@dataclass
+class Catalog:
+    """Template files of one directory: ``variants[key][locale or ""]`` → file name."""
+
+    directory: Path
+    variants: dict[TemplateKey, dict[str, str]] = field(default_factory=dict)
+
+    def locales(self, name: str, channel: Channel) -> dict[str, str]:
+        return self.variants.get(TemplateKey(name, channel), {})
+
+    def pick(self, name: str, channel: Channel, locale: str | None) -> str | None:
+        """File for the profile's locale: ``zh-CN`` tries ``zh-CN``, then ``zh``, then the default."""
+        files = self.locales(name, channel)
+        for candidate in _locale_chain(locale):
+            if candidate in files:
+                return files[candidate]
+        return None
+
+
+def _locale_chain(locale: str | None) -> list[str]:
+    chain: list[str] = []
+    if locale:
+        chain.append(locale)
+        if "-" in locale:
+            chain.append(locale.split("-", 1)[0])
+    chain.append("")
+    return chain
+
+
+def scan(directory: Path) -> Catalog:
+    catalog = Catalog(directory)
+    if directory.is_dir():
+        for path in sorted(directory.iterdir()):
+            match = _FILE.match(path.name)
+            if match:
+                key = TemplateKey(match["name"], match["channel"])  # type: ignore[arg-type]
+                catalog.variants.setdefault(key, {})[match["locale"] or ""] = path.name
+    return catalog
+
+
+class Environments:
+    """The two sandboxed environments over one template directory."""
+
+    def __init__(self, directory: Path) -> None:
+        loader = jinja2.FileSystemLoader(str(directory))
+        common: dict[str, Any] = {
+            "loader": loader,
+            "undefined": jinja2.StrictUndefined,
+            "keep_trailing_newline": False,
+            "auto_reload": False,
+        }
+        self.html = ImmutableSandboxedEnvironment(autoescape=True, **common)
+        self.plain = ImmutableSandboxedEnvironment(autoescape=False, **common)
+        self.inspected: dict[str, Inspection] = {}
+
+    def source(self, file_name: str) -> str:
+        loader = self.plain.loader
+        assert loader is not None
+        return loader.get_source(self.plain, file_name)[0]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the validator needs to know about one template file."""
+
+    blocks: frozenset[str]
+    variables: frozenset[str]
+
+
+def inspect(envs: Environments, file_name: str) -> Inspection:
+    """Parse without rendering, following ``{% include "partial" %}``; raises
+    jinja2.TemplateSyntaxError (with the line) or jinja2.TemplateNotFound for a missing partial.
+    Cached per environment: many journeys send the same template."""
+    if file_name not in envs.inspected:
+        envs.inspected[file_name] = _inspect(envs, file_name)
+    return envs.inspected[file_name]
+
+
+def _inspect(envs: Environments, file_name: str) -> Inspection:
+    tree = envs.plain.parse(envs.source(file_name), file_name)
+    blocks = {block.name for block in tree.find_all(nodes.Block)}
+    variables = set(meta.find_undeclared_variables(tree))
+    for include in meta.find_referenced_templates(tree):
+        if include is not None and include != file_name:
+            variables |= inspect(envs, include).variables
+    return Inspection(frozenset(blocks), frozenset(variables))
+
+
+def render_blocks(
+    env: jinja2.Environment, file_name: str, blocks: tuple[str, ...], context: Mapping[str, Any]
+) -> dict[str, str]:
+    template = env.get_template(file_name)
+    ctx = template.new_context(dict(context))
+    return {name: "".join(template.blocks[name](ctx)).strip() for name in blocks}
+
+
+def render_body(env: jinja2.Environment, file_name: str, context: Mapping[str, Any]) -> str:
+    return env.get_template(file_name).render(dict(context)).strip()
