@@ -1,0 +1,95 @@
+"""KPI counters, CloudWatch metric names and the rate definitions, in one place.
+
+kpi_rollup counts and emits these (EMF, namespace ``Touchpoint``); the CDK stack builds dashboards
+and KPI alarms from the same definitions with metric math; the simulator reports them. A rate
+means the same numerator over the same denominator everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+NAMESPACE: Final = "Touchpoint"
+DIM_JOURNEY: Final = "Journey"
+DIM_CHANNEL: Final = "Channel"
+DIM_STEP: Final = "Step"
+
+Counter = Literal[
+    "triggered",  # an event (or schedule run) matched the journey's trigger for a user
+    "eligible",  # … and the user matched the audience (effective, not paused)
+    "entered",  # … and an execution was started (after re-entry, group, canary)
+    "entry_failed",  # StartExecution failed after retries
+    "held_out",  # entered as holdout (counted in entered too)
+    "sent",  # a message accepted by SES / the SMS provider
+    "skipped",  # a send the gate skipped (reason in the event)
+    "failed",  # a send that failed after its retries
+    "delivered",
+    "opened",  # unique per message
+    "clicked",  # unique per message
+    "bounced",
+    "complained",
+    "unsubscribed",
+    "converted",  # goal event within the goal window
+    "exited",  # execution ended (any reason)
+]
+COUNTERS: Final[tuple[Counter, ...]] = (
+    "triggered",
+    "eligible",
+    "entered",
+    "entry_failed",
+    "held_out",
+    "sent",
+    "skipped",
+    "failed",
+    "delivered",
+    "opened",
+    "clicked",
+    "bounced",
+    "complained",
+    "unsubscribed",
+    "converted",
+    "exited",
+)
+MESSAGE_COUNTERS: Final = frozenset(
+    {"sent", "skipped", "failed", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed"}
+)
+"""Counters that also carry the Channel dimension."""
+
+
+def metric_name(counter: str) -> str:
+    """``entry_failed`` → ``EntryFailed`` (CloudWatch metric name)."""
+    return "".join(part.capitalize() for part in counter.split("_"))
+
+
+@dataclass(frozen=True)
+class RateDef:
+    numerator: tuple[Counter, ...]  # summed
+    denominator: tuple[Counter, ...]  # summed
+
+
+RATES: Final[dict[str, RateDef]] = {
+    "reach_rate": RateDef(("entered",), ("eligible",)),
+    "delivery_rate": RateDef(("delivered",), ("sent",)),
+    "open_rate": RateDef(("opened",), ("delivered",)),
+    "click_rate": RateDef(("clicked",), ("delivered",)),
+    "click_to_open_rate": RateDef(("clicked",), ("opened",)),
+    "conversion_rate": RateDef(("converted",), ("entered",)),
+    "unsubscribe_rate": RateDef(("unsubscribed",), ("delivered",)),
+    "complaint_rate": RateDef(("complained",), ("delivered",)),
+    "bounce_rate": RateDef(("bounced",), ("sent",)),
+    "send_failure_rate": RateDef(("failed",), ("sent", "failed")),
+    "trigger_success_rate": RateDef(("entered",), ("entered", "entry_failed")),
+}
+"""Every rate KPI a journey may declare (touchpoint.journey.model.RATE_KPIS) is defined here."""
+
+
+def rate(counts: dict[str, float], name: str) -> tuple[float | None, float]:
+    """(value, denominator) of a rate from counter totals; value None when the denominator is 0."""
+    definition = RATES[name]
+    numerator = sum(counts.get(c, 0) for c in definition.numerator)
+    denominator = sum(counts.get(c, 0) for c in definition.denominator)
+    return (numerator / denominator if denominator else None), denominator
+
+
+#: Alarm period for KPI floors and ceilings: rates are judged per day.
+KPI_ALARM_PERIOD_SECONDS: Final = 86400
