@@ -30,6 +30,7 @@ SES_DETAIL_TYPES = (
     "Email Subscribed",
 )
 SFN_STATUS_CHANGE = "Step Functions Execution Status Change"
+SMS_STATUS = "Text Message Delivery Status Updated"  # End User Messaging SMS → default bus
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ RULES: tuple[Rule, ...] = (
         {"source": ["aws.ses"], "detail-type": list(SES_DETAIL_TYPES)},
         ("trigger", "kpi"),
         "SES message feedback (SES publishes to the default bus only) → both.",
+    ),
+    Rule(
+        "sms-events",
+        "default",
+        {"source": ["aws.sms-voice"], "detail-type": [SMS_STATUS]},
+        ("trigger", "kpi"),
+        "End User Messaging SMS delivery status (published to the default bus) → both.",
     ),
     Rule(
         "execution-status",
