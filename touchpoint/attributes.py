@@ -36,8 +36,8 @@ BUILTIN: dict[str, Attribute] = {
     "updated_at": Attribute("timestamp", "Last profile change."),
     "last_seen_at": Attribute("timestamp", "Time of the user's latest event."),
     "registered_at": Attribute("timestamp", "Time of user.registered."),
-    "orders_count": Attribute("number", "Orders placed (order.placed)."),
-    "total_spent": Attribute("number", "Sum of order amounts."),
+    "orders_count": Attribute("number", "Orders placed (order.placed); 0 before the first.", default=0),
+    "total_spent": Attribute("number", "Sum of order amounts; 0 before the first order.", default=0),
     "first_order_at": Attribute("timestamp", "Time of the first order."),
     "last_order_at": Attribute("timestamp", "Time of the latest order."),
     "last_order_amount": Attribute("number", "Amount of the latest order."),
@@ -89,6 +89,12 @@ class ProfileFile(BaseModel):
 @dataclass(frozen=True)
 class ProfileSchema:
     declared: dict[str, Attribute]
+
+    def counter_default(self, name: str) -> int | None:
+        """Counters read as 0 before their first increment: a count never made is zero, not unknown."""
+        if name in ("orders_count", "total_spent") or (is_event_counter(name) and name.endswith(".count")):
+            return 0
+        return None
 
     def get(self, name: str) -> Attribute | None:
         if name in self.declared:

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from touchpoint.aws.wiring import Clients, operations, privacy
+from touchpoint.clock import SystemClock
 from touchpoint.compiler import build
 from touchpoint.compiler.graph import mermaid, trigger_text
+from touchpoint.events import app_event_schema
 from touchpoint.journey.loader import Project, load_project
 from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.journey.violations import Violation
+from touchpoint.settings import Settings
 
 DEFAULT_JOURNEYS = Path("journeys")
 DEFAULT_OUT = Path("statemachines")
 DEFAULT_SCHEMA = Path("docs/journey.schema.json")
+DEFAULT_EVENT_SCHEMA = Path("docs/events.schema.json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,12 +43,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("graph", help="print a journey as a Mermaid flowchart")
     p.add_argument("journey", help="a journey file, or an id in journeys/")
 
-    p = sub.add_parser("schema", help="write the journey JSON Schema (for YAML editors)")
+    p = sub.add_parser("schema", help="write the JSON Schemas of journeys and app events")
     p.add_argument("--out", type=Path, default=DEFAULT_SCHEMA)
-    p.add_argument("--check", action="store_true", help="fail when the committed schema is stale")
+    p.add_argument("--events-out", type=Path, default=DEFAULT_EVENT_SCHEMA)
+    p.add_argument("--check", action="store_true", help="fail when the committed schemas are stale")
+
+    for name, text in (
+        ("pause", "hold every send of a journey at once (users stay inside)"),
+        ("resume", "release a paused journey's held sends"),
+        ("stop", "stop a journey: skip its sends and stop every running execution"),
+        ("status", "show whether a journey is active, paused or stopped"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("journey")
+        if name != "status":
+            p.add_argument("--reason", default="", help="recorded with the change")
+
+    p = sub.add_parser("privacy", help="export or erase one user's data (R17)")
+    p.add_argument("operation", choices=["export", "erase"])
+    p.add_argument("user_id")
 
     args = parser.parse_args(argv)
-    handlers = {"validate": _validate, "compile": _compile, "graph": _graph, "schema": _schema}
+    handlers = {
+        "validate": _validate,
+        "compile": _compile,
+        "graph": _graph,
+        "schema": _schema,
+        "pause": _operation,
+        "resume": _operation,
+        "stop": _operation,
+        "status": _operation,
+        "privacy": _privacy,
+    }
     return handlers[args.command](args)
 
 
@@ -138,17 +171,54 @@ def journey_schema() -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def event_schema() -> str:
+    return json.dumps(app_event_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def _schema(args: argparse.Namespace) -> int:
-    text = journey_schema()
+    outputs = ((args.out, journey_schema()), (args.events_out, event_schema()))
     if args.check:
-        if not args.out.exists() or args.out.read_text(encoding="utf-8") != text:
-            print(f"{args.out} is stale: run `touchpoint schema` and commit the result", file=sys.stderr)
-            return 1
-        print(f"{args.out} is up to date")
+        stale = [
+            path for path, text in outputs if not path.exists() or path.read_text(encoding="utf-8") != text
+        ]
+        for path in stale:
+            print(f"{path} is stale: run `touchpoint schema` and commit the result", file=sys.stderr)
+        if not stale:
+            print(" and ".join(str(path) for path, _ in outputs) + " are up to date")
+        return 1 if stale else 0
+    for path, text in outputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+def _aws() -> tuple[Settings, Clients]:
+    """Settings from TOUCHPOINT_* variables and boto3's default credentials (AWS_ENDPOINT_URL for
+    LocalStack or moto server)."""
+    return Settings.from_env(), Clients()
+
+
+def _operator() -> str:
+    return os.environ.get("TOUCHPOINT_OPERATOR") or getpass.getuser()
+
+
+def _operation(args: argparse.Namespace) -> int:
+    settings, clients = _aws()
+    ops = operations(settings, clients, SystemClock())
+    if args.command == "status":
+        print(f"{args.journey}: {ops.status(args.journey)}")
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out}")
+    action = {"pause": ops.pause, "resume": ops.resume, "stop": ops.stop}[args.command]
+    print(json.dumps(action(args.journey, _operator(), args.reason), ensure_ascii=False))
+    return 0
+
+
+def _privacy(args: argparse.Namespace) -> int:
+    settings, clients = _aws()
+    service = privacy(settings, clients, SystemClock())
+    result = service.export(args.user_id) if args.operation == "export" else service.erase(args.user_id)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 

@@ -68,6 +68,9 @@ class Settings(BaseModel):
         "", description="HMAC key for unsubscribe links (set via Secrets Manager)."
     )
     unsubscribe_secret_arn: str | None = Field(None, description="Secrets Manager ARN of the HMAC key.")
+    trigger_queue_url: str = Field(
+        "", description="trigger_eval's queue (continuation pages of schedule runs)."
+    )
     alert_topic_arn: str | None = Field(None, description="SNS topic for KPI alerts.")
     kpi_step_dimension: tuple[str, ...] = Field(
         (), description="Journeys whose metrics also carry a step dimension."

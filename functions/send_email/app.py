@@ -1,0 +1,5 @@
+"""send_email: the gated, idempotent email send of a journey step (touchpoint/engine/send.py)."""
+
+from touchpoint.aws.send_handler import send_handler
+
+handler = send_handler("email")

@@ -1,0 +1,48 @@
+"""Run-once on a key with Powertools Idempotency, persisted in the state table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from touchpoint.errors import TransientError
+
+
+class PowertoolsOnce:
+    def __init__(self, client: Any, table: str, expires_after_seconds: int, prefix: str) -> None:
+        self.persistence = DynamoDBPersistenceLayer(
+            table_name=table, key_attr="pk", sort_key_attr="sk", expiry_attr="ttl", boto3_client=client
+        )
+        self.config = IdempotencyConfig(
+            event_key_jmespath="key",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=expires_after_seconds,
+        )
+        self.prefix = prefix
+
+    def register_lambda_context(self, context: Any) -> None:
+        """So a crashed invocation's in-progress record expires with the invocation."""
+        self.config.register_lambda_context(context)
+
+    def run(self, key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        @idempotent_function(  # type: ignore[untyped-decorator]
+            data_keyword_argument="data",
+            persistence_store=self.persistence,
+            config=self.config,
+            key_prefix=self.prefix,
+        )
+        def once(data: dict[str, str]) -> dict[str, Any]:
+            return fn()
+
+        try:
+            result: dict[str, Any] = once(data={"key": key})
+        except IdempotencyAlreadyInProgressError as error:
+            raise TransientError("the same send is in progress") from error
+        return result

@@ -1,0 +1,44 @@
+"""The send functions' handler, shared by send_email and send_sms (they differ only in channel)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from touchpoint.aws import wiring
+from touchpoint.aws.once import PowertoolsOnce
+from touchpoint.clock import SystemClock
+from touchpoint.engine.send import Sender, SendRequest
+from touchpoint.logs import logger as make_logger
+from touchpoint.settings import Settings
+
+logger = make_logger()
+
+
+def send_handler(channel: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    @cache
+    def service() -> tuple[Sender, PowertoolsOnce]:
+        return wiring.sender(Settings.from_env(), wiring.Clients(), SystemClock(), channel)
+
+    @logger.inject_lambda_context(log_event=False)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        request = parse(event=event, model=SendRequest)
+        sender, once = service()
+        once.register_lambda_context(context)
+        handled = sender.handle(request, context.invoked_function_arn)
+        logger.info(
+            "send",
+            extra={
+                "journey": request.journey_id,
+                "step": request.step_id,
+                "status": handled.status,
+                "reason": handled.reason,
+            },
+        )
+        return {"status": handled.status, "reason": handled.reason}
+
+    return handler

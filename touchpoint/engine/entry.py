@@ -1,0 +1,139 @@
+"""Who enters which journey: the entry rules as pure functions of the registry entry, the profile,
+the user's journey state and the time. trigger_eval applies the result; the simulator's ``why``
+explains it from the same ``Decision``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from touchpoint import bucketing
+from touchpoint.conditions import evaluate
+from touchpoint.engine.ports import EntryRecord, GroupSlot, UserState
+from touchpoint.journey.model import ReentryAfter
+from touchpoint.profiles import Profile
+from touchpoint.registry import RegistryEntry
+
+SkipReason = str
+"""not_effective · paused · stopped · audience · already_entered · in_journey · reentry_wait ·
+not_in_rollout · lower_priority · group_busy"""
+
+
+@dataclass(frozen=True)
+class Decision:
+    journey_id: str
+    enter: bool
+    reason: SkipReason | None
+    eligible: bool  # effective, running, and the audience matched
+    holdout: bool = False
+    buckets: dict[str, int] = field(default_factory=dict)
+    preempts: GroupSlot | None = None  # a lower-priority journey of the group to stop
+
+
+def decide(
+    journey: RegistryEntry,
+    profile: Profile,
+    user: UserState,
+    flag: str | None,
+    event_id: str,
+    now: dt.datetime,
+) -> Decision:
+    """The rules that concern one journey alone, in the order a marketer would explain them."""
+
+    def skip(reason: str, eligible: bool = False) -> Decision:
+        return Decision(journey.id, False, reason, eligible)
+
+    window = journey.effective
+    if window and ((window.from_ and now < window.from_) or (window.until and now >= window.until)):
+        return skip("not_effective")
+    if flag in ("paused", "stopped"):
+        return skip(flag)
+    if journey.audience is not None and not evaluate(journey.audience, profile, now):
+        return skip("audience")
+    previous = user.entries.get(journey.id)
+    if previous is not None and previous.event_id == event_id and previous.status == "ended":
+        return skip("already_entered", eligible=True)  # a redelivery of the event that entered it
+    if previous is not None and previous.event_id != event_id:
+        reentry = journey.entry.reentry
+        if previous.status != "ended":
+            return skip("in_journey", eligible=True)
+        if reentry == "never":
+            return skip("already_entered", eligible=True)
+        if isinstance(reentry, ReentryAfter) and now < previous.entered_at + dt.timedelta(
+            seconds=reentry.after
+        ):
+            return skip("reentry_wait", eligible=True)
+    user_id = profile.user_id
+    rollout = journey.rollout
+    if rollout is not None and user_id not in rollout.test_users:
+        in_segment = rollout.segment is None or evaluate(rollout.segment, profile, now)
+        if not in_segment or not bucketing.within(
+            bucketing.bucket(user_id, journey.id, "rollout"), rollout.percent
+        ):
+            return skip("not_in_rollout", eligible=True)
+    holdout = journey.holdout is not None and bucketing.within(
+        bucketing.bucket(user_id, journey.id, "holdout"), journey.holdout.percent
+    )
+    buckets = {s.key: bucketing.bucket(user_id, journey.id, f"split:{s.step_id}") for s in journey.splits}
+    return Decision(journey.id, True, None, True, holdout, buckets)
+
+
+def resolve_groups(
+    decisions: Sequence[Decision],
+    journeys: Mapping[str, RegistryEntry],
+    user: UserState,
+    running: Mapping[str, bool],
+) -> list[Decision]:
+    """At most one journey per group per user: among this event's candidates the highest priority
+    wins (ties: the smaller id); it then preempts a lower-priority journey already running in the
+    group, or yields to an equal or higher one. ``running`` says whether a slot's execution still
+    runs (a stale slot whose execution ended does not block)."""
+    out = list(decisions)
+    best: dict[str, int] = {}
+    for i, d in enumerate(out):
+        group = journeys[d.journey_id].entry.group
+        if not d.enter or group is None:
+            continue
+        if group not in best or _rank(journeys[d.journey_id]) < _rank(journeys[out[best[group]].journey_id]):
+            if group in best:
+                out[best[group]] = replace(out[best[group]], enter=False, reason="lower_priority")
+            best[group] = i
+        else:
+            out[i] = replace(d, enter=False, reason="lower_priority")
+    for group, i in best.items():
+        slot = user.groups.get(group)
+        if slot is None or slot.journey_id == out[i].journey_id or not running.get(slot.execution_arn, False):
+            continue
+        if journeys[out[i].journey_id].entry.priority > slot.priority:
+            out[i] = replace(out[i], preempts=slot)
+        else:
+            out[i] = replace(out[i], enter=False, reason="group_busy")
+    return out
+
+
+def _rank(journey: RegistryEntry) -> tuple[int, str]:
+    return (-journey.entry.priority, journey.id)
+
+
+def execution_name(journey_id: str, version: str, user_id: str, event_id: str) -> str:
+    """Deterministic: a redelivered event maps to the same execution, which StartExecution will
+    not start twice. At most 80 characters of [A-Za-z0-9-_]."""
+    digest = hashlib.sha256(f"{journey_id}\x1f{version}\x1f{user_id}\x1f{event_id}".encode()).hexdigest()
+    return f"{journey_id[:40]}-{digest[:32]}"
+
+
+def entry_record(
+    journey: RegistryEntry, decision: Decision, execution_arn: str, event_id: str, now: dt.datetime
+) -> EntryRecord:
+    return EntryRecord(
+        journey.id,
+        execution_arn,
+        now,
+        event_id,
+        "running",
+        decision.holdout,
+        journey.entry.group,
+        journey.entry.priority,
+    )

@@ -1,0 +1,56 @@
+"""Launch controls (R13): pause, resume and stop a journey at once, for users already inside it.
+
+Pause holds every send at the gate (the state machine waits on its task token; nothing is
+dropped); resume wakes the held sends; stop makes the gate skip and stops every running execution."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from touchpoint.clock import Clock
+from touchpoint.engine.ports import ExecutionsPort, StatePort, WakeupsPort
+from touchpoint.settings import Settings
+
+RESUME_DELAY_SECONDS = 60
+
+
+class Operations:
+    def __init__(
+        self,
+        settings: Settings,
+        state: StatePort,
+        executions: ExecutionsPort,
+        wakeups: WakeupsPort,
+        clock: Clock,
+    ) -> None:
+        self.settings, self.state, self.executions, self.wakeups, self.clock = (
+            settings,
+            state,
+            executions,
+            wakeups,
+            clock,
+        )
+
+    def status(self, journey_id: str) -> str:
+        return self.state.flags([journey_id]).get(journey_id, "active")
+
+    def pause(self, journey_id: str, by: str, reason: str) -> dict[str, Any]:
+        self.state.set_flag(journey_id, "paused", by, reason, self.clock.now())
+        return {"journey_id": journey_id, "status": "paused"}
+
+    def resume(self, journey_id: str, by: str, reason: str) -> dict[str, Any]:
+        self.state.set_flag(journey_id, "active", by, reason, self.clock.now())
+        wake = self.clock.now() + dt.timedelta(seconds=RESUME_DELAY_SECONDS)
+        holds = self.state.holds(journey_id)
+        for hold in holds:
+            target = str(hold.pop("function_arn"))
+            self.wakeups.schedule(wake, target, hold, f"resume:{hold['execution']}:{hold['step_id']}:{wake}")
+        return {"journey_id": journey_id, "status": "active", "woken": len(holds)}
+
+    def stop(self, journey_id: str, by: str, reason: str) -> dict[str, Any]:
+        self.state.set_flag(journey_id, "stopped", by, reason, self.clock.now())
+        running = self.executions.running(self.settings.state_machine_arn(journey_id))
+        for arn in running:
+            self.executions.stop(arn, f"journey stopped: {reason}")
+        return {"journey_id": journey_id, "status": "stopped", "stopped_executions": len(running)}

@@ -1,0 +1,153 @@
+"""What the domain needs from the outside world. AWS adapters (``touchpoint/aws``) implement these
+with injected boto3 clients; the domain never imports boto3."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from touchpoint.events import JourneyEvent
+from touchpoint.profiles import Mutation
+
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Result of applying an event's mutations: the item before and after."""
+
+    status: Literal["applied", "duplicate", "gone"]
+    old: Item
+    new: Item
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    journey_id: str
+    execution_arn: str
+    entered_at: dt.datetime
+    event_id: str
+    status: Literal["running", "exiting", "ended"]
+    holdout: bool
+    group: str | None = None
+    priority: int = 0
+    converted_at: dt.datetime | None = None
+    exit_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupSlot:
+    group: str
+    journey_id: str
+    priority: int
+    execution_arn: str
+
+
+@dataclass(frozen=True)
+class WaitRecord:
+    sort_key: str
+    event: str
+    journey_id: str
+    step_id: str
+    execution_arn: str
+    token: str
+    where: Mapping[str, Any]
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class UserState:
+    entries: dict[str, EntryRecord] = field(default_factory=dict)
+    groups: dict[str, GroupSlot] = field(default_factory=dict)
+    waits: list[WaitRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    message_id: str
+    user_id: str
+    journey_id: str
+    step_id: str
+    template: str
+    channel: str
+    execution_arn: str
+
+
+@dataclass(frozen=True)
+class Reserved:
+    pass
+
+
+@dataclass(frozen=True)
+class OverCap:
+    free_at: dt.datetime
+    scope: str
+
+
+@dataclass(frozen=True)
+class CapScope:
+    name: str  # "global:marketing", "journey:<id>:email"
+    max: int
+    seconds: int
+
+
+class ProfilesPort(Protocol):
+    def get(self, user_id: str) -> Item: ...
+    def apply(self, user_id: str, mutations: Sequence[Mutation]) -> Applied: ...
+    def scan(self, start: Item | None, limit: int) -> tuple[list[Item], Item | None]: ...
+    def delete(self, user_id: str) -> None: ...
+
+
+class StatePort(Protocol):
+    def user_state(self, user_id: str) -> UserState: ...
+    def put_entry(self, user_id: str, record: EntryRecord) -> None: ...
+    def end_entry(
+        self, user_id: str, journey_id: str, execution_arn: str, status: str, reason: str | None
+    ) -> EntryRecord | None: ...
+    def mark_exiting(self, user_id: str, journey_id: str, execution_arn: str, reason: str) -> bool: ...
+    def record_conversion(
+        self, user_id: str, journey_id: str, execution_arn: str, at: dt.datetime
+    ) -> bool: ...
+    def claim_group(self, user_id: str, slot: GroupSlot, replacing: str | None) -> bool: ...
+    def release_group(self, user_id: str, group: str, execution_arn: str) -> None: ...
+    def put_wait(self, user_id: str, record: WaitRecord) -> None: ...
+    def take_wait(self, user_id: str, sort_key: str) -> bool: ...
+    def flags(self, journey_ids: Iterable[str]) -> dict[str, str]: ...
+    def set_flag(self, journey_id: str, status: str, by: str, reason: str, at: dt.datetime) -> None: ...
+    def put_hold(self, journey_id: str, key: str, request: Mapping[str, Any]) -> None: ...
+    def holds(self, journey_id: str) -> list[dict[str, Any]]: ...
+    def delete_hold(self, journey_id: str, key: str) -> None: ...
+    def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None: ...
+    def message(self, message_id: str) -> MessageRecord | None: ...
+    def reject(self, raw: str, reason: str, at: dt.datetime) -> None: ...
+    def reserve(
+        self, user_id: str, scopes: Sequence[CapScope], key: str, now: dt.datetime
+    ) -> Reserved | OverCap: ...
+    def release(self, user_id: str, scopes: Sequence[CapScope], key: str) -> None: ...
+    def index_date(self, attribute: str, keys: Iterable[str], user_id: str, add: bool) -> None: ...
+    def users_on(self, attribute: str, key: str) -> list[str]: ...
+    def user_items(self, user_id: str) -> list[Item]: ...
+    def erase_user(self, user_id: str) -> int: ...
+
+
+class ExecutionsPort(Protocol):
+    def start(self, state_machine_arn: str, name: str, payload: Mapping[str, Any]) -> str: ...
+    def stop(self, execution_arn: str, cause: str) -> None: ...
+    def is_running(self, execution_arn: str) -> bool: ...
+    def running(self, state_machine_arn: str) -> list[str]: ...
+    def succeed(self, token: str, output: Mapping[str, Any]) -> bool: ...
+    def fail(self, token: str, error: str, cause: str) -> bool: ...
+
+
+class BusPort(Protocol):
+    def put(self, events: Sequence[JourneyEvent]) -> None: ...
+
+
+class WakeupsPort(Protocol):
+    def schedule(self, at: dt.datetime, target_arn: str, payload: Mapping[str, Any], key: str) -> None: ...
+
+
+class QueuePort(Protocol):
+    def send(self, message: Mapping[str, Any]) -> None: ...

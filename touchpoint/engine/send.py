@@ -1,0 +1,307 @@
+"""The send gate and delivery: every message of every journey passes through ``Sender.handle``.
+
+Order of the checks (each skip carries its reason): journey stopped → paused (held) → holdout →
+the user left the journey → no profile / contact → suppressed → no consent (marketing) → outside
+the send window (deferred) → template → frequency caps (deferred or skipped) → provider.
+
+A send is idempotent on (execution, step): the decision and the provider call run once, and a
+retry — with a new task token, after the provider had already accepted — gets the stored result
+instead of a second message. Deferrals are not stored as results; they schedule a wake-up that
+runs the gate again (docs/decisions.md D1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from touchpoint import contract
+from touchpoint.channels import email as mime
+from touchpoint.channels import sms as sms_text
+from touchpoint.clock import Clock, iso
+from touchpoint.engine.ports import (
+    BusPort,
+    CapScope,
+    ExecutionsPort,
+    MessageRecord,
+    OverCap,
+    ProfilesPort,
+    StatePort,
+    WakeupsPort,
+)
+from touchpoint.engine.timing import window_opens
+from touchpoint.errors import SendFailed, TransientError
+from touchpoint.events import E164, EMAIL, JourneyEvent
+from touchpoint.profiles import Profile
+from touchpoint.render import Renderer
+from touchpoint.settings import Settings
+from touchpoint.unsubscribe import Unsubscribe, link
+
+MESSAGE_INDEX_DAYS = 45
+
+
+class Limit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max: int
+    per_seconds: int
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    days: list[str] | None = None
+
+
+class SendRequest(BaseModel):
+    """The Payload of a compiled send Task (touchpoint/compiler/lower.py), plus what a wake-up adds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    token: str
+    execution: str
+    user_id: str
+    holdout: bool = False
+    journey_id: str
+    journey_version: str
+    step_id: str
+    channel: Literal["email", "sms"]
+    template: str
+    category: Literal["marketing", "transactional"]
+    on_cap: Literal["defer", "skip"] = "defer"
+    timezone: str
+    limit: Limit | None = None
+    send_window: Window | None = None
+    first_attempt_at: str | None = None  # set by the first deferral: deferrals end 7 days after it
+    held: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.execution}:{self.step_id}"
+
+
+class EmailPort(Protocol):
+    def send(self, recipient: str, raw: bytes, tags: Mapping[str, str]) -> str: ...
+
+
+class SmsPort(Protocol):
+    def send(self, phone: str, body: str, marketing: bool, context: Mapping[str, str]) -> str: ...
+
+
+class OncePort(Protocol):
+    """Run ``fn`` once per key and return its stored result on repeats (Powertools Idempotency)."""
+
+    def run(self, key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]: ...
+
+
+class Deferred(Exception):  # noqa: N818 - a control-flow signal, not an error
+    def __init__(self, until: dt.datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until, self.reason = until, reason
+
+
+@dataclass(frozen=True)
+class Handled:
+    status: Literal["sent", "skipped", "deferred"]
+    reason: str | None
+    result: dict[str, Any]
+
+
+class Sender:
+    def __init__(
+        self,
+        settings: Settings,
+        profiles: ProfilesPort,
+        state: StatePort,
+        renderer: Renderer,
+        executions: ExecutionsPort,
+        wakeups: WakeupsPort,
+        bus: BusPort,
+        once: OncePort,
+        clock: Clock,
+        email: EmailPort | None = None,
+        sms: SmsPort | None = None,
+    ) -> None:
+        self.settings, self.profiles, self.state, self.renderer = settings, profiles, state, renderer
+        self.executions, self.wakeups, self.bus, self.once, self.clock = executions, wakeups, bus, once, clock
+        self.email, self.sms = email, sms
+
+    def handle(self, request: SendRequest, function_arn: str) -> Handled:
+        """Gate and send, then complete the task, or schedule the wake-up of a deferral."""
+        now = self.clock.now()
+        first = dt.datetime.fromisoformat(request.first_attempt_at) if request.first_attempt_at else now
+        try:
+            result = self.once.run(request.key, lambda: self._decide_and_send(request, first))
+        except Deferred as deferral:
+            wake = request.model_copy(
+                update={"first_attempt_at": iso(first), "held": deferral.reason == "paused"}
+            )
+            if deferral.reason == "paused":
+                self.state.put_hold(
+                    request.journey_id, request.key, {**wake.model_dump(), "function_arn": function_arn}
+                )
+            self.wakeups.schedule(
+                deferral.until, function_arn, wake.model_dump(), f"{request.key}:{iso(deferral.until)}"
+            )
+            return Handled("deferred", deferral.reason, {"until": iso(deferral.until)})
+        if request.held:
+            self.state.delete_hold(request.journey_id, request.key)
+        self.executions.succeed(request.token, result)
+        self.bus.put(
+            [
+                JourneyEvent(
+                    "journey.message",
+                    f"message:{request.key}",
+                    request.user_id,
+                    now,
+                    {
+                        "journey_id": request.journey_id,
+                        "step_id": request.step_id,
+                        "channel": request.channel,
+                        "template": request.template,
+                        "execution": request.execution,
+                        "holdout": request.holdout,
+                        **result,
+                    },
+                )
+            ]
+        )
+        return Handled(result["status"], result.get("reason"), result)
+
+    # ------------------------------------------------------------------ the gate
+
+    def _decide_and_send(self, request: SendRequest, first: dt.datetime) -> dict[str, Any]:
+        now = self.clock.now()
+        deadline = first + dt.timedelta(seconds=contract.MAX_DEFER_SECONDS)
+
+        def defer(until: dt.datetime, reason: str) -> dict[str, Any]:
+            if until > deadline or now >= deadline:
+                return skipped(reason)
+            raise Deferred(until, reason)
+
+        def skipped(reason: str) -> dict[str, Any]:
+            return {"status": "skipped", "reason": reason, "at": iso(now)}
+
+        flag = self.state.flags([request.journey_id]).get(request.journey_id)
+        if flag == "stopped":
+            return skipped("stopped")
+        if flag == "paused":
+            return defer(deadline, "paused")
+        if request.holdout:
+            return skipped("holdout")
+        entry = self.state.user_state(request.user_id).entries.get(request.journey_id)
+        if entry is None or entry.execution_arn != request.execution or entry.status != "running":
+            return skipped("exited")
+        profile = Profile(self.profiles.get(request.user_id))
+        if not profile.exists:
+            return skipped("no_profile")
+        contact = profile.contact(request.channel)
+        if contact is None:
+            return skipped("no_contact")
+        if not (EMAIL if request.channel == "email" else E164).match(contact):
+            return skipped("invalid_contact")
+        if profile.suppression(request.channel) is not None:
+            return skipped("suppressed")
+        marketing = request.category == "marketing"
+        if marketing and not profile.has_consent(request.channel):
+            return skipped("no_consent")
+        zone = profile.timezone(request.timezone)
+        if request.send_window is not None:
+            window = request.send_window
+            opens = window_opens(now, zone, window.from_, window.to, window.days)
+            if opens is not None:
+                return defer(opens, "send_window")
+        unsubscribe_url = link(
+            self.settings.unsubscribe_url,
+            self.settings.unsubscribe_secret,
+            Unsubscribe(request.user_id, request.channel, request.journey_id, int(now.timestamp())),
+        )
+        rendered = self.renderer.render(
+            request.channel,
+            request.template,
+            profile,
+            {
+                "unsubscribe_url": unsubscribe_url,
+                "journey_id": request.journey_id,
+                "step_id": request.step_id,
+            },
+        )
+        scopes = self._scopes(request, marketing)
+        if scopes:
+            reservation = self.state.reserve(request.user_id, scopes, request.key, now)
+            if isinstance(reservation, OverCap):
+                if request.on_cap == "skip":
+                    return skipped("frequency_cap")
+                return defer(reservation.free_at, "frequency_cap")
+        try:
+            result = self._deliver(request, contact, rendered, unsubscribe_url, marketing)
+        except (TransientError, SendFailed):
+            if scopes:
+                self.state.release(request.user_id, scopes, request.key)
+            raise
+        self.state.put_message(
+            MessageRecord(
+                result["message_id"],
+                request.user_id,
+                request.journey_id,
+                request.step_id,
+                request.template,
+                request.channel,
+                request.execution,
+            ),
+            now + dt.timedelta(days=MESSAGE_INDEX_DAYS),
+        )
+        return {"status": "sent", "reason": None, "at": iso(now), **result}
+
+    def _scopes(self, request: SendRequest, marketing: bool) -> list[CapScope]:
+        scopes = []
+        if marketing:
+            scopes.append(
+                CapScope("global:marketing", self.settings.global_cap_max, self.settings.global_cap_seconds)
+            )
+        if request.limit is not None:
+            scopes.append(
+                CapScope(
+                    f"journey:{request.journey_id}:{request.channel}",
+                    request.limit.max,
+                    request.limit.per_seconds,
+                )
+            )
+        return scopes
+
+    def _deliver(
+        self, request: SendRequest, contact: str, rendered: Any, unsubscribe_url: str, marketing: bool
+    ) -> dict[str, Any]:
+        tags = {"journey": request.journey_id, "step": request.step_id, "template": request.template}
+        if request.channel == "email":
+            if self.email is None:
+                raise SendFailed("this function has no email provider")
+            raw = mime.build_message(
+                self.settings.email_from,
+                contact,
+                rendered.subject or "",
+                rendered.text,
+                rendered.html or "",
+                unsubscribe_url,
+            )
+            return {"message_id": self.email.send(contact, raw, tags), "template_file": rendered.file}
+        if self.sms is None:
+            raise SendFailed("this function has no SMS provider")
+        body = sms_text.compose(
+            rendered.text,
+            contact,
+            marketing,
+            self.settings.sms_signature_cn,
+            self.settings.sms_opt_out_suffix_cn,
+        )
+        encoding, parts = sms_text.segments(body)
+        context = {"journey_id": request.journey_id, "step_id": request.step_id, "template": request.template}
+        message_id = self.sms.send(contact, body, marketing, context)
+        return {
+            "message_id": message_id,
+            "template_file": rendered.file,
+            "encoding": encoding,
+            "segments": parts,
+        }

@@ -1,0 +1,586 @@
+"""trigger_eval's domain: what one event, schedule run or date sweep does.
+
+Every step is safe to repeat. A redelivered event is recognised by its dedupe marker and changes
+the profile only once; entries, exits, conversions and resumes are all idempotent (deterministic
+execution names, conditional writes), so a retry after a crash finishes the work instead of
+doing it twice. Journey lifecycle events carry deterministic ids so kpi_rollup counts them once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, assert_never
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from touchpoint import contract
+from touchpoint.clock import Clock, iso
+from touchpoint.conditions import evaluate, matches_where
+from touchpoint.engine import entry as rules
+from touchpoint.engine.ports import (
+    BusPort,
+    ExecutionsPort,
+    GroupSlot,
+    ProfilesPort,
+    QueuePort,
+    StatePort,
+    UserState,
+    WaitRecord,
+)
+from touchpoint.engine.timing import next_local_time
+from touchpoint.events import (
+    Event,
+    ExecutionEnded,
+    Feedback,
+    Ignored,
+    JourneyEvent,
+    Parsed,
+    Rejected,
+    describe_errors,
+    parse_envelope,
+)
+from touchpoint.journey.model import AttributeTrigger, Condition, DateTrigger, EventTrigger, Where
+from touchpoint.profiles import Profile, changed, mutations_for
+from touchpoint.registry import Registry, RegistryEntry
+from touchpoint.settings import Settings
+
+
+class EvaluateAction(BaseModel):
+    action: Literal["evaluate"]
+    user_id: str
+    condition: dict[str, Any]
+
+
+class NextTimeAction(BaseModel):
+    action: Literal["next_time"]
+    user_id: str
+    time: str
+    weekday: str | None = None
+    timezone: str
+
+
+class RegisterWaitAction(BaseModel):
+    action: Literal["register_wait"]
+    token: str
+    execution: str
+    user_id: str
+    journey_id: str
+    step_id: str
+    event: str
+    where: dict[str, Any] = {}
+    timeout_seconds: int
+
+
+class ScheduleAction(BaseModel):
+    action: Literal["schedule"]
+    journey_id: str
+    run_id: str | None = None  # the schedule's fire time; set by the first page
+    start: dict[str, Any] | None = None
+
+
+class DatesAction(BaseModel):
+    action: Literal["dates"]
+
+
+Action = Annotated[
+    EvaluateAction | NextTimeAction | RegisterWaitAction | ScheduleAction | DatesAction,
+    Field(discriminator="action"),
+]
+ACTION: TypeAdapter[Action] = TypeAdapter(Action)
+CONDITION: TypeAdapter[Condition] = TypeAdapter(Condition)
+WHERE: TypeAdapter[Where] = TypeAdapter(Where)
+SCAN_PAGE = 500
+DATE_SWEEP_SECONDS = 15 * 60
+
+
+@dataclass
+class Outcome:
+    """What happened to one input, for logs, tests and the simulator's ``why``."""
+
+    status: str  # processed · duplicate · rejected · ignored
+    reason: str | None = None
+    decisions: list[rules.Decision] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    exited: list[str] = field(default_factory=list)
+    converted: list[str] = field(default_factory=list)
+
+
+class TriggerEval:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        profiles: ProfilesPort,
+        state: StatePort,
+        executions: ExecutionsPort,
+        bus: BusPort,
+        queue: QueuePort,
+        clock: Clock,
+    ) -> None:
+        self.settings, self.registry = settings, registry
+        self.profiles, self.state, self.executions = profiles, state, executions
+        self.bus, self.queue, self.clock = bus, queue, clock
+        self.date_attributes = sorted(
+            {
+                j.trigger.date.attribute
+                for j in registry.journeys.values()
+                if isinstance(j.trigger, DateTrigger)
+            }
+        )
+
+    # ------------------------------------------------------------------ inputs
+
+    def handle_body(self, body: str) -> Outcome:
+        """One SQS message: an EventBridge event, or a continuation page of a schedule run."""
+        try:
+            data = json.loads(body)
+        except ValueError as error:
+            return self.handle(Rejected(f"not JSON: {error}"), body)
+        if isinstance(data, dict) and "action" in data and "detail-type" not in data:
+            try:
+                action = ACTION.validate_python(data)
+            except ValidationError as error:
+                return self.handle(Rejected(describe_errors(error)), body)
+            self.run(action)
+            return Outcome("processed", str(data["action"]))
+        return self.handle(parse_envelope(data), body)
+
+    def run(self, action: Action) -> dict[str, Any]:
+        """A direct invocation: from a state machine, EventBridge Scheduler, or the queue."""
+        match action:
+            case EvaluateAction():
+                return {"result": self.evaluate(action.user_id, action.condition)}
+            case NextTimeAction():
+                return {"until": self.next_time(action.user_id, action.time, action.weekday, action.timezone)}
+            case RegisterWaitAction():
+                self.register_wait(action.model_dump())
+                return {"registered": True}
+            case ScheduleAction():
+                run_id = action.run_id or iso(self.clock.now().replace(second=0, microsecond=0))
+                outcome = self.run_schedule(action.journey_id, run_id, action.start)
+                return {"entered": sum(d.enter for d in outcome.decisions), "run_id": run_id}
+            case DatesAction():
+                outcome = self.run_dates()
+                return {"entered": sum(d.enter for d in outcome.decisions)}
+            case _:
+                assert_never(action)
+
+    def handle(self, parsed: Parsed, raw: str) -> Outcome:
+        match parsed:
+            case Event():
+                return self.on_event(parsed)
+            case Feedback():
+                return self.on_feedback(parsed)
+            case ExecutionEnded():
+                return self.on_execution_ended(parsed)
+            case Ignored():
+                return Outcome("ignored", parsed.reason)
+            case Rejected():
+                self.state.reject(raw, parsed.reason, self.clock.now())
+                return Outcome("rejected", parsed.reason)
+            case _:
+                assert_never(parsed)
+
+    def on_feedback(self, feedback: Feedback) -> Outcome:
+        message = self.state.message(feedback.message_id)
+        if message is None:
+            return Outcome("ignored", f"no message {feedback.message_id} was sent by Touchpoint")
+        context = {
+            "journey_id": message.journey_id,
+            "step_id": message.step_id,
+            "template": message.template,
+            "channel": message.channel,
+            "execution": message.execution_arn,
+        }
+        event = feedback.attributed(message.user_id, context)
+        if feedback.permanent:
+            event = Event(
+                event.type,
+                event.source,
+                event.detail.model_copy(update={"properties": {**event.properties, "permanent": True}}),
+            )
+        return self.on_event(event)
+
+    def on_event(self, event: Event) -> Outcome:
+        now = self.clock.now()
+        applied = self.profiles.apply(event.user_id, mutations_for(event, now))
+        if applied.status == "gone":
+            return Outcome("ignored", "the profile was erased")
+        self._index_dates(event.user_id, applied.old, applied.new)
+        profile = Profile(applied.new)
+        user = self.state.user_state(event.user_id)
+        outcome = Outcome("duplicate" if applied.status == "duplicate" else "processed")
+        emitted: list[JourneyEvent] = []
+        outcome.resumed = self._resume_waits(event, user, now)
+        outcome.converted = self._goals(event, user, emitted)
+        outcome.exited = self._exits(event, user)
+        candidates = [
+            j
+            for j in self.registry.triggered_by(event.type)
+            if isinstance(j.trigger, EventTrigger) and matches_where(j.trigger.where, event.properties, now)
+        ]
+        candidates += self._attribute_triggers(applied.old, applied.new)
+        if candidates:
+            user = self.state.user_state(event.user_id) if outcome.exited else user
+            outcome.decisions = self._enter(candidates, profile, user, event.id, event.type, now, emitted)
+        self.bus.put(emitted)
+        return outcome
+
+    def on_execution_ended(self, ended: ExecutionEnded) -> Outcome:
+        """Free the user's group slot and record the exit (once) when a journey execution ends."""
+        journey_id = _journey_of(ended.state_machine_arn)
+        if journey_id is None:
+            return Outcome("ignored", "not a journey execution")
+        user_id = _user_of(ended)
+        if user_id is None:
+            return Outcome("ignored", "execution without a user")
+        reason = (ended.output or {}).get("exit", {}).get("reason") if ended.output else None
+        record = self.state.end_entry(user_id, journey_id, ended.execution_arn, ended.status, reason)
+        if record is None:
+            return Outcome("duplicate", "already recorded")
+        if record.group:
+            self.state.release_group(user_id, record.group, ended.execution_arn)
+        why = (
+            record.exit_reason
+            or reason
+            or ("completed" if ended.status == "SUCCEEDED" else ended.status.lower())
+        )
+        self.bus.put(
+            [
+                JourneyEvent(
+                    "journey.exited",
+                    f"exited:{ended.execution_arn}",
+                    user_id,
+                    ended.stopped_at,
+                    {
+                        "journey_id": journey_id,
+                        "execution": ended.execution_arn,
+                        "status": ended.status,
+                        "reason": why,
+                        "holdout": record.holdout,
+                    },
+                )
+            ]
+        )
+        return Outcome("processed", why)
+
+    # ------------------------------------------------------------------ pieces
+
+    def _resume_waits(self, event: Event, user: UserState, now: dt.datetime) -> list[str]:
+        resumed = []
+        for wait in user.waits:
+            if wait.event != event.type:
+                continue
+            if wait.expires_at < now:
+                self.state.take_wait(event.user_id, wait.sort_key)
+                continue
+            if not matches_where(WHERE.validate_python(dict(wait.where)), event.properties, now):
+                continue
+            if self.state.take_wait(event.user_id, wait.sort_key):
+                output = {"event_id": event.id, "type": event.type, "at": iso(event.at)}
+                if self.executions.succeed(wait.token, output):
+                    resumed.append(f"{wait.journey_id}/{wait.step_id}")
+        return resumed
+
+    def _goals(self, event: Event, user: UserState, emitted: list[JourneyEvent]) -> list[str]:
+        converted = []
+        for journey in self.registry.goals_on(event.type):
+            goal, record = journey.goal, user.entries.get(journey.id)
+            if goal is None or record is None or record.converted_at is not None:
+                continue
+            in_window = record.entered_at <= event.at <= record.entered_at + dt.timedelta(seconds=goal.within)
+            if not in_window or not matches_where(goal.where, event.properties, event.at):
+                continue
+            if self.state.record_conversion(event.user_id, journey.id, record.execution_arn, event.at):
+                converted.append(journey.id)
+                emitted.append(
+                    JourneyEvent(
+                        "journey.converted",
+                        f"converted:{record.execution_arn}",
+                        event.user_id,
+                        event.at,
+                        {
+                            "journey_id": journey.id,
+                            "execution": record.execution_arn,
+                            "event_id": event.id,
+                            "entered_at": iso(record.entered_at),
+                            "holdout": record.holdout,
+                        },
+                    )
+                )
+        return converted
+
+    def _exits(self, event: Event, user: UserState) -> list[str]:
+        exited = []
+        for journey in self.registry.exits_on(event.type):
+            record = user.entries.get(journey.id)
+            if record is None or record.status != "running":
+                continue
+            if not any(
+                r.event == event.type and matches_where(r.where, event.properties, event.at)
+                for r in journey.exit
+            ):
+                continue
+            reason = f"exit:{event.type}"
+            if self.state.mark_exiting(event.user_id, journey.id, record.execution_arn, reason):
+                self.executions.stop(record.execution_arn, reason)
+                exited.append(journey.id)
+        return exited
+
+    def _attribute_triggers(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[RegistryEntry]:
+        fired = []
+        names = {
+            j.trigger.attribute.name
+            for j in self.registry.journeys.values()
+            if isinstance(j.trigger, AttributeTrigger)
+        }
+        for name, (before, after) in changed(old, new, names).items():
+            for journey in self.registry.watching(name):
+                assert isinstance(journey.trigger, AttributeTrigger)
+                change = journey.trigger.attribute
+                before_set, after_set = _as_set(before), _as_set(after)
+                if (
+                    ("added" in change.model_fields_set and change.added in after_set - before_set)
+                    or ("removed" in change.model_fields_set and change.removed in before_set - after_set)
+                    or ("to" in change.model_fields_set and after == change.to)
+                    or change.changed
+                ):
+                    fired.append(journey)
+        return fired
+
+    def _enter(
+        self,
+        candidates: Iterable[RegistryEntry],
+        profile: Profile,
+        user: UserState,
+        event_id: str,
+        event_type: str,
+        now: dt.datetime,
+        emitted: list[JourneyEvent],
+    ) -> list[rules.Decision]:
+        journeys = {j.id: j for j in candidates}
+        flags = self.state.flags(journeys)
+        decisions = [
+            rules.decide(j, profile, user, flags.get(j.id), event_id, now) for j in journeys.values()
+        ]
+        running = {
+            slot.execution_arn: self.executions.is_running(slot.execution_arn)
+            for slot in user.groups.values()
+        }
+        decisions = rules.resolve_groups(decisions, journeys, user, running)
+        final = []
+        for candidate in decisions:
+            journey = journeys[candidate.journey_id]
+            decision = (
+                self._start(journey, candidate, profile.user_id, user, event_id, event_type, now)
+                if candidate.enter
+                else candidate
+            )
+            final.append(decision)
+            emitted.append(
+                JourneyEvent(
+                    "journey.entry",
+                    f"entry:{journey.id}:{profile.user_id}:{event_id}",
+                    profile.user_id,
+                    now,
+                    {
+                        "journey_id": journey.id,
+                        "entered": decision.enter,
+                        "eligible": decision.eligible,
+                        "reason": decision.reason,
+                        "holdout": decision.holdout,
+                        "trigger": event_type,
+                    },
+                )
+            )
+        return final
+
+    def _start(
+        self,
+        journey: RegistryEntry,
+        decision: rules.Decision,
+        user_id: str,
+        user: UserState,
+        event_id: str,
+        event_type: str,
+        now: dt.datetime,
+    ) -> rules.Decision:
+        name = rules.execution_name(journey.id, journey.version, user_id, event_id)
+        machine = self.settings.state_machine_arn(journey.id)
+        arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
+        group = journey.entry.group
+        if group is not None:
+            slot = GroupSlot(group, journey.id, journey.entry.priority, arn)
+            replacing = (
+                decision.preempts.execution_arn
+                if decision.preempts
+                else (user.groups[group].execution_arn if group in user.groups else None)
+            )
+            if not self.state.claim_group(user_id, slot, replacing):
+                return rules.Decision(journey.id, False, "group_busy", True)
+        payload = {
+            contract.INPUT_USER: user_id,
+            "journey_id": journey.id,
+            "journey_version": journey.version,
+            contract.INPUT_HOLDOUT: decision.holdout,
+            contract.INPUT_BUCKETS: decision.buckets,
+            contract.INPUT_ENTRY: {"event_id": event_id, "type": event_type, "at": iso(now)},
+        }
+        self.executions.start(machine, name, payload)
+        self.state.put_entry(user_id, rules.entry_record(journey, decision, arn, event_id, now))
+        if decision.preempts is not None:
+            old = decision.preempts
+            cause = f"preempted:{journey.id}"
+            if self.state.mark_exiting(user_id, old.journey_id, old.execution_arn, cause):
+                self.executions.stop(old.execution_arn, cause)
+        return decision
+
+    def _index_dates(self, user_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        for attribute, (before, after) in changed(old, new, self.date_attributes).items():
+            if before is not None:
+                self.state.index_date(attribute, date_keys(before), user_id, add=False)
+            if after is not None:
+                self.state.index_date(attribute, date_keys(after), user_id, add=True)
+
+    # ------------------------------------------------------------------ schedules and dates
+
+    def run_schedule(self, journey_id: str, run_id: str, start: dict[str, Any] | None = None) -> Outcome:
+        """One page of a schedule-triggered journey's run; the next page is queued, so a run over
+        millions of profiles never hits the Lambda time limit."""
+        journey = self.registry.journeys.get(journey_id)
+        if journey is None:
+            return Outcome("ignored", f"no journey {journey_id}")
+        items, next_start = self.profiles.scan(start, SCAN_PAGE)
+        now = self.clock.now()
+        outcome = Outcome("processed")
+        emitted: list[JourneyEvent] = []
+        for item in items:
+            profile = Profile(item)
+            user = self.state.user_state(profile.user_id)
+            outcome.decisions += self._enter(
+                [journey], profile, user, f"schedule:{journey_id}:{run_id}", "schedule", now, emitted
+            )
+        self.bus.put(emitted)
+        if next_start is not None:
+            self.queue.send(
+                {"action": "schedule", "journey_id": journey_id, "run_id": run_id, "start": next_start}
+            )
+        return outcome
+
+    def run_dates(self) -> Outcome:
+        """Date triggers whose local time falls in this sweep's 15 minutes, per user time zone."""
+        now = self.clock.now()
+        outcome = Outcome("processed")
+        emitted: list[JourneyEvent] = []
+        for journey in self.registry.journeys.values():
+            if not isinstance(journey.trigger, DateTrigger):
+                continue
+            spec = journey.trigger.date
+            shift = dt.timedelta(seconds=(spec.before or 0) - (spec.after or 0))
+            users: set[str] = set()
+            for offset in (-1, 0, 1):  # every zone's "today" is within a day of UTC's
+                day = (now + dt.timedelta(days=offset) + shift).date()
+                keys = {day.strftime("%m-%d") if spec.yearly else day.isoformat()}
+                if spec.yearly and day.month == 2 and day.day == 28 and not _leap(day.year):
+                    keys.add("02-29")  # leap-day dates are celebrated on 28 February
+                for key in keys:
+                    users.update(self.state.users_on(spec.attribute, key))
+            for user_id in sorted(users):
+                profile = Profile(self.profiles.get(user_id))
+                if not profile.exists:
+                    continue
+                local_day = _due_day(profile, journey, now)
+                if local_day is None:
+                    continue
+                user = self.state.user_state(user_id)
+                event_id = f"date:{journey.id}:{local_day.isoformat()}"
+                outcome.decisions += self._enter([journey], profile, user, event_id, "date", now, emitted)
+        self.bus.put(emitted)
+        return outcome
+
+    # ------------------------------------------------------------------ what the state machines ask
+
+    def evaluate(self, user_id: str, condition: Mapping[str, Any]) -> bool:
+        profile = Profile(self.profiles.get(user_id))
+        return evaluate(CONDITION.validate_python(dict(condition)), profile, self.clock.now())
+
+    def next_time(self, user_id: str, time: str, weekday: str | None, journey_timezone: str) -> str:
+        profile = Profile(self.profiles.get(user_id))
+        zone = profile.timezone(journey_timezone)
+        return iso(next_local_time(self.clock.now(), zone, time, weekday)).replace(".000Z", "Z")
+
+    def register_wait(self, payload: Mapping[str, Any]) -> None:
+        now = self.clock.now()
+        execution = str(payload["execution"])
+        record = WaitRecord(
+            sort_key=f"WAIT#{payload['event']}#{payload['journey_id']}#{payload['step_id']}#{execution}",
+            event=str(payload["event"]),
+            journey_id=str(payload["journey_id"]),
+            step_id=str(payload["step_id"]),
+            execution_arn=execution,
+            token=str(payload["token"]),
+            where=dict(payload.get("where") or {}),
+            expires_at=now + dt.timedelta(seconds=int(payload["timeout_seconds"])),
+        )
+        self.state.put_wait(str(payload["user_id"]), record)
+
+
+def date_keys(value: Any) -> list[str]:
+    """Index keys of a date attribute: ``MM-DD`` for yearly triggers and the full date for one-offs."""
+    text = str(value)[:10]
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return []
+    return [day.strftime("%m-%d"), day.isoformat()]
+
+
+def _due_day(profile: Profile, journey: RegistryEntry, now: dt.datetime) -> dt.date | None:
+    """The user's local date if the trigger is due within this sweep, else None."""
+    assert isinstance(journey.trigger, DateTrigger)
+    spec = journey.trigger.date
+    zone = ZoneInfo(profile.timezone(journey.timezone))
+    local = now.astimezone(zone)
+    hour, minute = map(int, spec.at.split(":"))
+    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if not due <= local < due + dt.timedelta(seconds=DATE_SWEEP_SECONDS):
+        return None
+    value = profile.value(spec.attribute)
+    try:
+        date = dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+    target = local.date() + dt.timedelta(seconds=(spec.before or 0) - (spec.after or 0))
+    if spec.yearly:
+        matches = (date.month, date.day) == (target.month, target.day) or (
+            (date.month, date.day) == (2, 29)
+            and (target.month, target.day) == (2, 28)
+            and not _leap(target.year)
+        )
+    else:
+        matches = date == target
+    return local.date() if matches else None
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _as_set(value: Any) -> set[Any]:
+    if isinstance(value, set | frozenset | list | tuple):
+        return set(value)
+    return set() if value is None else {value}
+
+
+def _journey_of(state_machine_arn: str) -> str | None:
+    name = state_machine_arn.rsplit(":", 1)[-1]
+    return name.removeprefix("touchpoint-") if name.startswith("touchpoint-") else None
+
+
+def _user_of(ended: ExecutionEnded) -> str | None:
+    """The user of an ended execution, from its input (a stopped execution has no output)."""
+    user = (ended.input or {}).get(contract.INPUT_USER)
+    return user if isinstance(user, str) else None
