@@ -5,6 +5,8 @@ compile: validate + compile the example journeys, and a synthetic set of 500 jou
 from __future__ import annotations
 
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,19 +50,23 @@ def bench_compile() -> None:
 
 def bench_import_time(runs: int = 5) -> None:
     """Cold import of each handler module, as a Lambda cold start pays it (python -X importtime)."""
-    import statistics
-    import subprocess
-
     for name in ("trigger_eval", "send_email", "send_sms", "kpi_rollup", "unsubscribe"):
         module = f"functions.{name}.app"
         totals = []
         for _ in range(runs):
-            result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=REPO,
-                                    capture_output=True, text=True, check=True)
+            result = subprocess.run(
+                [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             line = next(line for line in result.stderr.splitlines() if line.rstrip().endswith(f"| {module}"))
             totals.append(int(line.split("|")[1]) / 1000)
-        print(f"import/{name}: median {statistics.median(totals):.0f} ms over {runs} runs "
-              f"(min {min(totals):.0f}, max {max(totals):.0f})")
+        print(
+            f"import/{name}: median {statistics.median(totals):.0f} ms over {runs} runs "
+            f"(min {min(totals):.0f}, max {max(totals):.0f})"
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from touchpoint.aws.dynamo import code
-from touchpoint.errors import TransientError
+from touchpoint.errors import StartFailed, TransientError
 from touchpoint.events import JourneyEvent
 
 _TRANSIENT = frozenset(
@@ -48,7 +48,9 @@ class StepFunctionsExecutions:
         except ClientError as error:
             if code(error) == "ExecutionAlreadyExists":
                 return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
-            _raise(error)
+            if code(error) in _TRANSIENT:
+                raise TransientError(code(error)) from error
+            raise StartFailed(code(error)) from error
         return str(response["executionArn"])
 
     def stop(self, execution_arn: str, cause: str) -> None:

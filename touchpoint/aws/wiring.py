@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from touchpoint import contract, registry
 from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileSchema, profile_from_data
+from touchpoint.aws.kpis import DynamoKpis, EmfMetrics, KpiAlerts, load_send_steps
 from touchpoint.aws.once import PowertoolsOnce
 from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
@@ -22,6 +23,7 @@ from touchpoint.aws.state import DynamoState
 from touchpoint.channels.email import SesEmail
 from touchpoint.channels.sms import EndUserMessagingSms, SnsSms
 from touchpoint.clock import Clock
+from touchpoint.engine.kpi import KpiRollup
 from touchpoint.engine.operations import Operations
 from touchpoint.engine.privacy import Privacy
 from touchpoint.engine.send import Sender
@@ -82,6 +84,19 @@ def trigger_eval(settings: Settings, clients: Clients, clock: Clock) -> TriggerE
         EventBus(clients("events"), settings.event_bus_name),
         SqsQueue(clients("sqs"), settings.trigger_queue_url),
         clock,
+    )
+
+
+def kpi_rollup(settings: Settings, clients: Clients, clock: Clock) -> KpiRollup:
+    journeys = load_registry(settings.registry_path)
+    return KpiRollup(
+        settings,
+        journeys,
+        DynamoKpis(clients("dynamodb"), settings.kpis_table),
+        EmfMetrics(),
+        KpiAlerts(clients("sns"), settings.alert_topic_arn, clients("events"), settings.event_bus_name),
+        clock,
+        load_send_steps(settings.journeys_dir, sorted(journeys.journeys)),
     )
 
 

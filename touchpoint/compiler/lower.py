@@ -172,7 +172,7 @@ class _Lowering:
     def send(self, node: Node, step: SendStep, cont: str | None) -> str:
         journey, spec = self.journey, step.send
         after = self.branch(node, "fallback", cont) if step.fallback else cont
-        failed = self.failure_recorder(node, after)
+        failed = self.failure_recorder(node, after, spec.channel)
         next_state = cont
         if step.fallback:
             next_state = self.add(
@@ -222,8 +222,8 @@ class _Lowering:
             )
         )
 
-    def failure_recorder(self, node: Node, cont: str | None) -> str:
-        detail = {
+    def failure_recorder(self, node: Node, cont: str | None, channel: str | None = None) -> str:
+        detail: dict[str, Json] = {
             "event_id.$": f"States.Format('{{}}:{node.id}:failed', $$.Execution.Name)",
             "user_id.$": f"$.{contract.INPUT_USER}",
             "occurred_at.$": "$$.State.EnteredTime",
@@ -233,6 +233,7 @@ class _Lowering:
                 "execution.$": "$$.Execution.Id",
                 "error.$": f"{contract.LAST}.Error",
                 "cause.$": f"{contract.LAST}.Cause",
+                **({"channel": channel} if channel else {}),
             },
         }
         return self.add(

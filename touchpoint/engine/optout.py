@@ -63,12 +63,13 @@ class OptOut:
         )
         event = Event(f"{request.channel}.unsubscribed", "touchpoint.unsubscribe", detail)
         applied = self.profiles.apply(request.user_id, mutations_for(event, now))
-        if applied.status == "applied":
+        if applied.status == "applied":  # counted once per user, journey and channel, however often clicked
+            counted = f"unsubscribed:{request.journey_id}:{request.user_id}:{request.channel}"
             self.bus.put(
                 [
                     JourneyEvent(
                         "journey.unsubscribed",
-                        event_id,
+                        counted,
                         request.user_id,
                         now,
                         {"journey_id": request.journey_id, "channel": request.channel},

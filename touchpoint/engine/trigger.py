@@ -31,6 +31,7 @@ from touchpoint.engine.ports import (
     WaitRecord,
 )
 from touchpoint.engine.timing import next_local_time
+from touchpoint.errors import StartFailed
 from touchpoint.events import (
     Event,
     ExecutionEnded,
@@ -429,8 +430,16 @@ class TriggerEval:
             contract.INPUT_BUCKETS: decision.buckets,
             contract.INPUT_ENTRY: {"event_id": event_id, "type": event_type, "at": iso(now)},
         }
-        self.executions.start(machine, name, payload)
+        # The entry is recorded first: the execution's first step may be a send, and the gate
+        # only sends for executions it finds running.
         self.state.put_entry(user_id, rules.entry_record(journey, decision, arn, event_id, now))
+        try:
+            self.executions.start(machine, name, payload)
+        except StartFailed as failure:
+            self.state.end_entry(user_id, journey.id, arn, "FAILED", f"entry_failed:{failure}")
+            if group is not None:
+                self.state.release_group(user_id, group, arn)
+            return rules.Decision(journey.id, False, "entry_failed", True)
         if decision.preempts is not None:
             old = decision.preempts
             cause = f"preempted:{journey.id}"
