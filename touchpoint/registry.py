@@ -24,6 +24,7 @@ from touchpoint.journey.model import (
     ScheduleTrigger,
     SendStep,
     SplitStep,
+    WaitForStep,
 )
 from touchpoint.journey.steps import resolve, walk
 
@@ -52,6 +53,7 @@ class Index(BaseModel):
     date: list[str] = Field(default_factory=list)
     exit: dict[str, list[str]] = Field(default_factory=dict)
     goal: dict[str, list[str]] = Field(default_factory=dict)
+    wait: list[str] = Field(default_factory=list, description="Event types some wait_for step waits for.")
 
 
 class Registry(BaseModel):
@@ -72,6 +74,21 @@ class Registry(BaseModel):
 
     def goals_on(self, event_type: str) -> list[RegistryEntry]:
         return [self.journeys[i] for i in self.index.goal.get(event_type, [])]
+
+    def concerns(self, event_type: str) -> bool:
+        """Whether any journey starts, exits, converts or waits on this event type: if none does,
+        trigger_eval only updates the profile."""
+        index = self.index
+        return (
+            event_type in index.event
+            or event_type in index.exit
+            or event_type in index.goal
+            or event_type in self._waits
+        )
+
+    @cached_property
+    def _waits(self) -> frozenset[str]:
+        return frozenset(self.index.wait)
 
     def watching(self, attribute: str) -> list[RegistryEntry]:
         return [self.journeys[i] for i in self.index.attribute.get(attribute, [])]
@@ -96,7 +113,15 @@ def entry(journey: Journey, version: str) -> dict[str, Any]:
 
 def build(journeys: Iterable[tuple[Journey, str]]) -> dict[str, Any]:
     entries: dict[str, Any] = {}
-    index: dict[str, Any] = {"event": {}, "attribute": {}, "schedule": [], "date": [], "exit": {}, "goal": {}}
+    index: dict[str, Any] = {
+        "event": {},
+        "attribute": {},
+        "schedule": [],
+        "date": [],
+        "exit": {},
+        "goal": {},
+        "wait": set(),
+    }
     for journey, version in sorted(journeys, key=lambda jv: jv[0].id):
         entries[journey.id] = entry(journey, version)
         trigger = journey.trigger
@@ -117,6 +142,10 @@ def build(journeys: Iterable[tuple[Journey, str]]) -> dict[str, Any]:
                 ids.append(journey.id)
         if journey.goal is not None:
             index["goal"].setdefault(journey.goal.event, []).append(journey.id)
+        index["wait"].update(
+            n.step.wait_for.event for n in walk(resolve(journey.steps)) if isinstance(n.step, WaitForStep)
+        )
+    index["wait"] = sorted(index["wait"])
     return {"schema": SCHEMA_ID, "journeys": entries, "index": index}
 
 

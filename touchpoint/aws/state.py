@@ -38,6 +38,7 @@ from touchpoint.engine.ports import (
     MessageRecord,
     OverCap,
     Reserved,
+    SendView,
     UserState,
     WaitRecord,
 )
@@ -281,18 +282,40 @@ class DynamoState:
 
     # ------------------------------------------------------------------ journey flags and holds
 
-    def flags(self, journey_ids: Iterable[str]) -> dict[str, str]:
-        keys = [self._key(f"JOURNEY#{j}", "FLAGS") for j in sorted(set(journey_ids))]
-        found: dict[str, str] = {}
-        for start in range(0, len(keys), 100):
-            request = {self.table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+    def _batch_get(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        wanted = [self._key(pk, sk) for pk, sk in sorted(set(keys))]
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table: {"Keys": wanted[start : start + 100], "ConsistentRead": True}
+            }
             while request:
-                response = self.client.batch_get_item(RequestItems=request)
+                try:
+                    response = self.client.batch_get_item(RequestItems=request)
+                except ClientError as error:
+                    if code(error) in THROTTLING:
+                        raise TransientError(code(error)) from error
+                    raise
                 for raw in response.get("Responses", {}).get(self.table, []):
                     item = from_item(raw)
-                    found[item["pk"].removeprefix("JOURNEY#")] = item["status"]
+                    found[(item["pk"], item["sk"])] = item
                 request = response.get("UnprocessedKeys") or {}
         return found
+
+    def flags(self, journey_ids: Iterable[str]) -> dict[str, str]:
+        items = self._batch_get((f"JOURNEY#{j}", "FLAGS") for j in journey_ids)
+        return {pk.removeprefix("JOURNEY#"): item["status"] for (pk, _), item in items.items()}
+
+    def send_view(self, user_id: str, journey_id: str, scopes: Sequence[CapScope]) -> SendView:
+        """What the send gate needs from this table, in one BatchGetItem: the journey's flag,
+        the user's entry and the cap items (reused by the first reservation attempt)."""
+        keys = [(f"JOURNEY#{journey_id}", "FLAGS"), (f"USER#{user_id}", f"ENTRY#{journey_id}")]
+        keys += [(f"USER#{user_id}", f"CAP#{s.name}") for s in scopes]
+        items = self._batch_get(keys)
+        flag = items.get(keys[0], {}).get("status")
+        entry = items.get(keys[1])
+        caps = {s.name: items.get((f"USER#{user_id}", f"CAP#{s.name}"), {}) for s in scopes}
+        return SendView(flag, _entry(entry) if entry else None, caps)
 
     def set_flag(self, journey_id: str, status: str, by: str, reason: str, at: dt.datetime) -> None:
         self._put(
@@ -318,8 +341,9 @@ class DynamoState:
     # ------------------------------------------------------------------ message index
 
     def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None:
+        """The message index entry and the user's reference to it, in one batch write."""
         expires = _epoch(ttl)
-        self._put(
+        items = [
             {
                 "pk": f"MSG#{record.message_id}",
                 "sk": "MSG",
@@ -330,9 +354,20 @@ class DynamoState:
                 "channel": record.channel,
                 "execution_arn": record.execution_arn,
                 "ttl": expires,
-            }
-        )
-        self._put({"pk": f"USER#{record.user_id}", "sk": f"MSGREF#{record.message_id}", "ttl": expires})
+            },
+            {"pk": f"USER#{record.user_id}", "sk": f"MSGREF#{record.message_id}", "ttl": expires},
+        ]
+        request: dict[str, Any] = {self.table: [{"PutRequest": {"Item": to_item(i)}} for i in items]}
+        while request:
+            request = self._call_batch_write(request)
+
+    def _call_batch_write(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        except ClientError as error:
+            if code(error) in THROTTLING:
+                raise TransientError(code(error)) from error
+            raise
 
     def message(self, message_id: str) -> MessageRecord | None:
         item = self._get(f"MSG#{message_id}", "MSG")
@@ -368,7 +403,12 @@ class DynamoState:
     # ------------------------------------------------------------------ frequency caps
 
     def reserve(
-        self, user_id: str, scopes: Sequence[CapScope], key: str, now: dt.datetime
+        self,
+        user_id: str,
+        scopes: Sequence[CapScope],
+        key: str,
+        now: dt.datetime,
+        prefetched: Mapping[str, Item] | None = None,
     ) -> Reserved | OverCap:
         """Count one send against every scope, atomically, or say when the first one frees up.
 
@@ -376,7 +416,10 @@ class DynamoState:
         transaction conditioned on the versions read, retried on conflict, so 20 concurrent
         sends for one user never exceed a cap. Re-reserving the same key is a no-op (retries)."""
         for attempt in range(CAP_ATTEMPTS):
-            items = {s.name: self._get(f"USER#{user_id}", f"CAP#{s.name}") for s in scopes}
+            if attempt == 0 and prefetched is not None:
+                items = {s.name: dict(prefetched.get(s.name, {})) for s in scopes}
+            else:
+                items = {s.name: self._get(f"USER#{user_id}", f"CAP#{s.name}") for s in scopes}
             writes, blocked = [], []
             for scope in scopes:
                 item = items[scope.name]
@@ -474,7 +517,7 @@ class DynamoState:
                 ]
             }
             while request:
-                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                request = self._call_batch_write(request)
         return len(keys)
 
 

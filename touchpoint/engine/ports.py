@@ -87,6 +87,13 @@ class OverCap:
 
 
 @dataclass(frozen=True)
+class SendView:
+    flag: str | None
+    entry: EntryRecord | None
+    caps: dict[str, Item]
+
+
+@dataclass(frozen=True)
 class CapScope:
     name: str  # "global:marketing", "journey:<id>:email"
     max: int
@@ -122,8 +129,14 @@ class StatePort(Protocol):
     def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None: ...
     def message(self, message_id: str) -> MessageRecord | None: ...
     def reject(self, raw: str, reason: str, at: dt.datetime) -> None: ...
+    def send_view(self, user_id: str, journey_id: str, scopes: Sequence[CapScope]) -> SendView: ...
     def reserve(
-        self, user_id: str, scopes: Sequence[CapScope], key: str, now: dt.datetime
+        self,
+        user_id: str,
+        scopes: Sequence[CapScope],
+        key: str,
+        now: dt.datetime,
+        prefetched: Mapping[str, Item] | None = None,
     ) -> Reserved | OverCap: ...
     def release(self, user_id: str, scopes: Sequence[CapScope], key: str) -> None: ...
     def index_date(self, attribute: str, keys: Iterable[str], user_id: str, add: bool) -> None: ...

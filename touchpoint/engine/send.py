@@ -184,14 +184,17 @@ class Sender:
         def skipped(reason: str) -> dict[str, Any]:
             return {"status": "skipped", "reason": reason, "at": iso(now)}
 
-        flag = self.state.flags([request.journey_id]).get(request.journey_id)
+        marketing = request.category == "marketing"
+        scopes = self._scopes(request, marketing)
+        view = self.state.send_view(request.user_id, request.journey_id, scopes)
+        flag = view.flag
         if flag == "stopped":
             return skipped("stopped")
         if flag == "paused":
             return defer(deadline, "paused")
         if request.holdout:
             return skipped("holdout")
-        entry = self.state.user_state(request.user_id).entries.get(request.journey_id)
+        entry = view.entry
         if entry is None or entry.execution_arn != request.execution or entry.status != "running":
             return skipped("exited")
         profile = Profile(self.profiles.get(request.user_id))
@@ -204,7 +207,6 @@ class Sender:
             return skipped("invalid_contact")
         if profile.suppression(request.channel) is not None:
             return skipped("suppressed")
-        marketing = request.category == "marketing"
         if marketing and not profile.has_consent(request.channel):
             return skipped("no_consent")
         zone = profile.timezone(request.timezone)
@@ -228,9 +230,8 @@ class Sender:
                 "step_id": request.step_id,
             },
         )
-        scopes = self._scopes(request, marketing)
         if scopes:
-            reservation = self.state.reserve(request.user_id, scopes, request.key, now)
+            reservation = self.state.reserve(request.user_id, scopes, request.key, now, view.caps)
             if isinstance(reservation, OverCap):
                 if request.on_cap == "skip":
                     return skipped("frequency_cap")

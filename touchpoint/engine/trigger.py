@@ -211,9 +211,12 @@ class TriggerEval:
         if applied.status == "gone":
             return Outcome("ignored", "the profile was erased")
         self._index_dates(event.user_id, applied.old, applied.new)
+        outcome = Outcome("duplicate" if applied.status == "duplicate" else "processed")
+        attribute_candidates = self._attribute_triggers(applied.old, applied.new)
+        if not attribute_candidates and not self.registry.concerns(event.type):
+            return outcome  # a profile update only: no journey starts, exits, converts or waits on it
         profile = Profile(applied.new)
         user = self.state.user_state(event.user_id)
-        outcome = Outcome("duplicate" if applied.status == "duplicate" else "processed")
         emitted: list[JourneyEvent] = []
         outcome.resumed = self._resume_waits(event, user, now)
         outcome.converted = self._goals(event, user, emitted)
@@ -223,7 +226,7 @@ class TriggerEval:
             for j in self.registry.triggered_by(event.type)
             if isinstance(j.trigger, EventTrigger) and matches_where(j.trigger.where, event.properties, now)
         ]
-        candidates += self._attribute_triggers(applied.old, applied.new)
+        candidates += attribute_candidates
         if candidates:
             user = self.state.user_state(event.user_id) if outcome.exited else user
             outcome.decisions = self._enter(candidates, profile, user, event.id, event.type, now, emitted)
