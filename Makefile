@@ -18,7 +18,7 @@ lint: $(BIN)/.installed
 	ruff format --check .
 
 typecheck: $(BIN)/.installed
-	mypy touchpoint
+	mypy touchpoint functions infra tests/infra
 
 # Generated files must match their sources: state machines, registry, manifests, JSON Schemas.
 drift: $(BIN)/.installed

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
-from touchpoint.clock import SystemClock
+from touchpoint.clock import process_clock
 from touchpoint.engine.kpi import ACTION, KpiRollup
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
@@ -22,7 +22,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @cache
 def service() -> KpiRollup:
-    return wiring.kpi_rollup(Settings.from_env(), wiring.Clients(), SystemClock())
+    return wiring.kpi_rollup(Settings.from_env(), wiring.Clients(), process_clock())
 
 
 def record_handler(record: SQSRecord) -> None:

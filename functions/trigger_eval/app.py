@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
-from touchpoint.clock import SystemClock
+from touchpoint.clock import process_clock
 from touchpoint.engine.privacy import Privacy, PrivacyRequest
 from touchpoint.engine.privacy import run as privacy_run
 from touchpoint.engine.trigger import ACTION, TriggerEval
@@ -25,12 +25,12 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @cache
 def service() -> TriggerEval:
-    return wiring.trigger_eval(Settings.from_env(), wiring.Clients(), SystemClock())
+    return wiring.trigger_eval(Settings.from_env(), wiring.Clients(), process_clock())
 
 
 @cache
 def privacy() -> Privacy:
-    return wiring.privacy(Settings.from_env(), wiring.Clients(), SystemClock())
+    return wiring.privacy(Settings.from_env(), wiring.Clients(), process_clock())
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from touchpoint.aws import wiring
 from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.aws.services import EventBus
-from touchpoint.clock import SystemClock
+from touchpoint.clock import process_clock
 from touchpoint.engine.optout import OptOut
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
@@ -29,7 +29,7 @@ def service() -> OptOut:
         settings.unsubscribe_secret,
         DynamoProfiles(clients("dynamodb"), settings.profiles_table),
         EventBus(clients("events"), settings.event_bus_name),
-        SystemClock(),
+        process_clock(),
     )
 
 

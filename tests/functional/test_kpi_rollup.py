@@ -115,7 +115,13 @@ class Deployment:
         }
 
     def partition(self, journey: str, period: str) -> dict[str, int]:
-        return {sk: n for (pk, sk), n in self.counters().items() if pk == f"KPI#{journey}#{period}"}
+        """One period's counters of a journey: ``<counter>#<channel>#<step>`` → n."""
+        prefix = f"{period}#"
+        return {
+            sk.removeprefix(prefix): n
+            for (pk, sk), n in self.counters().items()
+            if pk == f"KPI#{journey}" and sk.startswith(prefix)
+        }
 
     def seed(self, journey: str, period: str, counts: dict[str, int]) -> None:
         """Counter items as the table stores them (the documented key design)."""
@@ -123,7 +129,7 @@ class Deployment:
         for sk, n in counts.items():
             ddb.update_item(
                 TableName=self.settings.kpis_table,
-                Key={"pk": {"S": f"KPI#{journey}#{period}"}, "sk": {"S": sk}},
+                Key={"pk": {"S": f"KPI#{journey}"}, "sk": {"S": f"{period}#{sk}"}},
                 UpdateExpression="ADD n :n",
                 ExpressionAttributeValues={":n": {"N": str(n)}},
             )
@@ -367,7 +373,7 @@ def test_the_same_event_twice_counts_once(deployment: Deployment) -> None:
         "duplicate"
     ]
     assert deployment.partition("welcome", TODAY) == {"triggered#-#-": 1, "eligible#-#-": 1, "entered#-#-": 1}
-    assert deployment.counters()[("KPI#welcome#all", "entered#-#-")] == 1
+    assert deployment.counters()[("KPI#welcome", "all#entered#-#-")] == 1
 
 
 def test_opens_and_clicks_are_unique_per_message(deployment: Deployment) -> None:
@@ -756,7 +762,14 @@ def test_malformed_records_are_acknowledged_and_errors_are_retried_alone(
     bad = journey_event("journey.message", "m9", status="sent")  # no journey_id
     batch = sqs_batch(["{not json", *live([message("m1")]), json.dumps(bad), "[]"])
     assert app.handler(batch, context()) == {"batchItemFailures": []}
-    assert sum(n for (pk, _), n in deployment.counters().items() if pk == "KPI#welcome#all") == 1
+    assert (
+        sum(
+            n
+            for (pk, sk), n in deployment.counters().items()
+            if pk == "KPI#welcome" and sk.startswith("all#")
+        )
+        == 1
+    )
 
     monkeypatch.setenv("TOUCHPOINT_KPIS_TABLE", "no-such-table")  # every write fails
     app.service.cache_clear()

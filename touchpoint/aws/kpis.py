@@ -2,9 +2,12 @@
 
 Key design::
 
-    KPI#<journey>#<yyyy-mm-dd>   <counter>#<channel|->#<step|->   n (ADD)   counters by UTC day, kept
-    KPI#<journey>#all            <counter>#<channel|->#<step|->   n (ADD)   lifetime counters, kept
-    KPI#<journey>#<yyyy-mm-dd>   goal_converted[_held_out]#-#-    n (ADD)   conversions by ENTRY day
+    KPI#<journey>   <yyyy-mm-dd>#<counter>#<channel|->#<step|->   n (ADD)   counters by UTC day, kept
+    KPI#<journey>   all#<counter>#<channel|->#<step|->            n (ADD)   lifetime counters, kept
+    KPI#<journey>   <yyyy-mm-dd>#goal_converted[_held_out]#-#-    n (ADD)   conversions by ENTRY day
+
+One partition per journey, days in sort-key order: the rollup reads any range of days with one
+query (a day-partitioned layout would need a query per day, and spreads no more write load).
     EVENT#<sha256(event id)>     EVENT                            ttl       counted events (15 days)
     SEEN#<message id>            opened | clicked                 ttl       unique opens/clicks (90 d)
     ALERT#<journey>              <kpi>                            state     ok | below_floor | above_ceiling
@@ -72,7 +75,7 @@ class DynamoKpis:
 
     @staticmethod
     def cell_key(cell: Cell) -> tuple[str, str]:
-        return f"KPI#{cell.journey_id}#{cell.period}", f"{cell.counter}#{cell.channel}#{cell.step}"
+        return f"KPI#{cell.journey_id}", f"{cell.period}#{cell.counter}#{cell.channel}#{cell.step}"
 
     # ------------------------------------------------------------------ counting
 
@@ -118,13 +121,16 @@ class DynamoKpis:
 
     # ------------------------------------------------------------------ reading
 
-    def _query(self, pk: str) -> list[dict[str, Any]]:
+    def _query(self, pk: str, first: str | None = None, last: str | None = None) -> list[dict[str, Any]]:
         request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ConsistentRead": True,
         }
+        if first is not None and last is not None:
+            request["KeyConditionExpression"] += " AND sk BETWEEN :first AND :last"
+            request["ExpressionAttributeValues"].update({":first": {"S": first}, ":last": {"S": last}})
         items: list[dict[str, Any]] = []
         while True:
             try:
@@ -139,9 +145,19 @@ class DynamoKpis:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def read(self, journey_id: str, period: str) -> list[tuple[Cell, int]]:
+        return self._rows(journey_id, self._query(f"KPI#{journey_id}", f"{period}#", f"{period}#~"))
+
+    def read_days(self, journey_id: str, first: dt.date, last: dt.date) -> list[tuple[Cell, int]]:
+        """Every day's counters from ``first`` to ``last`` (UTC), in one query."""
+        return self._rows(
+            journey_id, self._query(f"KPI#{journey_id}", f"{first.isoformat()}#", f"{last.isoformat()}#~")
+        )
+
+    @staticmethod
+    def _rows(journey_id: str, items: list[dict[str, Any]]) -> list[tuple[Cell, int]]:
         rows = []
-        for item in self._query(f"KPI#{journey_id}#{period}"):
-            counter, channel, step = item["sk"]["S"].split("#", 2)
+        for item in items:
+            period, counter, channel, step = item["sk"]["S"].split("#", 3)
             n = int(item.get("n", {}).get("N", "0"))
             rows.append((Cell(journey_id, period, counter, channel, step), n))
         return rows

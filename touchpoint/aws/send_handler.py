@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
 from touchpoint.aws.once import PowertoolsOnce
-from touchpoint.clock import SystemClock
+from touchpoint.clock import process_clock
 from touchpoint.engine.send import Sender, SendRequest
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
@@ -19,15 +19,16 @@ from touchpoint.settings import Settings
 logger = make_logger()
 
 
-def send_handler(channel: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    @cache
-    def service() -> tuple[Sender, PowertoolsOnce]:
-        return wiring.sender(Settings.from_env(), wiring.Clients(), SystemClock(), channel)
+@cache
+def service(channel: str) -> tuple[Sender, PowertoolsOnce]:
+    return wiring.sender(Settings.from_env(), wiring.Clients(), process_clock(), channel)
 
+
+def send_handler(channel: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request = parse(event=event, model=SendRequest)
-        sender, once = service()
+        sender, once = service(channel)
         once.register_lambda_context(context)
         handled = sender.handle(request, context.invoked_function_arn)
         logger.info(

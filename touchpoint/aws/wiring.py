@@ -35,6 +35,18 @@ from touchpoint.settings import Settings
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 
 
+_OVERRIDES: dict[str, Any] = {}
+
+
+def override_client(service: str, client: Any | None) -> None:
+    """Serve ``service`` from ``client`` in this process (the simulator's local Step Functions),
+    or restore boto3 with None. Handlers' composition picks it up; their code is unchanged."""
+    if client is None:
+        _OVERRIDES.pop(service, None)
+    else:
+        _OVERRIDES[service] = client
+
+
 @dataclass
 class Clients:
     """One boto3 client per service, created when first asked for."""
@@ -43,6 +55,8 @@ class Clients:
     made: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, service: str) -> Any:
+        if service in _OVERRIDES:
+            return _OVERRIDES[service]
         if service not in self.made:
             session = self.session or boto3.session.Session()
             self.made[service] = session.client(service, config=_RETRIES)  # type: ignore[call-overload]

@@ -280,6 +280,7 @@ class KpiStorePort(Protocol):
         ...
 
     def read(self, journey_id: str, period: str) -> list[tuple[Cell, int]]: ...
+    def read_days(self, journey_id: str, first: dt.date, last: dt.date) -> list[tuple[Cell, int]]: ...
     def alert_states(self, journey_id: str) -> dict[str, str]: ...
     def save_alert_state(self, journey_id: str, kpi: str, state: str, at: dt.datetime) -> None: ...
 
@@ -752,14 +753,16 @@ class KpiRollup:
 
     def rollup_journey(self, journey: RegistryEntry, now: dt.datetime) -> dict[str, Any]:
         today = _day(now)
-        cache: dict[dt.date, dict[str, int]] = {}
+        window_days = [today - dt.timedelta(days=i) for i in range(WINDOW_DAYS - 1, -1, -1)]
+        cohort_days = goal_cohort_days(journey.goal.within, now) if journey.goal is not None else []
+        first = min([*window_days, *cohort_days])
+        by_day: dict[str, list[tuple[Cell, int]]] = {}
+        for cell, n in self.store.read_days(journey.id, first, today):
+            by_day.setdefault(cell.period, []).append((cell, n))
 
         def day(d: dt.date) -> dict[str, int]:
-            if d not in cache:
-                cache[d] = totals(self.store.read(journey.id, d.isoformat()))
-            return cache[d]
+            return totals(by_day.get(d.isoformat(), []))
 
-        window_days = [today - dt.timedelta(days=i) for i in range(WINDOW_DAYS - 1, -1, -1)]
         window = add(*(day(d) for d in window_days))
         lifetime = totals(self.store.read(journey.id, PERIOD_ALL))
         yesterday = today - dt.timedelta(days=1)
@@ -775,7 +778,6 @@ class KpiRollup:
             self.store.save_alert_state(journey.id, alert.kpi, alert.state, now)
         goal = None
         if journey.goal is not None:
-            cohort_days = goal_cohort_days(journey.goal.within, now)
             goal = goal_report(journey.goal, add(*(day(d) for d in cohort_days)), cohort_days)
         return {
             "period": period,

@@ -493,8 +493,8 @@ class TriggerEval:
             spec = journey.trigger.date
             shift = dt.timedelta(seconds=(spec.before or 0) - (spec.after or 0))
             users: set[str] = set()
-            for offset in (-1, 0, 1):  # every zone's "today" is within a day of UTC's
-                day = (now + dt.timedelta(days=offset) + shift).date()
+            for sweep_day in due_local_days(now, spec.at):
+                day = sweep_day + shift
                 keys = {day.strftime("%m-%d") if spec.yearly else day.isoformat()}
                 if spec.yearly and day.month == 2 and day.day == 28 and not _leap(day.year):
                     keys.add("02-29")  # leap-day dates are celebrated on 28 February
@@ -548,6 +548,20 @@ def date_keys(value: Any) -> list[str]:
     except ValueError:
         return []
     return [day.strftime("%m-%d"), day.isoformat()]
+
+
+def due_local_days(now: dt.datetime, at: str) -> list[dt.date]:
+    """The local dates on which a zone's clock shows ``at`` during this sweep: zone offsets run from
+    UTC-12 to UTC+14, so at most two dates — usually one — have a user due now."""
+    hour, minute = map(int, at.split(":"))
+    utc = now.astimezone(dt.UTC)
+    days = set()
+    for offset_quarters in range(-48, 14 * 4 + 1):
+        local = utc + dt.timedelta(minutes=15 * offset_quarters)
+        due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if due <= local < due + dt.timedelta(seconds=DATE_SWEEP_SECONDS):
+            days.add(local.date())
+    return sorted(days)
 
 
 def _due_day(profile: Profile, journey: RegistryEntry, now: dt.datetime) -> dt.date | None:
