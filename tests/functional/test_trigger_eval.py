@@ -362,14 +362,22 @@ def test_feedback_for_an_erased_user_does_not_recreate_the_profile(world: World)
 
 def test_an_entry_that_cannot_start_is_reported_and_frees_the_group(world: World) -> None:
     world.client("stepfunctions").delete_state_machine(
-        stateMachineArn=world.settings.state_machine_arn("cart-abandonment"))
+        stateMachineArn=world.settings.state_machine_arn("cart-abandonment")
+    )
     world.register("u1")
     outcome = world.event("cart.updated", "u1", properties={"items": 1})
     assert [(d.journey_id, d.enter, d.reason) for d in outcome.decisions] == [
-        ("cart-abandonment", False, "entry_failed")]
+        ("cart-abandonment", False, "entry_failed")
+    ]
     state = world.state.user_state("u1")
     assert state.entries["cart-abandonment"].status == "ended"
     assert "recovery" not in state.groups
     entry = [e["detail"]["properties"] for e in world.journey_events() if e["detail-type"] == "journey.entry"]
-    assert {"journey_id": "cart-abandonment", "entered": False, "eligible": True, "reason": "entry_failed",
-            "holdout": False, "trigger": "cart.updated"} in entry
+    assert {
+        "journey_id": "cart-abandonment",
+        "entered": False,
+        "eligible": True,
+        "reason": "entry_failed",
+        "holdout": False,
+        "trigger": "cart.updated",
+    } in entry
