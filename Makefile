@@ -3,14 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test lint typecheck drift unit bench deps clean
 
-demo: $(BIN)/.installed
-	touchpoint validate journeys
-	touchpoint compile
+# The demo needs only the simulator's extra; after `make test` the full install serves it too.
+DEMO_DEPS := $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-sim)
 
-test: deps lint typecheck drift
+demo: $(DEMO_DEPS)
+	touchpoint simulate scenarios/demo.yaml --json out/report.json --html out/report.html
+
+test: deps lint typecheck drift $(CHROMIUM)
 	pytest -q
 
 lint: $(BIN)/.installed
@@ -25,17 +29,29 @@ drift: $(BIN)/.installed
 	touchpoint compile --check
 	touchpoint schema --check
 
+BENCH_USERS ?= 200
 bench: $(BIN)/.installed
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py all $(BENCH_USERS)
 
 deps: $(BIN)/.installed node_modules/.installed
 
 $(BIN)/.installed: pyproject.toml constraints.txt
+	$(call install,dev)
+
+$(BIN)/.installed-sim: pyproject.toml constraints.txt
+	$(call install,sim)
+
+define install
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[$(1)]'
 	@touch $@
+endef
+
+# The HTML report is checked in headless Chromium (Debian's package; CJK fonts for the journeys' names).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

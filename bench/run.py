@@ -1,9 +1,17 @@
 """Benchmarks (never timed assertions in tests): `make bench` prints the numbers for the notes.
 
-compile: validate + compile the example journeys, and a synthetic set of 500 journeys."""
+compile: validate + compile the example journeys, and a synthetic set of 500 journeys.
+import: cold import time of each Lambda handler module.
+simulate: the demo scenario (every reference journey, 30 days) with N synthetic users, in a fresh
+process: wall time, peak memory, executions per second, AWS requests; `--profile` adds where the
+time goes, by layer. `make bench BENCH_USERS=10000` runs the issue's full size (hours with moto)."""
 
 from __future__ import annotations
 
+import argparse
+import cProfile
+import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -15,8 +23,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import yaml  # noqa: E402
+
 from touchpoint.compiler.build import compile_journey, outputs  # noqa: E402
 from touchpoint.journey.loader import load_project  # noqa: E402
+from touchpoint.local.scenario import scenario_from  # noqa: E402
+from touchpoint.local.simulator import Simulation  # noqa: E402
 
 
 def bench_compile() -> None:
@@ -69,6 +81,76 @@ def bench_import_time(runs: int = 5) -> None:
         )
 
 
+def bench_simulate(users: int, profile: bool = False) -> None:
+    """In a child process, so peak memory is the simulation's alone."""
+    command = [sys.executable, __file__, "simulate-child", str(users)] + (["--profile"] if profile else [])
+    subprocess.run(command, cwd=REPO, check=True)
+
+
+#: Where time goes, by who owns the code (first match of the file path wins).
+LAYERS = (
+    ("moto (AWS emulation)", "/moto/"),
+    ("botocore/boto3 (client side)", "/botocore/"),
+    ("botocore/boto3 (client side)", "/boto3/"),
+    ("Powertools", "/aws_lambda_powertools/"),
+    ("pydantic", "/pydantic"),
+    ("simulator + ASL executor", "/touchpoint/local/"),
+    ("Touchpoint engine + handlers", "/touchpoint/"),
+    ("Touchpoint engine + handlers", "/functions/"),
+    ("json / re / copy / other stdlib and libraries", ""),
+)
+
+
+def _simulate_child(users: int, profile: bool) -> None:
+    data = yaml.safe_load((REPO / "scenarios" / "demo.yaml").read_text(encoding="utf-8"))
+    data["population"]["count"] = users
+    simulation = Simulation(scenario_from(data), REPO / "scenarios")
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    results = simulation.run()
+    if profiler:
+        profiler.disable()
+    wall = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    executions = len(results["executions"])
+    requests = sum(results["aws"]["requests"].values())
+    print(
+        f"simulate/{users} users × 30 days (+{len(data.get('users', []))} scripted): wall {wall:.1f} s, "
+        f"peak memory {peak_mb:.0f} MB, {executions} executions ({executions / wall:.1f}/s), "
+        f"{len(results['messages'])} send decisions, "
+        f"{results['aws']['state_transitions']} state transitions, "
+        f"{results['aws']['lambda_invocations']} Lambda invocations, {requests} AWS requests "
+        f"({1000 * wall / max(requests, 1):.2f} ms of wall per request)"
+    )
+    if profiler:
+        stats = pstats.Stats(profiler)
+        by_layer: dict[str, float] = {}
+        for (path, _, _), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+            layer = next(name for name, marker in LAYERS if marker in path)
+            by_layer[layer] = by_layer.get(layer, 0.0) + own
+        total = sum(by_layer.values())
+        for layer, own in sorted(by_layer.items(), key=lambda kv: -kv[1]):
+            print(f"  {layer:48s} {own:7.1f} s  {100 * own / total:5.1f}%")
+
+
 if __name__ == "__main__":
-    bench_compile()
-    bench_import_time()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "what", nargs="?", default="all", choices=["all", "compile", "import", "simulate", "simulate-child"]
+    )
+    parser.add_argument("users", nargs="?", type=int, default=200, help="simulate: synthetic users")
+    parser.add_argument("--profile", action="store_true", help="simulate: time by layer (slower)")
+    args = parser.parse_args()
+    if args.what == "simulate-child":
+        _simulate_child(args.users, args.profile)
+    else:
+        if args.what in ("all", "compile"):
+            bench_compile()
+        if args.what in ("all", "import"):
+            bench_import_time()
+        if args.what in ("all", "simulate"):
+            bench_simulate(args.users, args.profile)
+        if args.what == "all":
+            bench_simulate(60, profile=True)  # where the time goes

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from touchpoint.journey.source import SourceError, read_source
 from touchpoint.journey.types import TimeZone
+from touchpoint.settings import DateSweep
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTEXT_PREFIX = "touchpoint:"
@@ -107,6 +108,9 @@ class DeployConfig(BaseModel):
     )
     global_cap_max: int = Field(2, ge=1, description="Marketing messages per user across journeys …")
     global_cap_seconds: int = Field(86400, ge=60, description="… in any window of this many seconds.")
+    date_sweep_minutes: DateSweep = Field(
+        15, description="Date triggers (birthday, expiry …) are checked every this many minutes."
+    )
     alert_email: str | None = Field(
         None,
         description="Address subscribed to the alert topic (KPI and operational alarms).",

@@ -58,7 +58,13 @@ ITEM_WRITE: Final = [
     "dynamodb:BatchWriteItem",
 ]
 TABLE_SCAN: Final = ["dynamodb:Scan"]  # schedule and date triggers page through the profiles
-DATES_EVERY: Final = "cron(0/15 * * * ? *)"
+
+
+def dates_every(minutes: int) -> str:
+    """The date sweep's cron: on the hour, and every ``minutes`` after it."""
+    return "cron(0 * * * ? *)" if minutes == 60 else f"cron(0/{minutes} * * * ? *)"
+
+
 ROLLUP_EVERY: Final = "cron(0 * * * ? *)"
 #: SES event type published for each EventBridge detail-type the routing rules expect.
 SES_EVENTS: Final = {
@@ -429,20 +435,22 @@ class TouchpointStack(Stack):
         return function
 
     def _event_sources(self) -> None:
+        size, window = routing.BATCHING["trigger"]
         self.functions["trigger_eval"].add_event_source(
             sources.SqsEventSource(
                 self.queues.trigger,
-                batch_size=10,
-                max_batching_window=Duration.seconds(1),
+                batch_size=size,
+                max_batching_window=Duration.seconds(window),
                 report_batch_item_failures=True,
                 max_concurrency=self.config.trigger_max_concurrency,
             )
         )
+        size, window = routing.BATCHING["kpi"]
         self.functions["kpi_rollup"].add_event_source(
             sources.SqsEventSource(
                 self.queues.kpi,
-                batch_size=100,
-                max_batching_window=Duration.seconds(10),
+                batch_size=size,
+                max_batching_window=Duration.seconds(window),
                 report_batch_item_failures=True,
                 max_concurrency=self.config.kpi_max_concurrency,
             )
@@ -472,6 +480,7 @@ class TouchpointStack(Stack):
             "default_timezone": config.default_timezone,
             "global_cap_max": str(config.global_cap_max),
             "global_cap_seconds": str(config.global_cap_seconds),
+            "date_sweep_minutes": str(config.date_sweep_minutes),
             "unsubscribe_url": self.unsubscribe_url.url,
             "unsubscribe_secret_arn": self.unsubscribe_secret.secret_arn,
             "alert_topic_arn": self.alert_topic.topic_arn,
@@ -707,7 +716,7 @@ class TouchpointStack(Stack):
         return schedule
 
     def _schedules(self) -> dict[str, scheduler.CfnSchedule]:
-        """Schedule triggers from the manifests; date triggers every 15 minutes; the hourly rollup."""
+        """Schedule triggers from the manifests; the date-trigger sweep; the hourly rollup."""
         trigger, rollup = self.functions["trigger_eval"], self.functions["kpi_rollup"]
         self._allow(
             self.schedules_role,
@@ -723,11 +732,12 @@ class TouchpointStack(Stack):
             "dates": self._schedule(
                 "DateTriggersSchedule",
                 "touchpoint_dates",
-                DATES_EVERY,
+                dates_every(self.config.date_sweep_minutes),
                 zone,
                 trigger,
                 {"action": "dates"},
-                "Date triggers (birthday, expiry …): trigger_eval every 15 minutes.",
+                f"Date triggers (birthday, expiry …): trigger_eval every "
+                f"{self.config.date_sweep_minutes} minutes.",
             ),
             "rollup": self._schedule(
                 "KpiRollupSchedule",

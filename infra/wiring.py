@@ -55,6 +55,7 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
             "event_bus_name",
             "state_machine_arn_prefix",
             "default_timezone",
+            "date_sweep_minutes",
             "trigger_queue_url",
             "bundle_root",
         ),

@@ -9,16 +9,21 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from touchpoint.aws.wiring import Clients, operations, privacy
 from touchpoint.clock import SystemClock
 from touchpoint.compiler import build
 from touchpoint.compiler.graph import mermaid, trigger_text
 from touchpoint.events import app_event_schema
-from touchpoint.journey.loader import Project, load_project
+from touchpoint.journey.loader import Project, display_path, load_project
 from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.journey.violations import Violation
+from touchpoint.local import report_html, terminal
+from touchpoint.local.scenario import ScenarioError, load_scenario
+from touchpoint.local.simulator import Simulation
+from touchpoint.local.terminal import ProgressBar
 from touchpoint.settings import Settings
 
 DEFAULT_JOURNEYS = Path("journeys")
@@ -59,6 +64,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name != "status":
             p.add_argument("--reason", default="", help="recorded with the change")
 
+    p = sub.add_parser("simulate", help="run a scenario on the local cloud (moto, virtual clock)")
+    p.add_argument("scenario", type=Path, help="a scenario file (docs/simulation.md)")
+    p.add_argument("--json", type=Path, help="write the results (a stable contract) here")
+    p.add_argument("--html", type=Path, help="write the report (one self-contained file) here")
+
+    p = sub.add_parser("why", help="explain what one user received in a simulation, and why")
+    p.add_argument("user")
+    p.add_argument("--scenario", type=Path, required=True)
+    p.add_argument("--journey", help="only this journey")
+    p.add_argument("--json", type=Path, help="results of an earlier `simulate --json` run of the scenario")
+
     p = sub.add_parser("privacy", help="export or erase one user's data (R17)")
     p.add_argument("operation", choices=["export", "erase"])
     p.add_argument("user_id")
@@ -74,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stop": _operation,
         "status": _operation,
         "privacy": _privacy,
+        "simulate": _simulate,
+        "why": _why,
     }
     return handlers[args.command](args)
 
@@ -169,6 +187,56 @@ def journey_schema() -> str:
         **schema,
     }
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _run_scenario(path: Path, progress: bool) -> tuple[dict[str, Any], dict[str, Journey]] | None:
+    try:
+        scenario = load_scenario(path, display_path(path))
+    except ScenarioError as error:
+        _print_violations(error.violations)
+        return None
+    bar = ProgressBar() if progress else None
+    simulation = Simulation(scenario, path.parent, bar)  # paths in a scenario are relative to it
+    try:
+        results = simulation.run()
+    except ScenarioError as error:
+        _print_violations(error.violations)
+        return None
+    return results, simulation.journeys
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    print(f"Simulating {args.scenario} …", file=sys.stderr)
+    ran = _run_scenario(args.scenario, progress=True)
+    if ran is None:
+        return 1
+    results, journeys = ran
+    print(terminal.summary(results, journeys), end="")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        args.json.write_text(text, encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.html:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(report_html.render(results, journeys), encoding="utf-8")
+        print(f"wrote {args.html}")
+    return 0
+
+
+def _why(args: argparse.Namespace) -> int:
+    if args.json and args.json.exists():
+        results = json.loads(args.json.read_text(encoding="utf-8"))
+        scenario = load_scenario(args.scenario, display_path(args.scenario))
+        project = load_project(scenario.journey_paths(args.scenario.parent))
+        journeys = {j.id: j for _, j in project.valid()}
+    else:
+        ran = _run_scenario(args.scenario, progress=True)
+        if ran is None:
+            return 1
+        results, journeys = ran
+    print(terminal.why(results, journeys, args.user, args.journey), end="")
+    return 0
 
 
 def event_schema() -> str:

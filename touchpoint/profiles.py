@@ -9,6 +9,7 @@ the item after it: both old and new in one round trip, which attribute-change tr
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,8 +20,8 @@ from touchpoint.clock import iso
 from touchpoint.conditions import lookup
 from touchpoint.events import ConsentChange, Event
 
-SEEN_PREFIX = "ev#"  # top-level attribute per processed event id: the dedupe marker
-SEEN_KEEP = 100  # markers kept per profile; older ones are trimmed
+SEEN_PREFIX = "ev#"  # top-level attribute per processed event: the dedupe marker
+SEEN_KEEP = 16  # markers kept per profile (about 0.5 KB); older ones are trimmed
 CHANNELS = ("email", "sms")
 
 
@@ -145,7 +146,7 @@ class Mutation:
             set_parts.append(f"{n} = list_append(if_not_exists({n}, {value([])}), {value(v)})")
         condition = None
         if self.marker is not None:
-            n = name(SEEN_PREFIX + self.marker)
+            n = name(marker_attribute(self.marker))
             set_parts.append(f"{n} = {value(Decimal(self.marker_at))}")
             condition = f"attribute_not_exists({n})"
         if self.must_exist:
@@ -172,7 +173,7 @@ class Mutation:
         for a, v in self.appends.items():
             new[a] = [*new.get(a, []), *v]
         if self.marker is not None:
-            new[SEEN_PREFIX + self.marker] = Decimal(self.marker_at)
+            new[marker_attribute(self.marker)] = Decimal(self.marker_at)
         for a, v in self.adds.items():
             if isinstance(v, set):
                 new[a] = set(new.get(a) or set()) | v
@@ -187,6 +188,11 @@ class Mutation:
         for a in self.removes:
             new.pop(a, None)
         return new
+
+
+def marker_attribute(event_id: str) -> str:
+    """A short, fixed-size attribute name per event id (item size is what DynamoDB bills)."""
+    return SEEN_PREFIX + hashlib.sha256(event_id.encode()).hexdigest()[:16]
 
 
 def number(value: Any) -> Decimal | None:
@@ -302,7 +308,8 @@ def _dynamo_value(value: Any) -> Any:
 
 def stale_markers(item: Mapping[str, Any], keep: int = SEEN_KEEP) -> list[str]:
     """Dedupe markers beyond the newest ``keep``, once there are twice as many (so trimming costs
-    one extra write per ``keep`` events). Redeliveries come within minutes; 100 events is ample."""
+    one extra write per ``keep`` events). Redeliveries (SQS, EventBridge retries) come within
+    minutes, when a user has sent far fewer than 16 other events."""
     markers = sorted((k for k in item if k.startswith(SEEN_PREFIX)), key=lambda k: (item[k], k))
     return markers[:-keep] if len(markers) > keep * 2 else []
 

@@ -29,6 +29,10 @@ SES_DETAIL_TYPES = (
     "Email Rejected",
     "Email Subscribed",
 )
+#: Lambda event source mapping of each target's queue: (batch size, batching window in seconds).
+#: kpi_rollup counts a whole batch in a few transactions, so it takes big batches.
+BATCHING: dict[Target, tuple[int, int]] = {"trigger": (10, 1), "kpi": (100, 10)}
+
 SFN_STATUS_CHANGE = "Step Functions Execution Status Change"
 SMS_STATUS = "Text Message Delivery Status Updated"  # End User Messaging SMS → default bus
 

@@ -8,15 +8,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from touchpoint.journey.types import TimeZone
 from touchpoint.registry import state_machine_name
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "TOUCHPOINT_"
+
+
+#: How often date triggers are swept: a divisor of an hour, so every zone's ``at`` falls in one sweep.
+DateSweep = Annotated[
+    Literal[15, 30, 60], BeforeValidator(lambda v: int(v) if isinstance(v, str) and v.isdigit() else v)
+]
 
 
 class SettingsError(ValueError):
@@ -61,6 +67,9 @@ class Settings(BaseModel):
     )
     global_cap_max: int = Field(2, ge=1, description="Marketing messages per user across journeys …")
     global_cap_seconds: int = Field(86400, ge=60, description="… in any window of this many seconds.")
+    date_sweep_minutes: DateSweep = Field(
+        15, description="Date triggers are checked every this many minutes (15, 30 or 60)."
+    )
     unsubscribe_url: str = Field(
         "https://example.com/unsubscribe", description="Base URL of the unsubscribe endpoint."
     )

@@ -3,21 +3,21 @@ count, and the hourly ``{"action": "rollup"}`` from EventBridge Scheduler to jud
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
 from touchpoint.clock import process_clock
 from touchpoint.engine.kpi import ACTION, KpiRollup
+from touchpoint.errors import TransientError
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
 
 logger = make_logger()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
@@ -25,31 +25,51 @@ def service() -> KpiRollup:
     return wiring.kpi_rollup(Settings.from_env(), wiring.Clients(), process_clock())
 
 
-def record_handler(record: SQSRecord) -> None:
-    """Malformed input is logged with its reason and acknowledged (a retry cannot fix it); an
-    error (throttling, contention) raises, so only this record is retried."""
-    outcome = service().count_body(record.body)
-    log = logger.warning if outcome.status == "rejected" else logger.info
-    log(
-        "record",
-        extra={
-            "status": outcome.status,
-            "reason": outcome.reason,
-            "journey": outcome.journey_id,
-            "counters": list(outcome.counters),
-        },
-    )
+def count_batch(event: dict[str, Any]) -> dict[str, Any]:
+    """The whole batch in one go (see KpiRollup.count_bodies). Malformed input is logged with its
+    reason and acknowledged (a retry cannot fix it); an error (throttling, contention) fails every
+    countable record of the batch, which SQS redelivers; their markers make the retry exact."""
+    records = list(SQSEvent(event).records)
+    try:
+        outcomes = service().count_bodies([record.body for record in records])
+    except Exception as error:  # any failure: SQS redelivers the countable records
+        logger.warning(
+            "batch retried",
+            extra={
+                "records": len(records),
+                "error": type(error).__name__,
+                "transient": isinstance(error, TransientError),
+            },
+        )
+        return {
+            "batchItemFailures": [{"itemIdentifier": r.message_id} for r in records if _countable(r.body)]
+        }
+    for outcome in outcomes:
+        log = logger.warning if outcome.status == "rejected" else logger.info
+        log(
+            "record",
+            extra={
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "journey": outcome.journey_id,
+                "counters": list(outcome.counters),
+            },
+        )
+    return {"batchItemFailures": []}
+
+
+def _countable(body: str) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except ValueError:
+        return False
 
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
         try:
-            return dict(
-                process_partial_response(
-                    event=event, record_handler=record_handler, processor=processor, context=context
-                )
-            )
+            return count_batch(event)
         finally:
             service().flush_metrics()  # the batch's counts, once, including when some records failed
     ACTION.validate_python(event)

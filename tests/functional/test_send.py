@@ -400,5 +400,6 @@ def test_the_handler_entry_point(world: World, monkeypatch: pytest.MonkeyPatch) 
         aws_request_id="r1",
         get_remaining_time_in_millis=lambda: 30000,
     )
-    assert app.handler(request.model_dump(), context) == {"status": "sent", "reason": None}  # type: ignore[arg-type]
+    response = app.handler(request.model_dump(), context)  # type: ignore[arg-type]
+    assert response == {"status": "sent", "reason": None, "until": None}
     assert len(world.emails()) == 1

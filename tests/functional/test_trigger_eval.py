@@ -238,6 +238,7 @@ def test_a_lower_priority_journey_waits_for_the_group(world: World, monkeypatch:
         ExpressionAttributeValues={":t": {"S": "2026-10-01T00:00:00Z"}},
     )
     outcome = world.trigger.run_schedule("dormant-winback", "run-1")
+    # the only one in the audience
     assert [(d.enter, d.reason) for d in outcome.decisions] == [(False, "group_busy")]
 
 
@@ -288,21 +289,31 @@ def test_schedule_runs_page_by_page_through_the_queue(world: World, monkeypatch:
     assert first["run_id"] == "2026-12-05T02:00:00.000Z"
 
 
-def test_date_trigger_fires_at_nine_local_time_once(world: World) -> None:
+@pytest.mark.parametrize(
+    ("sweep", "kathmandu"),
+    [
+        (15, dt.datetime(2026, 12, 2, 3, 15, tzinfo=dt.UTC)),
+        (60, dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.UTC)),
+    ],
+)
+def test_date_trigger_fires_at_nine_local_time_once(world: World, sweep: int, kathmandu: dt.datetime) -> None:
+    world.trigger.settings = world.settings.model_copy(update={"date_sweep_minutes": sweep})
     world.register("u-sh", attributes={"birthday": "1990-12-02"}, timezone="Asia/Shanghai")
     world.register("u-ber", attributes={"birthday": "1985-12-02"}, timezone="Europe/Berlin")
+    world.register("u-ktm", attributes={"birthday": "1979-12-02"}, timezone="Asia/Kathmandu")  # UTC+5:45
     fired: dict[str, dt.datetime] = {}
     world.clock.current = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
     while world.clock.now() < dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC):
         for decision in world.trigger.run_dates().decisions:
             assert decision.enter
-        for user in ("u-sh", "u-ber"):
+        for user in ("u-sh", "u-ber", "u-ktm"):
             if user not in fired and "birthday" in world.state.user_state(user).entries:
                 fired[user] = world.clock.now()
-        world.clock.advance(minutes=15)
+        world.clock.advance(minutes=sweep)
     assert fired["u-sh"] == dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
     assert fired["u-ber"] == dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)  # 09:00 in Berlin
-    assert len(world.executions_of("birthday")) == 2
+    assert fired["u-ktm"] == kathmandu  # 09:00 in Kathmandu, or the first sweep after it
+    assert len(world.executions_of("birthday")) == 3
 
 
 def test_membership_expiry_fires_seven_days_before_the_date(world: World) -> None:

@@ -14,7 +14,7 @@ from aws_cdk.assertions import Match
 from infra import journeys as compiled
 from infra.config import DeployConfig
 from infra.observability import SES_BOUNCE_REVIEW, SES_COMPLAINT_REVIEW
-from infra.stack import BUNDLE_ROOT, DATES_EVERY, ROLLUP_EVERY, SES_EVENTS, TouchpointStack
+from infra.stack import BUNDLE_ROOT, ROLLUP_EVERY, SES_EVENTS, TouchpointStack, dates_every
 from infra.wiring import FUNCTIONS, PLACEHOLDER_FUNCTIONS, FunctionName, env_name
 from tests.conftest import STATEMACHINES
 from tests.infra.conftest import ORIGINATION_ARN, logical_id, resources, synthesize, template_of
@@ -380,7 +380,7 @@ def test_schedules_come_from_the_manifests(stack: TouchpointStack, template: dic
     trigger = _arn(stack, stack.functions["trigger_eval"])
     rollup = _arn(stack, stack.functions["kpi_rollup"])
     expected: dict[str, tuple[str, str, Any, dict[str, str]]] = {
-        "touchpoint_dates": (DATES_EVERY, "Asia/Shanghai", trigger, {"action": "dates"}),
+        "touchpoint_dates": (dates_every(15), "Asia/Shanghai", trigger, {"action": "dates"}),
         "touchpoint_kpi_rollup": (ROLLUP_EVERY, "Asia/Shanghai", rollup, {"action": "rollup"}),
     }
     for journey in JOURNEYS:

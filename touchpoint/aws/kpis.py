@@ -54,6 +54,7 @@ from touchpoint.journey.source import SourceError, read_source
 
 #: Attempts of a count transaction that conflicts with another one on the same (hot) counter items.
 CONFLICT_ATTEMPTS = 8
+TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 _RETRYABLE_REASONS = frozenset({"TransactionConflict", *THROTTLING})
 
 
@@ -80,44 +81,79 @@ class DynamoKpis:
     # ------------------------------------------------------------------ counting
 
     def count(self, marker: Marker, cells: Mapping[Cell, int], expires_at: dt.datetime) -> bool:
-        pk, sk = self.marker_key(marker)
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {"pk": {"S": pk}, "sk": {"S": sk}, TTL_ATTRIBUTE: {"N": str(_epoch(expires_at))}},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        for cell, n in sorted(cells.items()):
-            cell_pk, cell_sk = self.cell_key(cell)
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": {"pk": {"S": cell_pk}, "sk": {"S": cell_sk}},
-                        "UpdateExpression": "ADD #n :n",
-                        "ExpressionAttributeNames": {"#n": "n"},
-                        "ExpressionAttributeValues": {":n": {"N": str(n)}},
-                    }
-                }
-            )
-        for attempt in range(CONFLICT_ATTEMPTS):
+        return self.count_many([(marker, cells, expires_at)])[0]
+
+    def count_many(self, entries: Sequence[tuple[Marker, Mapping[Cell, int], dt.datetime]]) -> list[bool]:
+        """Markers and summed counter ADDs in transactions of at most 100 items. A transaction is
+        all-or-nothing: when it is cancelled because some markers exist, those entries are
+        duplicates (nothing of theirs was added) and the rest is written again without them."""
+        result = [False] * len(entries)
+        remaining = list(range(len(entries)))
+        conflicts = 0
+        while remaining:
+            chunk, cells = self._chunk(entries, remaining)
+            items = [self._marker_put(entries[i][0], entries[i][2]) for i in chunk]
+            items += [self._cell_add(cell, n) for cell, n in sorted(cells.items())]
             try:
                 self.client.transact_write_items(TransactItems=items)
             except ClientError as error:
                 cancelled = code(error) == "TransactionCanceledException"
                 reasons = [str(r.get("Code", "")) for r in error.response.get("CancellationReasons", [])]
-                if cancelled and reasons[:1] == ["ConditionalCheckFailed"]:
-                    return False  # the marker exists: counted before, nothing was added now
+                existing = {
+                    chunk[k] for k, r in enumerate(reasons[: len(chunk)]) if r == "ConditionalCheckFailed"
+                }
+                if cancelled and existing:
+                    remaining = [i for i in remaining if i not in existing]  # duplicates: counted before
+                    continue
                 retryable = code(error) in THROTTLING or (cancelled and set(reasons) & _RETRYABLE_REASONS)
-                if not retryable:
+                if not retryable or conflicts >= CONFLICT_ATTEMPTS:
+                    if retryable:
+                        raise TransientError("the counters stayed contended; the batch is retried") from error
                     raise
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                conflicts += 1
+                time.sleep(random.uniform(0, 0.02 * 2**conflicts))
                 continue
-            return True
-        raise TransientError("the counters stayed contended; the record is retried")
+            for i in chunk:
+                result[i] = True
+            remaining = [i for i in remaining if i not in set(chunk)]
+        return result
+
+    @staticmethod
+    def _chunk(
+        entries: Sequence[tuple[Marker, Mapping[Cell, int], dt.datetime]], remaining: list[int]
+    ) -> tuple[list[int], dict[Cell, int]]:
+        chunk: list[int] = []
+        cells: dict[Cell, int] = {}
+        for i in remaining:
+            merged = set(cells) | set(entries[i][1])
+            if chunk and len(chunk) + 1 + len(merged) > TRANSACTION_ITEMS:
+                break
+            chunk.append(i)
+            for cell, n in entries[i][1].items():
+                cells[cell] = cells.get(cell, 0) + n
+        return chunk, cells
+
+    def _marker_put(self, marker: Marker, expires_at: dt.datetime) -> dict[str, Any]:
+        pk, sk = self.marker_key(marker)
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {"pk": {"S": pk}, "sk": {"S": sk}, TTL_ATTRIBUTE: {"N": str(_epoch(expires_at))}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _cell_add(self, cell: Cell, n: int) -> dict[str, Any]:
+        pk, sk = self.cell_key(cell)
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                "UpdateExpression": "ADD #n :n",
+                "ExpressionAttributeNames": {"#n": "n"},
+                "ExpressionAttributeValues": {":n": {"N": str(n)}},
+            }
+        }
 
     # ------------------------------------------------------------------ reading
 

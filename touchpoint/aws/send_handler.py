@@ -40,6 +40,7 @@ def send_handler(channel: str) -> Callable[[dict[str, Any], LambdaContext], dict
                 "reason": handled.reason,
             },
         )
-        return {"status": handled.status, "reason": handled.reason}
+        # the Lambda response, seen by the invoker only (the state machine waits for the task token)
+        return {"status": handled.status, "reason": handled.reason, "until": handled.result.get("until")}
 
     return handler

@@ -94,7 +94,6 @@ ACTION: TypeAdapter[Action] = TypeAdapter(Action)
 CONDITION: TypeAdapter[Condition] = TypeAdapter(Condition)
 WHERE: TypeAdapter[Where] = TypeAdapter(Where)
 SCAN_PAGE = 500
-DATE_SWEEP_SECONDS = 15 * 60
 
 
 @dataclass
@@ -461,7 +460,8 @@ class TriggerEval:
 
     def run_schedule(self, journey_id: str, run_id: str, start: dict[str, Any] | None = None) -> Outcome:
         """One page of a schedule-triggered journey's run; the next page is queued, so a run over
-        millions of profiles never hits the Lambda time limit."""
+        millions of profiles never hits the Lambda time limit. For schedule triggers "triggered"
+        counts the profiles in the audience, not every profile scanned."""
         journey = self.registry.journeys.get(journey_id)
         if journey is None:
             return Outcome("ignored", f"no journey {journey_id}")
@@ -471,6 +471,10 @@ class TriggerEval:
         emitted: list[JourneyEvent] = []
         for item in items:
             profile = Profile(item)
+            # The audience is checked on the scanned item first: a schedule considers every profile,
+            # but only the ones it could enter cost a state read and a journey.entry event.
+            if journey.audience is not None and not evaluate(journey.audience, profile, now):
+                continue
             user = self.state.user_state(profile.user_id)
             outcome.decisions += self._enter(
                 [journey], profile, user, f"schedule:{journey_id}:{run_id}", "schedule", now, emitted
@@ -483,8 +487,9 @@ class TriggerEval:
         return outcome
 
     def run_dates(self) -> Outcome:
-        """Date triggers whose local time falls in this sweep's 15 minutes, per user time zone."""
+        """Date triggers whose local time falls in this sweep's window, per user time zone."""
         now = self.clock.now()
+        window = dt.timedelta(minutes=self.settings.date_sweep_minutes)
         outcome = Outcome("processed")
         emitted: list[JourneyEvent] = []
         for journey in self.registry.journeys.values():
@@ -493,7 +498,7 @@ class TriggerEval:
             spec = journey.trigger.date
             shift = dt.timedelta(seconds=(spec.before or 0) - (spec.after or 0))
             users: set[str] = set()
-            for sweep_day in due_local_days(now, spec.at):
+            for sweep_day in due_local_days(now, spec.at, window):
                 day = sweep_day + shift
                 keys = {day.strftime("%m-%d") if spec.yearly else day.isoformat()}
                 if spec.yearly and day.month == 2 and day.day == 28 and not _leap(day.year):
@@ -504,7 +509,7 @@ class TriggerEval:
                 profile = Profile(self.profiles.get(user_id))
                 if not profile.exists:
                     continue
-                local_day = _due_day(profile, journey, now)
+                local_day = _due_day(profile, journey, now, window)
                 if local_day is None:
                     continue
                 user = self.state.user_state(user_id)
@@ -550,29 +555,31 @@ def date_keys(value: Any) -> list[str]:
     return [day.strftime("%m-%d"), day.isoformat()]
 
 
-def due_local_days(now: dt.datetime, at: str) -> list[dt.date]:
-    """The local dates on which a zone's clock shows ``at`` during this sweep: zone offsets run from
-    UTC-12 to UTC+14, so at most two dates — usually one — have a user due now."""
+def due_local_days(now: dt.datetime, at: str, window: dt.timedelta) -> list[dt.date]:
+    """The local dates on which a zone's clock shows ``at`` during the sweep window starting now:
+    zone offsets run from UTC-12 to UTC+14, so at most two dates — usually one — have a user due."""
     hour, minute = map(int, at.split(":"))
     utc = now.astimezone(dt.UTC)
     days = set()
     for offset_quarters in range(-48, 14 * 4 + 1):
         local = utc + dt.timedelta(minutes=15 * offset_quarters)
         due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if due <= local < due + dt.timedelta(seconds=DATE_SWEEP_SECONDS):
+        if due <= local < due + window:
             days.add(local.date())
     return sorted(days)
 
 
-def _due_day(profile: Profile, journey: RegistryEntry, now: dt.datetime) -> dt.date | None:
-    """The user's local date if the trigger is due within this sweep, else None."""
+def _due_day(
+    profile: Profile, journey: RegistryEntry, now: dt.datetime, window: dt.timedelta
+) -> dt.date | None:
+    """The user's local date if the trigger is due within this sweep's window, else None."""
     assert isinstance(journey.trigger, DateTrigger)
     spec = journey.trigger.date
     zone = ZoneInfo(profile.timezone(journey.timezone))
     local = now.astimezone(zone)
     hour, minute = map(int, spec.at.split(":"))
     due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if not due <= local < due + dt.timedelta(seconds=DATE_SWEEP_SECONDS):
+    if not due <= local < due + window:
         return None
     value = profile.value(spec.attribute)
     try:

@@ -1,0 +1,434 @@
+"""The local cloud: moto for AWS, the ASL executor for Step Functions, the real handlers in-process.
+
+Events travel as in AWS: handlers put them on the bus (moto), the rules of
+``touchpoint/routing.py`` (moto's EventPattern) deliver them to the SQS queues, and the queues are
+drained in Lambda's SQS batch shape into trigger_eval and kpi_rollup. Deferred sends are
+EventBridge Scheduler schedules (moto) fired on the virtual clock. The handlers cannot tell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.client
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.scheduler.models import scheduler_backends
+from moto.sqs.models import sqs_backends
+
+from functions.kpi_rollup import app as kpi_app
+from functions.send_email import app as email_app
+from functions.send_sms import app as sms_app
+from functions.trigger_eval import app as trigger_app
+from functions.unsubscribe import app as unsubscribe_app
+from touchpoint import contract, routing
+from touchpoint.aws import send_handler, wiring
+from touchpoint.aws.tables import create_tables
+from touchpoint.clock import process_clock, use_clock
+from touchpoint.local.asl import Executor, status_change_event
+from touchpoint.local.clock import VirtualClock
+from touchpoint.local.integrations import AwsIntegrations, LambdaContext, Usage
+from touchpoint.local.sfn_client import LocalStepFunctionsClient
+from touchpoint.local.speedups import moto_speedups
+from touchpoint.registry import state_machine_name
+from touchpoint.settings import Settings
+
+REGION, ACCOUNT = "us-east-1", DEFAULT_ACCOUNT_ID
+FUNCTIONS = ("trigger-eval", "send-email", "send-sms", "kpi-rollup", "unsubscribe")
+SENDER = "news@touchpoint.example"
+QUEUES = ("trigger", "kpi", "observer")
+VISIBILITY = 300  # seconds a received message stays hidden; drained batches are deleted long before
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:touchpoint-{name}"
+
+
+def substitutions(settings: Settings) -> dict[str, str]:
+    """What the CDK stack's definition_substitutions fill in, for the local deployment."""
+    return {
+        contract.SEND_EMAIL_FUNCTION: function_arn("send-email"),
+        contract.SEND_SMS_FUNCTION: function_arn("send-sms"),
+        contract.TRIGGER_EVAL_FUNCTION: function_arn("trigger-eval"),
+        contract.PROFILES_TABLE: settings.profiles_table,
+        contract.EVENT_BUS: settings.event_bus_name,
+    }
+
+
+def local_settings(bundle: Path, overrides: dict[str, Any]) -> Settings:
+    base = {
+        "state_machine_arn_prefix": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:",
+        "scheduler_role_arn": f"arn:aws:iam::{ACCOUNT}:role/touchpoint-scheduler",
+        "email_from": f"Touchpoint Coffee <{SENDER}>",
+        "sms_adapter": "sns",  # moto has no End User Messaging SMS; SNS is the real alternative adapter
+        "unsubscribe_secret": "local-simulation-secret",
+        "unsubscribe_url": "https://unsubscribe.touchpoint.example/",
+        "sms_signature_cn": "【Touchpoint】",
+        "trigger_queue_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/trigger",
+        "alert_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:touchpoint-alerts",
+        "bundle_root": str(bundle),
+    }
+    return Settings.model_validate({**base, **overrides})
+
+
+class Meter:
+    """Counts AWS API requests per service and operation, and what they bill for."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.units: Counter[str] = Counter()
+
+    def record(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        self.calls[(service, operation)] += 1
+        if service == "dynamodb":
+            reads, writes = _dynamodb_units(operation, params)
+            self.units["dynamodb_read"] += reads
+            self.units["dynamodb_write"] += writes
+        elif service == "events" and operation == "PutEvents":
+            self.units["events"] += len(params.get("Entries", []))
+        elif service == "sesv2" and operation == "SendEmail":
+            self.units["emails"] += 1
+        elif service == "sns" and operation == "Publish" and "PhoneNumber" in params:
+            self.units["sms"] += 1
+        elif service == "sqs":
+            self.units["sqs"] += 1
+        elif service == "scheduler" and operation == "CreateSchedule":
+            self.units["schedules"] += 1
+
+    def service_requests(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for (service, _), count in self.calls.items():
+            totals[service] += count
+        return dict(sorted(totals.items()))
+
+
+def _dynamodb_units(operation: str, params: dict[str, Any]) -> tuple[int, int]:
+    """Request units, assuming items under 1 KB (writes) and 4 KB (reads), as Touchpoint's are;
+    strongly consistent reads cost one unit, transactions two per item."""
+    match operation:
+        case "GetItem" | "Query" | "Scan":
+            return 1, 0
+        case "BatchGetItem":
+            return sum(len(t["Keys"]) for t in params.get("RequestItems", {}).values()), 0
+        case "PutItem" | "UpdateItem" | "DeleteItem":
+            return 0, 1
+        case "BatchWriteItem":
+            return 0, sum(len(t) for t in params.get("RequestItems", {}).values())
+        case "TransactWriteItems":
+            return 0, 2 * len(params.get("TransactItems", []))
+        case "TransactGetItems":
+            return 2 * len(params.get("TransactItems", [])), 0
+    return 0, 0
+
+
+class LocalCloud:
+    def __init__(self, settings: Settings, clock: VirtualClock, seed: int) -> None:
+        self.settings, self.clock, self.seed = settings, clock, seed
+        self.usage = Usage()
+        self.meter = Meter()
+        self.invocations: Counter[str] = Counter()
+        self.send_listeners: list[Callable[[str, Any, Any], None]] = []
+        self._scheduled: set[str] = set()
+        self._exit = ExitStack()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> LocalCloud:
+        self._environment()
+        self._exit.enter_context(mock_aws())
+        self._exit.enter_context(moto_speedups())
+        self._meter_requests()
+        self.session = boto3.session.Session(region_name=REGION)
+        self.clients = wiring.Clients(self.session)
+        self.integrations = AwsIntegrations(
+            dynamodb=self.client("dynamodb"), events=self.client("events"), seed=self.seed
+        )
+        self.executor = Executor(
+            self.clock, self.integrations, seed=self.seed, region=REGION, account_id=ACCOUNT, usage=self.usage
+        )
+        self.executor.add_listener(self._execution_ended)
+        self._exit.callback(use_clock, process_clock())
+        use_clock(self.clock)
+        wiring.override_client("stepfunctions", LocalStepFunctionsClient(self.executor))
+        self._exit.callback(wiring.override_client, "stepfunctions", None)
+        self._deploy()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._exit.close()
+
+    def client(self, service: str) -> Any:
+        return self.clients(service)
+
+    def _environment(self) -> None:
+        values = {
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "POWERTOOLS_SERVICE_NAME": "touchpoint",
+            "POWERTOOLS_METRICS_NAMESPACE": "Touchpoint",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_IDEMPOTENCY_DISABLED": "false",
+        }
+        for name, variable in Settings.env_names().items():
+            value = getattr(self.settings, name)
+            if value is not None and value != ():
+                values[variable] = ",".join(value) if isinstance(value, tuple) else str(value)
+        saved = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
+
+        def restore() -> None:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+        self._exit.callback(restore)
+
+    def _meter_requests(self) -> None:
+        original = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 - patched, see below
+        meter = self.meter
+
+        def metered(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            meter.record(client.meta.service_model.service_name, operation, params)
+            return original(client, operation, params)
+
+        setattr(botocore.client.BaseClient, "_make_api_call", metered)  # noqa: B010 - every client, every service
+        self._exit.callback(setattr, botocore.client.BaseClient, "_make_api_call", original)
+
+    # ------------------------------------------------------------------ deployment
+
+    def _deploy(self) -> None:
+        s = self.settings
+        create_tables(self.client("dynamodb"), s.profiles_table, s.state_table, s.kpis_table)
+        events, sqs = self.client("events"), self.client("sqs")
+        events.create_event_bus(Name=s.event_bus_name)
+        self.queues = {}
+        for name in QUEUES:
+            url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            self.queues[name] = (url, arn)
+        for rule in routing.RULES:
+            bus = s.event_bus_name if rule.bus == "app" else "default"
+            events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
+            events.put_targets(
+                Rule=rule.name,
+                EventBusName=bus,
+                Targets=[{"Id": target, "Arn": self.queues[target][1]} for target in rule.targets],
+            )
+        # the simulator watches journey events (what was sent, who entered) like any subscriber would
+        events.put_rule(
+            Name="observer",
+            EventBusName=s.event_bus_name,
+            EventPattern=json.dumps({"source": [contract.JOURNEY_SOURCE]}),
+        )
+        events.put_targets(
+            Rule="observer",
+            EventBusName=s.event_bus_name,
+            Targets=[{"Id": "observer", "Arn": self.queues["observer"][1]}],
+        )
+        ses = self.client("sesv2")
+        ses.create_email_identity(EmailIdentity=SENDER)
+        self.client("ses").verify_email_identity(EmailAddress=SENDER)
+        ses.create_configuration_set(ConfigurationSetName=s.ses_configuration_set)
+        self.client("scheduler").create_schedule_group(Name=s.scheduler_group)
+        self.client("sns").create_topic(Name="touchpoint-alerts")
+        handlers = self._handlers()
+        for name in FUNCTIONS:
+            self.integrations.register_function(function_arn(name), self._invoker(name, handlers[name]))
+        values = substitutions(s)
+        for path in sorted((s.bundle_root / "statemachines").glob("*.asl.json")):
+            text = path.read_text(encoding="utf-8")
+            for key, value in values.items():
+                text = text.replace("${" + key + "}", value)
+            self.executor.create_state_machine(
+                state_machine_name(path.name.removesuffix(".asl.json")), json.loads(text)
+            )
+
+    def _handlers(self) -> dict[str, Callable[..., Any]]:
+        # a fresh cold start for this deployment (handlers cache their services per process)
+        trigger_app.service.cache_clear()
+        trigger_app.privacy.cache_clear()
+        kpi_app.service.cache_clear()
+        unsubscribe_app.service.cache_clear()
+        send_handler.service.cache_clear()
+        for module_logger in (
+            trigger_app.logger,
+            kpi_app.logger,
+            unsubscribe_app.logger,
+            send_handler.logger,
+        ):
+            module_logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
+        wiring.load_registry.cache_clear()
+        wiring.load_renderer.cache_clear()
+        return {
+            "trigger-eval": trigger_app.handler,
+            "send-email": email_app.handler,
+            "send-sms": sms_app.handler,
+            "kpi-rollup": kpi_app.handler,
+            "unsubscribe": unsubscribe_app.handler,
+        }
+
+    def _invoker(self, name: str, handler: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+        def invoke(payload: Any, context: Any) -> Any:
+            self.invocations[name] += 1
+            result = handler(payload, context)
+            if name.startswith("send-"):
+                for listener in self.send_listeners:
+                    listener(name, payload, result)
+                if isinstance(result, dict) and result.get("status") == "deferred":
+                    self._schedule_wakeups()
+            return result
+
+        return invoke
+
+    def invoke(self, name: str, payload: Any) -> Any:
+        """Invoke a function the way EventBridge Scheduler or a Function URL would."""
+        context = LambdaContext(
+            function_name=f"touchpoint-{name}",
+            invoked_function_arn=function_arn(name),
+            aws_request_id=f"local-{sum(self.invocations.values())}",
+        )
+        return self.integrations._functions[f"touchpoint-{name}"][1](payload, context)
+
+    # ------------------------------------------------------------------ events
+
+    def put_default_bus(self, entries: list[dict[str, Any]]) -> None:
+        """AWS services' events (SES, End User Messaging, Step Functions) on the default bus."""
+        for start in range(0, len(entries), 10):
+            self.client("events").put_events(Entries=entries[start : start + 10])
+
+    def put_app_events(self, entries: list[dict[str, Any]]) -> None:
+        for start in range(0, len(entries), 10):
+            self.client("events").put_events(Entries=entries[start : start + 10])
+
+    def _execution_ended(self, detail: Any) -> None:
+        event = status_change_event(
+            detail, region=REGION, account_id=ACCOUNT, event_id=f"status-{detail['executionArn']}"
+        )
+        self.put_default_bus(
+            [
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                    "Resources": event["resources"],
+                    "Time": self.clock.now(),
+                }
+            ]
+        )
+
+    def pending(self, name: str | None = None) -> bool:
+        """Whether a queue (or any) holds messages, read from moto's backend without an API call:
+        the simulator's own plumbing, so checking costs nothing that AWS would bill."""
+        queues = sqs_backends[ACCOUNT][REGION].queues
+        return any(queues[n]._messages for n in ([name] if name else QUEUES))
+
+    def drain(self) -> Iterator[dict[str, Any]]:
+        """Deliver queued events to their functions as SQS batches until every queue is empty,
+        as Lambda's event source mapping does; yields the observed journey events.
+
+        The mapping is AWS's own poller, not our code: it takes messages through moto's SQS
+        backend (its visibility and receipt-handle logic) rather than the HTTP protocol, which
+        costs 10 ms a call in moto. Its receives and deletes are still metered as SQS requests."""
+        backend = sqs_backends[ACCOUNT][REGION]
+        targets = {"trigger": "trigger-eval", "kpi": "kpi-rollup"}
+        while self.pending():
+            for name in QUEUES:
+                if not self.pending(name):
+                    continue
+                arn = self.queues[name][1]
+                received = self._receive(name)
+                if not received:
+                    continue
+                messages: list[dict[str, str]] = [
+                    {
+                        "MessageId": str(m.id),
+                        "ReceiptHandle": str(m.receipt_handle),
+                        "Body": str(m.body),
+                        "MD5OfBody": str(m.body_md5),
+                    }
+                    for m in received
+                ]
+                if name == "observer":
+                    for message in messages:
+                        yield json.loads(message["Body"])
+                    failed: set[str] = set()
+                else:
+                    response = self.invoke(targets[name], _sqs_event(messages, arn))
+                    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+                    if failed:
+                        raise RuntimeError(
+                            f"{targets[name]} failed records {sorted(failed)}: a simulation "
+                            "has no transient faults, so this is a bug"
+                        )
+                for message in messages:
+                    if message["MessageId"] not in failed:
+                        backend.delete_message(name, message["ReceiptHandle"])
+                for _ in range(0, len(messages), 10):
+                    self.meter.record("sqs", "DeleteMessageBatch", {})
+
+    def _receive(self, name: str) -> list[Any]:
+        """One batch as the event source mapping gathers it: receives of up to ten messages until
+        the batch size is reached or the queue is empty (the batching window has passed by then)."""
+        backend = sqs_backends[ACCOUNT][REGION]
+        sizes: dict[str, int] = {target: size for target, (size, _) in routing.BATCHING.items()}
+        size = sizes.get(name, 10)  # the observer queue is the simulator's own
+        batch: list[Any] = []
+        while len(batch) < size:
+            received = backend.receive_message(name, min(10, size - len(batch)), 0, VISIBILITY, ["All"])
+            self.meter.record("sqs", "ReceiveMessage", {})
+            if not received:
+                break
+            batch += received
+        return batch
+
+    # ------------------------------------------------------------------ deferred sends
+
+    def _schedule_wakeups(self) -> None:
+        group = scheduler_backends[ACCOUNT][REGION].schedule_groups[self.settings.scheduler_group]
+        for name, schedule in list(group.schedules.items()):
+            if name in self._scheduled:
+                continue
+            self._scheduled.add(name)
+            at = dt.datetime.fromisoformat(schedule.schedule_expression[3:-1]).replace(tzinfo=dt.UTC)
+            target = schedule.target
+            payload = json.loads(target["Input"])
+
+            def fire(name: str = name, arn: str = target["Arn"], body: Any = payload) -> None:
+                group.schedules.pop(name, None)  # ActionAfterCompletion: DELETE
+                self._scheduled.discard(name)
+                self.invoke(arn.rsplit(":function:touchpoint-", 1)[1], body)
+
+            self.clock.call_at(max(at, self.clock.now()), fire, label=f"wake {name}")
+
+
+def _sqs_event(messages: list[dict[str, Any]], arn: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }

@@ -1,0 +1,709 @@
+"""``touchpoint simulate``: a scenario, run on the local cloud, measured.
+
+The simulator only does what the outside world does in AWS: apps put events on the bus, SES and
+End User Messaging publish feedback, EventBridge Scheduler fires, time passes. Everything else —
+entries, sends, waits, exits, KPIs — is the compiled state machines and the real handlers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import random
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
+
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from touchpoint import registry as registry_module
+from touchpoint.aws.kpis import DynamoKpis
+from touchpoint.aws.profiles import DynamoProfiles
+from touchpoint.aws.state import DynamoState
+from touchpoint.clock import iso
+from touchpoint.compiler.build import compile_journey, outputs, write
+from touchpoint.compiler.lower import step_of
+from touchpoint.durations import format_duration
+from touchpoint.engine.kpi import (
+    GOAL_CONVERTED,
+    GOAL_CONVERTED_HELD_OUT,
+    PERIOD_ALL,
+    compute_rates,
+    judge,
+    totals,
+)
+from touchpoint.engine.trigger import date_keys
+from touchpoint.journey.loader import load_project
+from touchpoint.journey.model import DateTrigger, Journey, ScheduleTrigger
+from touchpoint.journey.violations import Violation
+from touchpoint.local import pricing
+from touchpoint.local.clock import VirtualClock
+from touchpoint.local.cloud import ACCOUNT, REGION, LocalCloud, local_settings
+from touchpoint.local.population import Person, PlannedEvent, generate, react
+from touchpoint.local.scenario import Scenario, ScenarioError, ScriptedUser
+from touchpoint.profiles import consent_key
+from touchpoint.registry import RegistryEntry
+from touchpoint.schedules import Cron, parse_schedule
+
+ROLLUP_EVERY = dt.timedelta(days=1)  # the stack runs it hourly; daily keeps simulations fast
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class Sent:
+    user_id: str
+    journey_id: str
+    step_id: str
+    channel: str
+    template: str
+    message_id: str
+    at: dt.datetime
+
+
+@dataclass
+class Run:
+    """What the simulator saw, as it happened."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    sent: dict[tuple[str, str, str], Sent] = field(default_factory=dict)
+    segments: Counter[str] = field(default_factory=Counter)
+
+
+class Simulation:
+    def __init__(self, scenario: Scenario, base: Path, progress: Progress | None = None) -> None:
+        self.scenario, self.base, self.progress = scenario, base, progress
+        self.run_state = Run()
+        self.people: dict[str, Person] = {}
+        self.scripted: dict[str, ScriptedUser] = {u.id: u for u in scenario.users}
+        self.journeys: dict[str, Journey] = {}
+        self.phones: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ entry point
+
+    def run(self) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="touchpoint-sim-") as tmp:
+            bundle = self._bundle(Path(tmp))
+            self.registry = registry_module.load(bundle / "statemachines" / "registry.json")
+            settings = local_settings(bundle, dict(self.scenario.settings))
+            self.clock = VirtualClock(self.scenario.start)
+            with LocalCloud(settings, self.clock, self.scenario.seed) as cloud:
+                self.cloud = cloud
+                cloud.send_listeners.append(self._send_attempt)
+                self._populate()
+                self._schedule_everything()
+                self._run_clock()
+                return self._results()
+
+    # ------------------------------------------------------------------ setup
+
+    def _bundle(self, root: Path) -> Path:
+        """Compile the scenario's journeys into a deployment bundle, as CDK would package it."""
+        paths = self.scenario.journey_paths(self.base)
+        project = load_project(paths, cwd=self.base)
+        if project.errors():
+            raise ScenarioError(project.errors())
+        if not project.journeys:
+            raise ScenarioError([Violation(str(paths[0]), 1, "journeys", "no journeys found")])
+        compiled = [compile_journey(j) for _, j in project.valid()]
+        self.journeys = {c.journey.id: c.journey for c in compiled}
+        write(root / "statemachines", outputs(compiled))
+        directory = next(iter(project.contexts))
+        shutil.copytree(directory, root / "journeys", ignore=shutil.ignore_patterns("*.yaml", "*.yml"))
+        profile = directory / "profile.yaml"
+        if profile.exists():
+            shutil.copy(profile, root / "journeys" / "profile.yaml")
+        return root
+
+    def _populate(self) -> None:
+        """Existing users are imported (as a team backfills its customer base); new ones register."""
+        scenario = self.scenario
+        population = scenario.population
+        sale_days = frozenset(
+            j.campaign.date for j in self.journeys.values() if j.campaign and j.campaign.stage == "sustain"
+        )
+        if population is not None:
+            for person in generate(population, scenario.seed, scenario.start, scenario.end, sale_days):
+                self.people[person.user_id] = person
+        items = [p.existing for p in self.people.values() if p.existing]
+        start = iso(scenario.start)
+        for user in scenario.users:
+            item: dict[str, Any] = {"user_id": user.id, "created_at": start, "updated_at": start}
+            profile = user.profile
+            for key in ("email", "phone", "timezone", "locale"):
+                if getattr(profile, key):
+                    item[key] = getattr(profile, key)
+            item.update({k: _dynamo(v) for k, v in profile.attributes.items()})
+            if profile.tags:
+                item["tags"] = set(profile.tags)
+            for channel, granted in profile.consent.items():
+                item[consent_key(channel)] = {"granted": granted, "at": start, "source": "scenario"}
+            items.append(item)
+        profiles = DynamoProfiles(self.cloud.client("dynamodb"), self.cloud.settings.profiles_table)
+        state = DynamoState(self.cloud.client("dynamodb"), self.cloud.settings.state_table)
+        dated = sorted(
+            {
+                j.trigger.date.attribute
+                for j in self.registry.journeys.values()
+                if isinstance(j.trigger, DateTrigger)
+            }
+        )
+        for item in items:
+            profiles.put(item)
+            for attribute in dated:
+                if item.get(attribute) is not None:
+                    state.index_date(attribute, date_keys(item[attribute]), item["user_id"], add=True)
+            if item.get("phone"):
+                self.phones[item["user_id"]] = str(item["phone"])
+        for person in self.people.values():
+            for event in person.events:
+                if event.profile and event.profile.get("phone"):
+                    self.phones[person.user_id] = str(event.profile["phone"])
+
+    def _schedule_everything(self) -> None:
+        scenario, clock = self.scenario, self.clock
+        for user in scenario.users:
+            for scripted in user.events:
+                at = scenario.start + dt.timedelta(seconds=scripted.at)
+                planned = PlannedEvent(at, scripted.type, dict(scripted.properties), scripted.profile)
+                clock.call_at(at, partial(self._scripted, user.id, planned), label=f"script {user.id}")
+        for person in self.people.values():
+            for event in person.events:
+                clock.call_at(
+                    event.at,
+                    partial(self._app_event, person.user_id, event),
+                    label=f"{person.user_id} {event.type}",
+                )
+        for journey in self.registry.journeys.values():
+            if isinstance(journey.trigger, ScheduleTrigger):
+                for at in _fire_times(journey, scenario.start, scenario.end):
+                    clock.call_at(
+                        at,
+                        partial(
+                            self.cloud.invoke,
+                            "trigger-eval",
+                            {"action": "schedule", "journey_id": journey.id},
+                        ),
+                        label=f"schedule {journey.id}",
+                    )
+        if any(isinstance(j.trigger, DateTrigger) for j in self.registry.journeys.values()):
+            every = self.cloud.settings.date_sweep_minutes
+            sweep = scenario.start.astimezone(dt.UTC)
+            sweep = sweep.replace(minute=sweep.minute - sweep.minute % every, second=0, microsecond=0)
+            while sweep < scenario.end:
+                if sweep >= scenario.start:
+                    clock.call_at(
+                        sweep,
+                        lambda: self.cloud.invoke("trigger-eval", {"action": "dates"}),
+                        label="date sweep",
+                    )
+                sweep += dt.timedelta(minutes=every)
+        rollup = scenario.start + ROLLUP_EVERY
+        while rollup <= scenario.end:
+            clock.call_at(
+                rollup, lambda: self.cloud.invoke("kpi-rollup", {"action": "rollup"}), label="rollup"
+            )
+            rollup += ROLLUP_EVERY
+
+    # ------------------------------------------------------------------ the run
+
+    def _run_clock(self) -> None:
+        end, total = self.scenario.end, (self.scenario.end - self.scenario.start).total_seconds()
+        last = -1.0
+        while True:
+            upcoming = self.clock.next_time()
+            if upcoming is None or upcoming > end:
+                break
+            self.clock.step()
+            if self.cloud.pending():
+                for event in self.cloud.drain():
+                    self._observe(event)
+            if self.progress is not None:
+                done = (self.clock.now() - self.scenario.start).total_seconds() / total
+                if done - last >= 0.005:
+                    last = done
+                    self.progress(min(done, 1.0), self.clock.now().strftime("%Y-%m-%d %H:%M UTC"))
+        if self.progress is not None:
+            self.progress(1.0, end.strftime("%Y-%m-%d %H:%M UTC"))
+
+    def _app_event(self, user_id: str, planned: PlannedEvent, source: str = "shop.web") -> None:
+        detail: dict[str, Any] = {
+            "event_id": _event_id(self.scenario.seed, user_id, planned),
+            "user_id": user_id,
+            "occurred_at": iso(planned.at),
+            "properties": planned.properties,
+        }
+        if planned.profile is not None:
+            detail["profile"] = planned.profile
+        if planned.consent is not None:
+            detail["consent"] = planned.consent
+        self.cloud.put_app_events(
+            [
+                {
+                    "EventBusName": self.cloud.settings.event_bus_name,
+                    "Source": source,
+                    "DetailType": planned.type,
+                    "Detail": json.dumps(detail, sort_keys=True),
+                    "Time": planned.at,
+                }
+            ]
+        )
+
+    def _scripted(self, user_id: str, planned: PlannedEvent) -> None:
+        if not planned.type.startswith(("email.", "sms.")):
+            self._app_event(user_id, planned, source="qa.script")
+            return
+        journey_id, step_id = planned.properties.get("journey_id"), planned.properties.get("step_id")
+        sent = self.run_state.sent.get((user_id, str(journey_id), str(step_id)))
+        event = {
+            "type": planned.type,
+            "user_id": user_id,
+            "at": iso(planned.at),
+            "properties": planned.properties,
+        }
+        if sent is None:
+            self.run_state.rejected.append(
+                {
+                    "event": event,
+                    "reason": f"{user_id} was sent no message by {journey_id}/{step_id} before this",
+                }
+            )
+            return
+        kind = planned.type.split(".", 1)[1]
+        if kind == "unsubscribed":
+            self._unsubscribe(sent)
+        elif kind in ("delivered", "opened", "clicked", "bounced", "complained", "failed"):
+            self._feedback(sent, kind, planned.at)
+        else:
+            self.run_state.rejected.append(
+                {"event": event, "reason": f"{planned.type} is not message feedback"}
+            )
+
+    def _observe(self, event: dict[str, Any]) -> None:
+        detail, kind = event["detail"], event["detail-type"]
+        properties, user_id = detail["properties"], detail["user_id"]
+        at = dt.datetime.fromisoformat(detail["occurred_at"].replace("Z", "+00:00"))
+        journey_id = properties.get("journey_id")
+        if kind == "journey.message":
+            self.run_state.messages.append(
+                {
+                    "user_id": user_id,
+                    "journey_id": journey_id,
+                    "step_id": properties["step_id"],
+                    "channel": properties["channel"],
+                    "template": properties["template"],
+                    "status": properties["status"],
+                    "reason": properties.get("reason"),
+                    "at": detail["occurred_at"],
+                }
+            )
+            self._trace(
+                user_id,
+                journey_id,
+                at,
+                "send",
+                {
+                    k: properties.get(k)
+                    for k in (
+                        "step_id",
+                        "channel",
+                        "template",
+                        "status",
+                        "reason",
+                        "template_file",
+                        "segments",
+                    )
+                },
+            )
+            if properties["status"] == "sent":
+                sent = Sent(
+                    user_id,
+                    journey_id,
+                    properties["step_id"],
+                    properties["channel"],
+                    properties["template"],
+                    properties["message_id"],
+                    at,
+                )
+                self.run_state.sent[(user_id, journey_id, sent.step_id)] = sent
+                if sent.channel == "sms":
+                    phone = self.phones.get(user_id, "")
+                    self.run_state.segments["cn" if phone.startswith("+86") else "other"] += int(
+                        properties.get("segments") or 1
+                    )
+                self._react(sent)
+        elif kind == "journey.entry":
+            self._trace(
+                user_id,
+                journey_id,
+                at,
+                "entry",
+                {k: properties.get(k) for k in ("entered", "eligible", "reason", "holdout", "trigger")},
+            )
+        elif kind in ("journey.exited", "journey.converted", "journey.step_failed", "journey.unsubscribed"):
+            self._trace(
+                user_id,
+                journey_id,
+                at,
+                kind.removeprefix("journey."),
+                {k: v for k, v in properties.items() if k not in ("journey_id", "execution")},
+            )
+
+    def _send_attempt(self, name: str, payload: dict[str, Any], result: Any) -> None:
+        if isinstance(result, dict) and result.get("status") == "deferred":
+            self._trace(
+                payload["user_id"],
+                payload["journey_id"],
+                self.clock.now(),
+                "deferral",
+                {"step_id": payload["step_id"], "reason": result.get("reason"), "until": result.get("until")},
+            )
+
+    def _trace(
+        self, user_id: str, journey_id: str | None, at: dt.datetime, kind: str, detail: dict[str, Any]
+    ) -> None:
+        self.run_state.trace.append(
+            {"user_id": user_id, "journey_id": journey_id, "at": iso(at), "kind": kind, "detail": detail}
+        )
+
+    # ------------------------------------------------------------------ feedback
+
+    def _react(self, sent: Sent) -> None:
+        if sent.user_id in self.scripted:  # scripted users: delivered, and only what their script says
+            self.clock.call_at(
+                sent.at + dt.timedelta(seconds=30),
+                lambda: self._feedback(sent, "delivered", None),
+                label="delivered",
+            )
+            return
+        population = self.scenario.population
+        if population is None or sent.user_id not in self.people:
+            return
+        journey = self.registry.journeys.get(sent.journey_id)
+        for reaction in react(
+            population.behaviour,
+            self.scenario.seed,
+            sent.user_id,
+            f"{sent.journey_id}:{sent.step_id}",
+            sent.channel,
+            sent.at,
+            journey,
+        ):
+            if reaction.kind == "convert" and reaction.event is not None:
+                self.clock.call_at(
+                    reaction.at, partial(self._app_event, sent.user_id, reaction.event), label="convert"
+                )
+            elif reaction.kind == "unsubscribe":
+                self.clock.call_at(reaction.at, lambda: self._unsubscribe(sent), label="unsubscribe")
+            else:
+                self.clock.call_at(
+                    reaction.at,
+                    partial(self._feedback, sent, reaction.kind, reaction.at),
+                    label=reaction.kind,
+                )
+
+    def _feedback(self, sent: Sent, kind: str, at: dt.datetime | None) -> None:
+        """The event SES or End User Messaging would publish for this message."""
+        when = at or self.clock.now()
+        if sent.channel == "email":
+            self.cloud.put_default_bus([_ses_event(sent, kind, when)])
+        elif kind in ("delivered", "failed"):  # carriers report delivery, not clicks
+            self.cloud.put_default_bus([_sms_event(sent, kind, when)])
+
+    def _unsubscribe(self, sent: Sent) -> None:
+        """The user clicks the unsubscribe link of the email they got: the real token, the real endpoint."""
+        if sent.channel != "email":
+            return
+        raw = next(
+            (
+                m
+                for m in ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+                if getattr(m, "id", None) == sent.message_id
+            ),
+            None,
+        )
+        if raw is None:
+            return
+        message = email.message_from_string(getattr(raw, "raw_data", ""), policy=email.policy.default)
+        url = str(message["List-Unsubscribe"]).strip("<>")
+        token = parse_qs(urlparse(url).query)["t"][0]
+        self.cloud.invoke("unsubscribe", _function_url_post(token, self.clock.now()))
+
+    # ------------------------------------------------------------------ results
+
+    def _results(self) -> dict[str, Any]:
+        scenario, cloud = self.scenario, self.cloud
+        state = DynamoState(cloud.client("dynamodb"), cloud.settings.state_table)
+        executions = self._executions()
+        day, rejected = scenario.start.date() - dt.timedelta(days=1), list(self.run_state.rejected)
+        while day <= scenario.end.date():
+            for item in state.rejected(day):
+                raw = json.loads(item["event"]) if item["event"].startswith("{") else item["event"]
+                if isinstance(raw, dict):
+                    raw = {k: v for k, v in raw.items() if k not in ("id", "account", "region")}
+                rejected.append({"event": raw, "reason": item["reason"]})
+            day += dt.timedelta(days=1)
+        journeys = self._journey_reports()
+        units = cloud.meter.units
+        entered = sum(1 for e in executions)
+        lambda_invocations = sum(cloud.invocations.values())
+        cost = pricing.estimate(
+            transitions=cloud.usage.state_transitions,
+            lambda_invocations=lambda_invocations,
+            dynamodb_reads=units["dynamodb_read"],
+            dynamodb_writes=units["dynamodb_write"],
+            events=units["events"],
+            schedules=units["schedules"],
+            sqs=units["sqs"],
+            emails=units["emails"],
+            sms_cn=self.run_state.segments["cn"],
+            sms_other=self.run_state.segments["other"],
+        )
+        return {
+            "scenario": {
+                "start": iso(scenario.start),
+                "end": iso(scenario.end),
+                "start_local": scenario.start.isoformat(),  # as the scenario wrote it
+                "end_local": scenario.end.isoformat(),
+                "seed": scenario.seed,
+                "users": len(self.people) + len(self.scripted),
+                "scripted_users": sorted(self.scripted),
+                "journeys": sorted(self.registry.journeys),
+            },
+            "messages": sorted(
+                self.run_state.messages, key=lambda m: (m["at"], m["user_id"], m["journey_id"], m["step_id"])
+            ),
+            "executions": executions,
+            "journeys": journeys,
+            "rejected_events": rejected,
+            "aws": {
+                "state_transitions": cloud.usage.state_transitions,
+                "lambda_invocations": lambda_invocations,
+                "dynamodb_requests": cloud.meter.service_requests().get("dynamodb", 0),
+                "ses_messages": units["emails"],
+                "sms_messages": units["sms"],
+                "events_put": units["events"],
+                "estimated_cost_usd": cost["total"],
+                "cost_per_1000_user_journeys_usd": round(cost["total"] / entered * 1000, 4)
+                if entered
+                else 0.0,
+                "cost_usd": cost,
+                "requests": cloud.meter.service_requests(),
+                "invocations": dict(sorted(cloud.invocations.items())),
+            },
+            "trace": self.run_state.trace,
+        }
+
+    def _executions(self) -> list[dict[str, Any]]:
+        out = []
+        executor = self.cloud.executor
+        for journey_id in sorted(self.registry.journeys):
+            arn = self.cloud.settings.state_machine_arn(journey_id)
+            for execution_arn in executor.list_executions(arn):
+                described = executor.describe_execution(execution_arn)
+                payload = json.loads(described["input"])
+                path: list[str] = []
+                for name in executor.path(execution_arn):
+                    step = step_of(name)
+                    if step is not None and (not path or path[-1] != step):
+                        path.append(step)
+                status = described["status"]
+                output = json.loads(described.get("output") or "{}")
+                if status == "SUCCEEDED":
+                    reason: str | None = (output.get("exit") or {}).get("reason", "completed")
+                elif status == "RUNNING":
+                    reason = None
+                else:
+                    reason = described.get("cause") or status.lower()
+                stopped = described.get("stopDate")
+                out.append(
+                    {
+                        "user_id": payload["user_id"],
+                        "journey_id": journey_id,
+                        "status": status,
+                        "entered_at": iso(described["startDate"]),
+                        "ended_at": iso(stopped) if stopped else None,
+                        "path": path,
+                        "exit_reason": reason,
+                        "holdout": bool(payload.get("holdout")),
+                    }
+                )
+        return sorted(out, key=lambda e: (e["entered_at"], e["user_id"], e["journey_id"]))
+
+    def _journey_reports(self) -> dict[str, Any]:
+        store = DynamoKpis(self.cloud.client("dynamodb"), self.cloud.settings.kpis_table)
+        reports = {}
+        first, last = self.scenario.start.date() - dt.timedelta(days=1), self.scenario.end.date()
+        for journey_id, entry in sorted(self.registry.journeys.items()):
+            counts = totals(store.read(journey_id, PERIOD_ALL))
+            cohorts = totals(store.read_days(journey_id, first, last))  # conversions by entry day
+            rates = {name: r["value"] for name, r in compute_rates(counts).items()}
+            targets: dict[str, Any] = {}
+            for judgement in judge(entry.kpis, counts, counts, live_before_last_day=True):
+                spec = judgement.spec
+                value = None if judgement.value is None else round(judgement.value, 4)
+                targets[judgement.kpi] = {
+                    "value": value,
+                    "target": spec.target,
+                    "floor": spec.floor,
+                    "ceiling": spec.ceiling,
+                    "met": judgement.target_met,
+                    "breached": judgement.status in ("below_floor", "above_ceiling"),
+                    "sample": judgement.sample,
+                }
+            reports[journey_id] = {
+                "name": entry.name,
+                "campaign": entry.campaign.model_dump(mode="json") if entry.campaign else None,
+                "kpis": {"counts": dict(sorted(counts.items())), "rates": rates, "targets": targets},
+                "goal": _goal(entry, counts, cohorts),
+            }
+        return reports
+
+
+def _goal(entry: RegistryEntry, counts: dict[str, int], cohorts: dict[str, int]) -> dict[str, Any] | None:
+    """Conversion within the goal window of everyone who entered during the scenario (holdout
+    apart); entrants near the end had less time, as in a live journey's latest cohorts."""
+    goal = entry.goal
+    if goal is None:
+        return None
+    entered, held_out = counts.get("entered", 0), counts.get("held_out", 0)
+    converted, converted_held_out = cohorts.get(GOAL_CONVERTED, 0), cohorts.get(GOAL_CONVERTED_HELD_OUT, 0)
+    treated = entered - held_out
+    actual = (converted - converted_held_out) / treated if treated else None
+    holdout_actual = converted_held_out / held_out if held_out else None
+    return {
+        "event": goal.event,
+        "within": format_duration(goal.within),
+        "target": goal.target,
+        "baseline": goal.baseline,
+        "entered": treated,
+        "converted": converted - converted_held_out,
+        "actual": None if actual is None else round(actual, 4),
+        "met": None if actual is None else actual >= goal.target,
+        "holdout_entered": held_out,
+        "holdout_actual": None if holdout_actual is None else round(holdout_actual, 4),
+        "lift": None if actual is None or holdout_actual is None else round(actual - holdout_actual, 4),
+    }
+
+
+def _fire_times(journey: RegistryEntry, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """When EventBridge Scheduler fires this journey's schedule (in the journey's time zone)."""
+    assert isinstance(journey.trigger, ScheduleTrigger)
+    schedule = parse_schedule(journey.trigger.schedule)
+    zone = ZoneInfo(journey.timezone)
+    times: list[dt.datetime] = []
+    if isinstance(schedule, Cron):
+        cursor = start.astimezone(zone) - dt.timedelta(minutes=1)
+        while (nxt := schedule.next_after(cursor)) is not None and nxt.astimezone(dt.UTC) < end:
+            times.append(nxt.astimezone(dt.UTC))
+            cursor = nxt
+    else:
+        moment = start
+        while moment < end:
+            times.append(moment)
+            moment = schedule.next_after(moment, start)
+    return times
+
+
+def _event_id(seed: int, user_id: str, planned: PlannedEvent) -> str:
+    rng = random.Random(f"{seed}:{user_id}:{planned.type}:{iso(planned.at)}")
+    return f"sim-{rng.getrandbits(64):016x}"
+
+
+def _dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
+
+
+_SES = {
+    "delivered": ("Delivery", "Email Delivered", "delivery"),
+    "opened": ("Open", "Email Opened", "open"),
+    "clicked": ("Click", "Email Clicked", "click"),
+    "bounced": ("Bounce", "Email Bounced", "bounce"),
+    "complained": ("Complaint", "Email Complaint Received", "complaint"),
+    "failed": ("Reject", "Email Rejected", "reject"),
+}
+
+
+def _ses_event(sent: Sent, kind: str, at: dt.datetime) -> dict[str, Any]:
+    event_type, detail_type, section = _SES[kind]
+    body: dict[str, Any] = {"timestamp": iso(at)}
+    if kind == "bounced":
+        body.update(bounceType="Permanent", bounceSubType="General")
+    if kind == "clicked":
+        body["link"] = "https://shop.example.com/"
+    detail = {
+        "eventType": event_type,
+        "mail": {
+            "timestamp": iso(sent.at),
+            "messageId": sent.message_id,
+            "source": "news@touchpoint.example",
+            "tags": {"journey": [sent.journey_id], "step": [sent.step_id], "template": [sent.template]},
+        },
+        section: body,
+    }
+    return {"Source": "aws.ses", "DetailType": detail_type, "Detail": json.dumps(detail), "Time": at}
+
+
+def _sms_event(sent: Sent, kind: str, at: dt.datetime) -> dict[str, Any]:
+    status = "TEXT_DELIVERED" if kind == "delivered" else "TEXT_INVALID"
+    detail = {
+        "eventType": status,
+        "eventTimestamp": int(at.timestamp() * 1000),
+        "isFinal": True,
+        "messageId": sent.message_id,
+        "messageStatus": status.removeprefix("TEXT_"),
+        "context": {"journey_id": sent.journey_id, "step_id": sent.step_id, "template": sent.template},
+    }
+    return {
+        "Source": "aws.sms-voice",
+        "DetailType": "Text Message Delivery Status Updated",
+        "Detail": json.dumps(detail),
+        "Time": at,
+    }
+
+
+def _function_url_post(token: str, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/",
+        "rawQueryString": f"t={token}",
+        "queryStringParameters": {"t": token},
+        "headers": {"content-type": "application/x-www-form-urlencoded"},
+        "isBase64Encoded": False,
+        "body": "List-Unsubscribe=One-Click",
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": "unsubscribe.local",
+            "domainPrefix": "unsubscribe",
+            "requestId": f"r-{int(at.timestamp())}",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(at.timestamp() * 1000),
+            "http": {
+                "method": "POST",
+                "path": "/",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "mail-client",
+            },
+        },
+    }
