@@ -12,6 +12,8 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 DEMO_DEPS := $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-sim)
 
 demo: $(DEMO_DEPS)
+	touchpoint validate journeys
+	touchpoint compile
 	touchpoint simulate scenarios/demo.yaml --json out/report.json --html out/report.html
 
 test: deps lint typecheck drift $(CHROMIUM)

@@ -15,8 +15,9 @@ query (a day-partitioned layout would need a query per day, and spreads no more 
 Event ids embed user ids (``entry:<journey>:<user>:<event>``), so their markers store a hash: the
 kpis table holds no personal data and needs no erasure.
 
-A count is ONE TransactWriteItems: the marker ``Put`` (``attribute_not_exists(pk)``) and every
-``ADD``. The transaction is all-or-nothing, and botocore sends the same ``ClientRequestToken`` on
+A count is a TransactWriteItems: the markers ``Put`` (``attribute_not_exists(pk)``) of up to a
+batch of events and the summed ``ADD`` of their cells (``count_many``; at most 100 items, so a big
+batch takes a few). The transaction is all-or-nothing, and botocore sends the same ``ClientRequestToken`` on
 its own retries (DynamoDB then answers a committed transaction with success, not a second commit),
 so a count is applied exactly once however often the input is delivered (docs in
 ``touchpoint/engine/kpi.py``)."""

@@ -234,9 +234,13 @@ class Simulation:
                 done = (self.clock.now() - self.scenario.start).total_seconds() / total
                 if done - last >= 0.005:
                     last = done
-                    self.progress(min(done, 1.0), self.clock.now().strftime("%Y-%m-%d %H:%M UTC"))
+                    self.progress(min(done, 1.0), self._local(self.clock.now()))
         if self.progress is not None:
-            self.progress(1.0, end.strftime("%Y-%m-%d %H:%M UTC"))
+            self.progress(1.0, self._local(end))
+
+    def _local(self, moment: dt.datetime) -> str:
+        """A time as the scenario wrote its start (its offset), for the progress bar."""
+        return moment.astimezone(self.scenario.start.tzinfo).strftime("%Y-%m-%d %H:%M")
 
     def _app_event(self, user_id: str, planned: PlannedEvent, source: str = "shop.web") -> None:
         detail: dict[str, Any] = {

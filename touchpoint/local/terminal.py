@@ -13,7 +13,7 @@ from touchpoint.journey.model import IfStep, Journey, SendStep, SplitStep, WaitF
 from touchpoint.journey.steps import Node, resolve, walk
 
 FUNNEL = ("triggered", "eligible", "entered", "sent", "delivered", "opened", "clicked", "converted")
-OK, NOT_OK = "✔", "✘"
+OK, NOT_OK, NO_DATA = "✔", "✘", "·"  # met, missed, nothing to judge yet
 
 
 class ProgressBar:
@@ -78,11 +78,17 @@ def summary(results: Mapping[str, Any], journeys: Mapping[str, Journey]) -> str:
                 for name in ("target", "floor", "ceiling")
                 if judged.get(name) is not None
             ]
-            mark = NOT_OK if judged.get("breached") or judged.get("met") is False else OK
+            mark = (
+                NO_DATA
+                if value is None
+                else NOT_OK
+                if judged.get("breached") or judged.get("met") is False
+                else OK
+            )
             lines.append(f"  {mark} {kpi} {shown}  ({', '.join(parts)}; sample {_n(judged.get('sample'))})")
         goal = report.get("goal")
         if goal:
-            mark = OK if goal.get("met") else NOT_OK
+            mark = NO_DATA if goal.get("met") is None else OK if goal["met"] else NOT_OK
             text = (
                 f"  {mark} goal: {goal['event']} within {goal['within']}: {_pct(goal.get('actual'))} of "
                 f"{_n(goal.get('entered'))} (target {_pct(goal['target'])}"
