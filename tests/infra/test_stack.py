@@ -372,6 +372,11 @@ def test_every_machine_may_use_only_its_manifest_integrations(
             )
 
 
+def test_the_date_sweep_runs_as_often_as_configured() -> None:
+    assert dates_every(30) == "cron(0/30 * * * ? *)"
+    assert dates_every(60) == "cron(0 * * * ? *)"  # every hour on the hour, not "0/60"
+
+
 def test_schedules_come_from_the_manifests(stack: TouchpointStack, template: dict[str, Any]) -> None:
     schedules = {
         s["Properties"]["Name"]: s["Properties"]
@@ -380,7 +385,7 @@ def test_schedules_come_from_the_manifests(stack: TouchpointStack, template: dic
     trigger = _arn(stack, stack.functions["trigger_eval"])
     rollup = _arn(stack, stack.functions["kpi_rollup"])
     expected: dict[str, tuple[str, str, Any, dict[str, str]]] = {
-        "touchpoint_dates": (dates_every(15), "Asia/Shanghai", trigger, {"action": "dates"}),
+        "touchpoint_dates": ("cron(0/15 * * * ? *)", "Asia/Shanghai", trigger, {"action": "dates"}),
         "touchpoint_kpi_rollup": (ROLLUP_EVERY, "Asia/Shanghai", rollup, {"action": "rollup"}),
     }
     for journey in JOURNEYS:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from touchpoint.cli import main
+from touchpoint.engine.kpi import FUNNEL
 from touchpoint.local.scenario import load_scenario
 from touchpoint.local.simulator import Simulation
 
@@ -429,3 +430,27 @@ population: {{count: 6}}
     results = json.loads(first)
     assert results["scenario"]["users"] == 7
     assert len(results["messages"]) > 0
+
+
+def test_the_report_of_a_real_run_shows_what_each_test_user_got(reference: dict[str, Any]) -> None:
+    from tests.local.test_report_html import parse
+    from touchpoint.journey.loader import load_project
+    from touchpoint.local import report_html
+
+    scenario = load_scenario(SCENARIOS / "reference.yaml")
+    journeys = {j.id: j for _, j in load_project(scenario.journey_paths(SCENARIOS)).valid()}
+    root = parse(report_html.render(reference, journeys))
+    for user in reference["scenario"]["scripted_users"]:
+        shown = [
+            (e.attrs["data-journey"], e.attrs["data-step"], e.attrs["data-status"], e.attrs["data-at"])
+            for e in root.by_id(f"timeline-{user}").find_all("li", "event")
+        ]
+        assert shown == [(m[0], m[1], m[3], m[5]) for m in messages(reference, user)], user
+    coupon = next(
+        e for e in root.by_id("timeline-qa-caps").find_all("li", "event") if e.attrs["data-step"] == "coupon"
+    )
+    assert coupon.attrs["data-deferred"] == "frequency_cap"
+    for journey_id, data in reference["journeys"].items():
+        funnel = root.by_id(f"journey-{journey_id}").one("svg", "funnel", data_journey=journey_id)
+        bars = {b.attrs["data-stage"]: int(b.attrs["data-value"]) for b in funnel.find_all("rect", "bar")}
+        assert bars == {stage: data["kpis"]["counts"].get(stage, 0) for stage in FUNNEL}, journey_id

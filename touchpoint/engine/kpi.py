@@ -73,7 +73,7 @@ from touchpoint.events import (
     describe_errors,
     parse_envelope,
 )
-from touchpoint.journey.model import Goal, Journey, KpiTarget, SendStep
+from touchpoint.journey.model import COUNT_KPIS, Goal, Journey, KpiTarget, SendStep
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.journey.types import CHANNELS
 from touchpoint.registry import Registry, RegistryEntry
@@ -582,6 +582,10 @@ def transitions(
             )
         )
     return alerts
+
+
+#: The counters a journey's funnel shows, in order: who was considered, then the countable KPIs.
+FUNNEL: tuple[str, ...] = ("triggered", "eligible", *COUNT_KPIS)
 
 
 def goal_cohort_days(within_seconds: int, now: dt.datetime) -> list[dt.date]:

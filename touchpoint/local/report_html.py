@@ -23,21 +23,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from touchpoint.compiler.graph import trigger_text
+from touchpoint.conditions import parse_time
+from touchpoint.engine.kpi import FUNNEL
 from touchpoint.journey.model import COUNT_KPIS, Journey, SendStep
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.local import diagram
 from touchpoint.metrics import rate
 
-FUNNEL: tuple[str, ...] = (
-    "triggered",
-    "eligible",
-    "entered",
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "converted",
-)
 _USER_STAGES = frozenset({"triggered", "eligible", "entered", "converted"})
 STAGE_ORDER: tuple[str, ...] = ("warm-up", "launch", "sustain", "review")
 AWS_METRICS: tuple[tuple[str, str], ...] = (
@@ -140,13 +132,7 @@ def _slug(value: str) -> str:
 
 
 def _parse(value: object) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return parse_time(value) if isinstance(value, str) else None
 
 
 def _label_width(text: str, size: float) -> float:

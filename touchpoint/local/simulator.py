@@ -39,6 +39,7 @@ from touchpoint.engine.kpi import (
     GOAL_CONVERTED_HELD_OUT,
     PERIOD_ALL,
     compute_rates,
+    goal_report,
     judge,
     totals,
 )
@@ -577,28 +578,31 @@ class Simulation:
 
 
 def _goal(entry: RegistryEntry, counts: dict[str, int], cohorts: dict[str, int]) -> dict[str, Any] | None:
-    """Conversion within the goal window of everyone who entered during the scenario (holdout
-    apart); entrants near the end had less time, as in a live journey's latest cohorts."""
-    goal = entry.goal
-    if goal is None:
+    """The rollup's goal report over everyone who entered during the scenario: entrants near the
+    end had less time, as in a live journey's latest cohorts."""
+    if entry.goal is None:
         return None
-    entered, held_out = counts.get("entered", 0), counts.get("held_out", 0)
-    converted, converted_held_out = cohorts.get(GOAL_CONVERTED, 0), cohorts.get(GOAL_CONVERTED_HELD_OUT, 0)
-    treated = entered - held_out
-    actual = (converted - converted_held_out) / treated if treated else None
-    holdout_actual = converted_held_out / held_out if held_out else None
+    cohort = {
+        "entered": counts.get("entered", 0),
+        "held_out": counts.get("held_out", 0),
+        GOAL_CONVERTED: cohorts.get(GOAL_CONVERTED, 0),
+        GOAL_CONVERTED_HELD_OUT: cohorts.get(GOAL_CONVERTED_HELD_OUT, 0),
+    }
+    report = goal_report(entry.goal, cohort, [])
+    rounded = {name: None if report[name] is None else round(report[name], 4) for name in ("rate", "lift")}
+    holdout = report["holdout"]
     return {
-        "event": goal.event,
-        "within": format_duration(goal.within),
-        "target": goal.target,
-        "baseline": goal.baseline,
-        "entered": treated,
-        "converted": converted - converted_held_out,
-        "actual": None if actual is None else round(actual, 4),
-        "met": None if actual is None else actual >= goal.target,
-        "holdout_entered": held_out,
-        "holdout_actual": None if holdout_actual is None else round(holdout_actual, 4),
-        "lift": None if actual is None or holdout_actual is None else round(actual - holdout_actual, 4),
+        "event": report["event"],
+        "within": format_duration(report["within_seconds"]),
+        "target": report["target"],
+        "baseline": report["baseline"],
+        "entered": report["entered"],
+        "converted": report["converted"],
+        "actual": rounded["rate"],
+        "met": report["met"],
+        "holdout_entered": holdout["entered"],
+        "holdout_actual": None if holdout["rate"] is None else round(holdout["rate"], 4),
+        "lift": rounded["lift"],
     }
 
 

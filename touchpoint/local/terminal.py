@@ -9,10 +9,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from touchpoint.engine.kpi import FUNNEL
 from touchpoint.journey.model import IfStep, Journey, SendStep, SplitStep, WaitForStep
 from touchpoint.journey.steps import Node, resolve, walk
 
-FUNNEL = ("triggered", "eligible", "entered", "sent", "delivered", "opened", "clicked", "converted")
 OK, NOT_OK, NO_DATA = "✔", "✘", "·"  # met, missed, nothing to judge yet
 
 
