@@ -454,3 +454,37 @@ def test_the_report_of_a_real_run_shows_what_each_test_user_got(reference: dict[
         funnel = root.by_id(f"journey-{journey_id}").one("svg", "funnel", data_journey=journey_id)
         bars = {b.attrs["data-stage"]: int(b.attrs["data-value"]) for b in funnel.find_all("rect", "bar")}
         assert bars == {stage: data["kpis"]["counts"].get(stage, 0) for stage in FUNNEL}, journey_id
+
+
+def test_a_kpi_below_its_floor_raises_an_alert_at_the_rollup(tmp_path: Path) -> None:
+    import shutil
+
+    journeys = tmp_path / "journeys"
+    shutil.copytree(REPO / "journeys", journeys)
+    nurture = journeys / "new-user-7day.yaml"
+    text = nurture.read_text(encoding="utf-8")
+    assert "open_rate: {target: 0.35, floor: 0.15}" in text
+    nurture.write_text(
+        text.replace(
+            "open_rate: {target: 0.35, floor: 0.15}", "open_rate: {target: 0.35, floor: 0.15, min_sample: 3}"
+        ),
+        encoding="utf-8",
+    )
+    users = "".join(
+        f"""
+  - id: {user}
+    profile: {{email: {user}@example.com, timezone: Asia/Shanghai, consent: {{email: true}}}}
+    events: [{{at: 10h, type: user.registered}}]"""
+        for user in ("qa-a", "qa-b", "qa-c", "qa-d")
+    )
+    scenario = tmp_path / "alerts.yaml"
+    scenario.write_text(
+        "start: 2026-12-01T00:00:00+08:00\nduration: 3d\n"
+        f"journeys: journeys/new-user-7day.yaml\nusers:{users}\n",
+        encoding="utf-8",
+    )
+    results = Simulation(load_scenario(scenario), tmp_path).run()
+    assert [
+        (a["journey_id"], a["kpi"], a["status"], a["condition"], a["value"]) for a in results["alerts"]
+    ] == [("new-user-7day", "open_rate", "breached", "below_floor", 0.0)]
+    assert results["alerts"][0]["sample"] >= 3

@@ -37,6 +37,7 @@ from touchpoint.durations import format_duration
 from touchpoint.engine.kpi import (
     GOAL_CONVERTED,
     GOAL_CONVERTED_HELD_OUT,
+    KPI_ALERT,
     PERIOD_ALL,
     compute_rates,
     goal_report,
@@ -56,6 +57,7 @@ from touchpoint.profiles import consent_key
 from touchpoint.registry import RegistryEntry
 from touchpoint.schedules import Cron, parse_schedule
 
+ALERT_FIELDS = ("journey_id", "kpi", "status", "condition", "value", "threshold", "sample", "period")
 ROLLUP_EVERY = dt.timedelta(days=1)  # the stack runs it hourly; daily keeps simulations fast
 
 Progress = Callable[[float, str], None]
@@ -81,6 +83,7 @@ class Run:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     sent: dict[tuple[str, str, str], Sent] = field(default_factory=dict)
     segments: Counter[str] = field(default_factory=Counter)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Simulation:
@@ -298,6 +301,10 @@ class Simulation:
 
     def _observe(self, event: dict[str, Any]) -> None:
         detail, kind = event["detail"], event["detail-type"]
+        if kind == KPI_ALERT:  # a journey's KPI crossed a floor or ceiling at the rollup
+            alert = {k: detail["properties"].get(k) for k in ALERT_FIELDS}
+            self.run_state.alerts.append({**alert, "at": detail["occurred_at"]})
+            return
         properties, user_id = detail["properties"], detail["user_id"]
         at = dt.datetime.fromisoformat(detail["occurred_at"].replace("Z", "+00:00"))
         journey_id = properties.get("journey_id")
@@ -493,6 +500,7 @@ class Simulation:
             "executions": executions,
             "journeys": journeys,
             "rejected_events": rejected,
+            "alerts": self.run_state.alerts,
             "aws": {
                 "state_transitions": cloud.usage.state_transitions,
                 "lambda_invocations": lambda_invocations,

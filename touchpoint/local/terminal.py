@@ -101,6 +101,14 @@ def summary(results: Mapping[str, Any], journeys: Mapping[str, Journey]) -> str:
                     f"{'+' if lift and lift >= 0 else ''}{(lift or 0) * 100:.1f} pts"
                 )
             lines.append(text)
+        for alert in (a for a in results.get("alerts", []) if a["journey_id"] == journey_id):
+            where = "below floor" if alert["condition"] == "below_floor" else "above ceiling"
+            show = _n if alert["kpi"] in FUNNEL else _pct
+            bound = f"{where} {show(alert['threshold'])}"
+            lines.append(
+                f"  ⚠ {alert['at'][:10]} {alert['kpi']} {alert['status']} ({bound}: "
+                f"{show(alert['value'])}, sample {_n(alert['sample'])}, {alert['period']})"
+            )
     aws = results["aws"]
     lines.append("")
     lines.append(
@@ -204,6 +212,11 @@ def why(
         if e["user_id"] == user_id and (journey_id is None or e["journey_id"] == journey_id)
     ]
     seen = {t["journey_id"] for t in trace if t["journey_id"]} | {e["journey_id"] for e in executions}
+    if not seen and user_id not in results["scenario"].get("scripted_users", []):
+        return (
+            f"{user_id}: nothing in this simulation — not one of its users, or no journey was ever "
+            "triggered for them (synthetic users are u00000, u00001, …)\n"
+        )
     lines = [f"Why {user_id} got what they got" + (f" from {journey_id}" if journey_id else "") + ":"]
     for jid in sorted(seen):
         lines.append("")
