@@ -30,6 +30,7 @@ from touchpoint.compiler.build import compile_journey, outputs  # noqa: E402
 from touchpoint.journey.loader import load_project  # noqa: E402
 from touchpoint.local.scenario import scenario_from  # noqa: E402
 from touchpoint.local.simulator import Simulation  # noqa: E402
+from touchpoint.local.terminal import ProgressBar  # noqa: E402
 
 
 def bench_compile() -> None:
@@ -104,7 +105,7 @@ LAYERS = (
 def _simulate_child(users: int, profile: bool) -> None:
     data = yaml.safe_load((REPO / "scenarios" / "demo.yaml").read_text(encoding="utf-8"))
     data["population"]["count"] = users
-    simulation = Simulation(scenario_from(data), REPO / "scenarios")
+    simulation = Simulation(scenario_from(data), REPO / "scenarios", ProgressBar())
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
     if profiler:
