@@ -488,3 +488,14 @@ def test_a_kpi_below_its_floor_raises_an_alert_at_the_rollup(tmp_path: Path) -> 
         (a["journey_id"], a["kpi"], a["status"], a["condition"], a["value"]) for a in results["alerts"]
     ] == [("new-user-7day", "open_rate", "breached", "below_floor", 0.0)]
     assert results["alerts"][0]["sample"] >= 3
+
+
+def test_the_bundle_ships_the_journeys_kpi_rollup_reads_channels_from(tmp_path: Path) -> None:
+    """Without the journey sources in the bundle every failed send is ignored by the rollup."""
+    from touchpoint.aws.kpis import load_send_steps
+
+    path = SCENARIOS / "reference.yaml"
+    bundle = Simulation(load_scenario(path), path.parent)._bundle(tmp_path)
+    steps = load_send_steps(bundle / "journeys", ["new-user-7day", "birthday"])
+    assert steps["new-user-7day"]["welcome"] == "email"
+    assert steps["birthday"] == {"greeting": "email", "nudge": "sms"}

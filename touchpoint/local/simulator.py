@@ -124,11 +124,15 @@ class Simulation:
         compiled = [compile_journey(j) for _, j in project.valid()]
         self.journeys = {c.journey.id: c.journey for c in compiled}
         write(root / "statemachines", outputs(compiled))
+        # journeys/ as the code asset ships it: templates, profile.yaml and the journeys themselves
+        # (kpi_rollup reads which channel each send step uses), only the scenario's journeys
         directory = next(iter(project.contexts))
         shutil.copytree(directory, root / "journeys", ignore=shutil.ignore_patterns("*.yaml", "*.yml"))
         profile = directory / "profile.yaml"
         if profile.exists():
             shutil.copy(profile, root / "journeys" / "profile.yaml")
+        for loaded, journey in project.valid():
+            shutil.copy(loaded.path, root / "journeys" / f"{journey.id}.yaml")
         return root
 
     def _populate(self) -> None:
