@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint typecheck drift unit bench deps clean
+.PHONY: demo test checks lint typecheck drift unit bench deps clean
 
 # The demo needs only the simulator's extra; after `make test` the full install serves it too.
 DEMO_DEPS := $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-sim)
@@ -16,7 +16,13 @@ demo: $(DEMO_DEPS)
 	touchpoint compile
 	touchpoint simulate scenarios/demo.yaml --json out/report.json --html out/report.html
 
-test: deps lint typecheck drift $(CHROMIUM)
+# Two at a time: mypy on infra/ reads all of aws-cdk-lib (~2.5 min cold) while pytest runs.
+test: deps $(CHROMIUM)
+	$(MAKE) --no-print-directory -j2 checks
+
+checks: lint typecheck drift unit
+
+unit: deps $(CHROMIUM)
 	pytest -q
 
 lint: $(BIN)/.installed

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -288,6 +289,17 @@ def settings() -> Settings:
     )
 
 
+def lambda_context(name: str) -> Any:
+    """What the Lambda runtime passes a handler, as much of it as Powertools reads."""
+    return SimpleNamespace(
+        function_name=name,
+        memory_limit_in_mb=256,
+        aws_request_id="req-1",
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+        get_remaining_time_in_millis=lambda: 30_000,
+    )
+
+
 @pytest.fixture
 def world(aws: Any, settings: Settings) -> World:
     captured = deploy(aws, settings, REPO / "journeys")
@@ -295,7 +307,10 @@ def world(aws: Any, settings: Settings) -> World:
     clock = Clock(START)
     executions = RecordingExecutions(clients("stepfunctions"))
     trigger = wiring.trigger_eval(settings, clients, clock)
-    email, _ = wiring.sender(settings, clients, clock, "email")
-    sms, _ = wiring.sender(settings, clients, clock, "sms")
+    email, email_once = wiring.sender(settings, clients, clock, "email")
+    sms, sms_once = wiring.sender(settings, clients, clock, "sms")
+    # as the handler does, so an in-progress send record expires with its invocation
+    email_once.register_lambda_context(lambda_context("touchpoint-send-email"))
+    sms_once.register_lambda_context(lambda_context("touchpoint-send-sms"))
     email.executions = sms.executions = executions
     return World(aws, settings, clock, trigger, email, sms, executions, captured)

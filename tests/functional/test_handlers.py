@@ -7,27 +7,16 @@ import io
 import json
 import logging
 import re
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from tests.functional.conftest import World
+from tests.functional.conftest import World, lambda_context
 from touchpoint.settings import Settings
 from touchpoint.unsubscribe import Unsubscribe, sign
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"\+?86?1[3-9]\d{9}|\+1\d{10}")
-
-
-def context(name: str) -> Any:
-    return SimpleNamespace(
-        function_name=name,
-        memory_limit_in_mb=256,
-        aws_request_id="req-1",
-        invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
-        get_remaining_time_in_millis=lambda: 30_000,
-    )
 
 
 @pytest.fixture
@@ -78,9 +67,8 @@ def test_a_batch_with_a_malformed_event_processes_the_rest(env: World) -> None:
     bad = env.envelope("order.placed", "u2")
     bad["detail"]["occurred_at"] = "soon"
     later = env.envelope("page.viewed", "u1", properties={"category": "beans"})
-    response = app.handler(
-        sqs([json.dumps(good), json.dumps(bad), "not json", json.dumps(later)]), context("trigger-eval")
-    )
+    batch = sqs([json.dumps(good), json.dumps(bad), "not json", json.dumps(later)])
+    response = app.handler(batch, lambda_context("trigger-eval"))
     assert response == {"batchItemFailures": []}  # rejected, stored with a reason, never retried
     assert len(env.state.rejected(dt.datetime.now(dt.UTC).date())) == 2  # the handler runs on the real clock
     assert env.executions_of("new-user-7day")
@@ -102,7 +90,7 @@ def test_a_transient_failure_reports_only_that_record(env: World, monkeypatch: p
 
     monkeypatch.setattr(service, "on_event", flaky)
     bodies = [json.dumps(env.envelope("page.viewed", u)) for u in ("u1", "u2", "u3")]
-    assert app.handler(sqs(bodies), context("trigger-eval")) == {
+    assert app.handler(sqs(bodies), lambda_context("trigger-eval")) == {
         "batchItemFailures": [{"itemIdentifier": "m1"}]
     }
 
@@ -113,15 +101,15 @@ def test_state_machine_actions(env: World) -> None:
     env.register("u1", attributes={"nickname": "Lin"})
     assert app.handler(
         {"action": "evaluate", "user_id": "u1", "condition": {"attribute": "nickname", "eq": "Lin"}},
-        context("trigger-eval"),
+        lambda_context("trigger-eval"),
     ) == {"result": True}
     until = app.handler(
         {"action": "next_time", "user_id": "u1", "time": "10:00", "timezone": "Asia/Shanghai"},
-        context("trigger-eval"),
+        lambda_context("trigger-eval"),
     )["until"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT02:00:00Z", until)  # 10:00 in Shanghai, in the ASL timestamp format
     with pytest.raises(Exception, match="action"):
-        app.handler({"action": "dance"}, context("trigger-eval"))
+        app.handler({"action": "dance"}, lambda_context("trigger-eval"))
 
 
 def test_unsubscribe_endpoint(env: World) -> None:
@@ -161,7 +149,7 @@ def test_unsubscribe_endpoint(env: World) -> None:
                 },
             },
         }
-        return app.handler(event, context("unsubscribe"))  # type: ignore[no-any-return]
+        return app.handler(event, lambda_context("unsubscribe"))  # type: ignore[no-any-return]
 
     page = call("GET", {"t": token})
     assert page["statusCode"] == 200
@@ -181,11 +169,11 @@ def test_privacy_export_and_erase(env: World) -> None:
 
     env.register("u1", attributes={"birthday": "1990-12-02"}, phone="+8613800000001")
     env.event("cart.updated", "u1", properties={"items": 1})
-    exported = app.handler({"action": "export", "user_id": "u1"}, context("trigger-eval"))
+    exported = app.handler({"action": "export", "user_id": "u1"}, lambda_context("trigger-eval"))
     assert exported["profile"]["email"] == "u1@example.com"
     assert {i["sk"] for i in exported["journeys"]} >= {"ENTRY#new-user-7day", "ENTRY#cart-abandonment"}
     json.dumps(exported)  # plain JSON: what a data subject receives
-    erased = app.handler({"action": "erase", "user_id": "u1"}, context("trigger-eval"))
+    erased = app.handler({"action": "erase", "user_id": "u1"}, lambda_context("trigger-eval"))
     assert erased["stopped_journeys"] == ["cart-abandonment", "new-user-7day"]
     assert erased["profile_deleted"] is True
     assert env.state.user_items("u1") == []
@@ -222,12 +210,12 @@ def test_no_email_or_phone_appears_in_any_log_line(
         consent={"email": {"granted": True, "source": "s"}, "sms": {"granted": True, "source": "s"}},
     )
     bad = env.envelope("profile.updated", "u1", profile={"email": f"not an address {address}", "phone": "12"})
-    trigger_app.handler(sqs([json.dumps(register), json.dumps(bad)]), context("trigger-eval"))
+    trigger_app.handler(sqs([json.dumps(register), json.dumps(bad)]), lambda_context("trigger-eval"))
     env.clock.current = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
     welcome = env.send_request("new-user-7day", "welcome", "u1", token="t1")
-    assert email_app.handler(welcome.model_dump(), context("send-email"))["status"] == "sent"
+    assert email_app.handler(welcome.model_dump(), lambda_context("send-email"))["status"] == "sent"
     reminder = env.send_request("new-user-7day", "reminder-sms", "u1", token="t2")
-    assert sms_app.handler(reminder.model_dump(), context("send-sms"))["status"] == "sent"
+    assert sms_app.handler(reminder.model_dump(), lambda_context("send-sms"))["status"] == "sent"
     offer = env.send_request("new-user-7day", "offer", "u1", token="t3")
     ses = env.email.email
     assert ses is not None

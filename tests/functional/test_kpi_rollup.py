@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from tests.functional.conftest import lambda_context
 from touchpoint import contract, metrics
 from touchpoint.aws import wiring
 from touchpoint.aws.tables import KPIS, create_table
@@ -618,14 +618,7 @@ def test_count_kpis_are_judged_on_the_last_complete_day_once_the_journey_was_liv
 # --------------------------------------------------------------------------- the Lambda entry points
 
 
-def context() -> Any:
-    return SimpleNamespace(
-        function_name="touchpoint-kpi-rollup",
-        memory_limit_in_mb=256,
-        aws_request_id="req-1",
-        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:touchpoint-kpi-rollup",
-        get_remaining_time_in_millis=lambda: 30_000,
-    )
+ROLLUP = lambda_context("touchpoint-kpi-rollup")
 
 
 def sqs_batch(bodies: list[str]) -> dict[str, Any]:
@@ -706,7 +699,7 @@ def test_an_sqs_batch_counts_emits_one_emf_document_per_dimension_group_and_is_i
             ]
         )
     )
-    assert app.handler(batch, context()) == {"batchItemFailures": []}
+    assert app.handler(batch, ROLLUP) == {"batchItemFailures": []}
     out = capsys.readouterr().out
     documents = {
         tuple(sorted((k, d[k]) for k in ("Journey", "Channel", "Step") if k in d)): d for d in emf(out)
@@ -751,7 +744,7 @@ def test_an_sqs_batch_counts_emits_one_emf_document_per_dimension_group_and_is_i
         assert private not in out
 
     counted = deployment.counters()
-    assert app.handler(batch, context()) == {"batchItemFailures": []}  # SQS redelivers the whole batch
+    assert app.handler(batch, ROLLUP) == {"batchItemFailures": []}  # SQS redelivers the whole batch
     assert deployment.counters() == counted
     assert emf(capsys.readouterr().out) == []  # duplicates emit nothing
 
@@ -761,7 +754,7 @@ def test_malformed_records_are_acknowledged_and_errors_are_retried_alone(
 ) -> None:
     bad = journey_event("journey.message", "m9", status="sent")  # no journey_id
     batch = sqs_batch(["{not json", *live([message("m1")]), json.dumps(bad), "[]"])
-    assert app.handler(batch, context()) == {"batchItemFailures": []}
+    assert app.handler(batch, ROLLUP) == {"batchItemFailures": []}
     assert (
         sum(
             n
@@ -774,20 +767,20 @@ def test_malformed_records_are_acknowledged_and_errors_are_retried_alone(
     monkeypatch.setenv("TOUCHPOINT_KPIS_TABLE", "no-such-table")  # every write fails
     app.service.cache_clear()
     batch = sqs_batch(["{not json", *live([message("m2")])])
-    assert app.handler(batch, context()) == {"batchItemFailures": [{"itemIdentifier": "r1"}]}
+    assert app.handler(batch, ROLLUP) == {"batchItemFailures": [{"itemIdentifier": "r1"}]}
 
 
 def test_the_scheduled_rollup_runs_on_the_counts_of_the_handler(app: Any, deployment: Deployment) -> None:
     events = [message(f"m{i}") for i in range(12)] + [ses("Delivery", f"ses-{i}") for i in range(12)]
     events += [ses("Open", "ses-1")]
-    app.handler(sqs_batch(live(events)), context())
-    summary = app.handler({"action": "rollup"}, context())
+    app.handler(sqs_batch(live(events)), ROLLUP)
+    summary = app.handler({"action": "rollup"}, ROLLUP)
     welcome = summary["journeys"]["welcome"]
     assert welcome["rates"]["delivery_rate"] == 1.0
     assert welcome["rates"]["open_rate"] == pytest.approx(1 / 12)
     assert welcome["breaches"] == ["open_rate"]
     [(subject, _)] = map(_notification, deployment.notifications())
     assert subject == "Touchpoint KPI alert: welcome open_rate below floor"
-    assert app.handler({"action": "rollup"}, context())["alerts"] == 0
+    assert app.handler({"action": "rollup"}, ROLLUP)["alerts"] == 0
     with pytest.raises(ValueError, match="action"):
-        app.handler({"action": "count"}, context())
+        app.handler({"action": "count"}, ROLLUP)

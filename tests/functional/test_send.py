@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.functional.conftest import World
+from tests.functional.conftest import World, lambda_context
 from touchpoint.channels.sms import EndUserMessagingSms, compose, segments
 from touchpoint.engine.send import SendRequest
 from touchpoint.errors import TemplateError, TransientError
@@ -379,8 +379,6 @@ def test_a_missing_variable_fails_the_step_with_its_name(world: World, tmp_path:
 
 def test_the_handler_entry_point(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """functions/send_email/app.py as Lambda runs it: settings from the environment."""
-    from types import SimpleNamespace
-
     from touchpoint.settings import Settings
 
     for name, variable in Settings.env_names().items():
@@ -393,13 +391,6 @@ def test_the_handler_entry_point(world: World, monkeypatch: pytest.MonkeyPatch) 
     request = world.send_request("membership-expiry", "notice", "u1", token="t1")
     from functions.send_email import app
 
-    context = SimpleNamespace(
-        function_name="touchpoint-send-email",
-        memory_limit_in_mb=256,
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:send",
-        aws_request_id="r1",
-        get_remaining_time_in_millis=lambda: 30000,
-    )
-    response = app.handler(request.model_dump(), context)  # type: ignore[arg-type]
+    response = app.handler(request.model_dump(), lambda_context("touchpoint-send-email"))
     assert response == {"status": "sent", "reason": None, "until": None}
     assert len(world.emails()) == 1
