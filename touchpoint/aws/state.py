@@ -58,12 +58,25 @@ class DynamoState:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
+    def _aws(self, operation: str, **request: Any) -> dict[str, Any]:
+        """Throttling becomes a TransientError, which the callers' retries know."""
         try:
-            return getattr(self.client, operation)(TableName=self.table, **request)  # type: ignore[no-any-return]
+            return getattr(self.client, operation)(**request)  # type: ignore[no-any-return]
         except ClientError as error:
             if code(error) in THROTTLING:
                 raise TransientError(code(error)) from error
+            raise
+
+    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
+        return self._aws(operation, TableName=self.table, **request)
+
+    def _conditional(self, operation: str, **request: Any) -> dict[str, Any] | None:
+        """The response, or None when the request's condition did not hold (another writer won)."""
+        try:
+            return self._call(operation, **request)
+        except ClientError as error:
+            if code(error) == "ConditionalCheckFailedException":
+                return None
             raise
 
     def _put(
@@ -80,13 +93,7 @@ class DynamoState:
             request["ExpressionAttributeNames"] = names
         if values:
             request["ExpressionAttributeValues"] = {k: to_attr(v) for k, v in values.items()}
-        try:
-            self._call("put_item", **request)
-        except ClientError as error:
-            if code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._conditional("put_item", **request) is not None
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": pk}, "sk": {"S": sk}}
@@ -160,63 +167,48 @@ class DynamoState:
         self, user_id: str, journey_id: str, execution_arn: str, status: str, reason: str | None
     ) -> EntryRecord | None:
         """Mark the entry ended once; None when it already was (or belongs to another execution)."""
-        try:
-            response = self._call(
-                "update_item",
-                Key=self._key(f"USER#{user_id}", f"ENTRY#{journey_id}"),
-                UpdateExpression="SET #s = :ended, final_status = :status"
-                + (", exit_reason = if_not_exists(exit_reason, :reason)" if reason else ""),
-                ConditionExpression="execution_arn = :arn AND #s <> :ended",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":ended": {"S": "ended"},
-                    ":status": {"S": status},
-                    ":arn": {"S": execution_arn},
-                    **({":reason": {"S": reason}} if reason else {}),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if code(error) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _entry(from_item(response["Attributes"]))
+        response = self._conditional(
+            "update_item",
+            Key=self._key(f"USER#{user_id}", f"ENTRY#{journey_id}"),
+            UpdateExpression="SET #s = :ended, final_status = :status"
+            + (", exit_reason = if_not_exists(exit_reason, :reason)" if reason else ""),
+            ConditionExpression="execution_arn = :arn AND #s <> :ended",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":ended": {"S": "ended"},
+                ":status": {"S": status},
+                ":arn": {"S": execution_arn},
+                **({":reason": {"S": reason}} if reason else {}),
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return None if response is None else _entry(from_item(response["Attributes"]))
 
     def mark_exiting(self, user_id: str, journey_id: str, execution_arn: str, reason: str) -> bool:
-        try:
-            self._call(
-                "update_item",
-                Key=self._key(f"USER#{user_id}", f"ENTRY#{journey_id}"),
-                UpdateExpression="SET #s = :exiting, exit_reason = :reason",
-                ConditionExpression="execution_arn = :arn AND #s = :running",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":exiting": {"S": "exiting"},
-                    ":running": {"S": "running"},
-                    ":reason": {"S": reason},
-                    ":arn": {"S": execution_arn},
-                },
-            )
-        except ClientError as error:
-            if code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        updated = self._conditional(
+            "update_item",
+            Key=self._key(f"USER#{user_id}", f"ENTRY#{journey_id}"),
+            UpdateExpression="SET #s = :exiting, exit_reason = :reason",
+            ConditionExpression="execution_arn = :arn AND #s = :running",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":exiting": {"S": "exiting"},
+                ":running": {"S": "running"},
+                ":reason": {"S": reason},
+                ":arn": {"S": execution_arn},
+            },
+        )
+        return updated is not None
 
     def record_conversion(self, user_id: str, journey_id: str, execution_arn: str, at: dt.datetime) -> bool:
-        try:
-            self._call(
-                "update_item",
-                Key=self._key(f"USER#{user_id}", f"ENTRY#{journey_id}"),
-                UpdateExpression="SET converted_at = :at",
-                ConditionExpression="execution_arn = :arn AND attribute_not_exists(converted_at)",
-                ExpressionAttributeValues={":at": {"S": iso(at)}, ":arn": {"S": execution_arn}},
-            )
-        except ClientError as error:
-            if code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        updated = self._conditional(
+            "update_item",
+            Key=self._key(f"USER#{user_id}", f"ENTRY#{journey_id}"),
+            UpdateExpression="SET converted_at = :at",
+            ConditionExpression="execution_arn = :arn AND attribute_not_exists(converted_at)",
+            ExpressionAttributeValues={":at": {"S": iso(at)}, ":arn": {"S": execution_arn}},
+        )
+        return updated is not None
 
     def claim_group(self, user_id: str, slot: GroupSlot, replacing: str | None) -> bool:
         """Take the group slot if it is free, ours already, or held by ``replacing`` (which we
@@ -237,16 +229,13 @@ class DynamoState:
         return self._put(item, condition, values=values)
 
     def release_group(self, user_id: str, group: str, execution_arn: str) -> None:
-        try:
-            self._call(
-                "delete_item",
-                Key=self._key(f"USER#{user_id}", f"GROUP#{group}"),
-                ConditionExpression="execution_arn = :arn",
-                ExpressionAttributeValues={":arn": {"S": execution_arn}},
-            )
-        except ClientError as error:
-            if code(error) != "ConditionalCheckFailedException":
-                raise
+        # a slot another execution has taken since is not ours to release
+        self._conditional(
+            "delete_item",
+            Key=self._key(f"USER#{user_id}", f"GROUP#{group}"),
+            ConditionExpression="execution_arn = :arn",
+            ExpressionAttributeValues={":arn": {"S": execution_arn}},
+        )
 
     # ------------------------------------------------------------------ wait_for tokens
 
@@ -268,17 +257,12 @@ class DynamoState:
 
     def take_wait(self, user_id: str, sort_key: str) -> bool:
         """Delete the token; True for the one caller that did (so a wait resumes once)."""
-        try:
-            self._call(
-                "delete_item",
-                Key=self._key(f"USER#{user_id}", sort_key),
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as error:
-            if code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        deleted = self._conditional(
+            "delete_item",
+            Key=self._key(f"USER#{user_id}", sort_key),
+            ConditionExpression="attribute_exists(pk)",
+        )
+        return deleted is not None
 
     # ------------------------------------------------------------------ journey flags and holds
 
@@ -290,12 +274,7 @@ class DynamoState:
                 self.table: {"Keys": wanted[start : start + 100], "ConsistentRead": True}
             }
             while request:
-                try:
-                    response = self.client.batch_get_item(RequestItems=request)
-                except ClientError as error:
-                    if code(error) in THROTTLING:
-                        raise TransientError(code(error)) from error
-                    raise
+                response = self._aws("batch_get_item", RequestItems=request)
                 for raw in response.get("Responses", {}).get(self.table, []):
                     item = from_item(raw)
                     found[(item["pk"], item["sk"])] = item
@@ -362,12 +341,7 @@ class DynamoState:
             request = self._call_batch_write(request)
 
     def _call_batch_write(self, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-        except ClientError as error:
-            if code(error) in THROTTLING:
-                raise TransientError(code(error)) from error
-            raise
+        return self._aws("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
 
     def message(self, message_id: str) -> MessageRecord | None:
         item = self._get(f"MSG#{message_id}", "MSG")
