@@ -435,26 +435,21 @@ class TouchpointStack(Stack):
         return function
 
     def _event_sources(self) -> None:
-        size, window = routing.BATCHING["trigger"]
-        self.functions["trigger_eval"].add_event_source(
-            sources.SqsEventSource(
-                self.queues.trigger,
-                batch_size=size,
-                max_batching_window=Duration.seconds(window),
-                report_batch_item_failures=True,
-                max_concurrency=self.config.trigger_max_concurrency,
-            )
+        consumers: tuple[tuple[FunctionName, routing.Target, int], ...] = (
+            ("trigger_eval", "trigger", self.config.trigger_max_concurrency),
+            ("kpi_rollup", "kpi", self.config.kpi_max_concurrency),
         )
-        size, window = routing.BATCHING["kpi"]
-        self.functions["kpi_rollup"].add_event_source(
-            sources.SqsEventSource(
-                self.queues.kpi,
-                batch_size=size,
-                max_batching_window=Duration.seconds(window),
-                report_batch_item_failures=True,
-                max_concurrency=self.config.kpi_max_concurrency,
+        for function, target, concurrency in consumers:
+            size, window = routing.BATCHING[target]
+            self.functions[function].add_event_source(
+                sources.SqsEventSource(
+                    self.queues.by_target(target),
+                    batch_size=size,
+                    max_batching_window=Duration.seconds(window),
+                    report_batch_item_failures=True,
+                    max_concurrency=concurrency,
+                )
             )
-        )
 
     def setting_values(self) -> dict[str, str]:
         """Every TOUCHPOINT_* value the stack can give, by Settings field (absent = runtime default)."""
