@@ -300,6 +300,26 @@ def lambda_context(name: str) -> Any:
     )
 
 
+def sqs_event(bodies: list[str], queue: str, id_prefix: str) -> dict[str, Any]:
+    """A batch as Lambda's SQS event source mapping delivers it."""
+    return {
+        "Records": [
+            {
+                "messageId": f"{id_prefix}{i}",
+                "receiptHandle": "h",
+                "body": body,
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+                "awsRegion": REGION,
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
 @pytest.fixture
 def world(aws: Any, settings: Settings) -> World:
     captured = deploy(aws, settings, REPO / "journeys")

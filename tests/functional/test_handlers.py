@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.conftest import World, lambda_context
+from tests.functional.conftest import World, lambda_context, sqs_event
 from touchpoint.settings import Settings
 from touchpoint.unsubscribe import Unsubscribe, sign
 
@@ -37,22 +37,7 @@ def env(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
 
 
 def sqs(bodies: list[str]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{i}",
-                "receiptHandle": "h",
-                "body": body,
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:trigger",
-                "awsRegion": "us-east-1",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
+    return sqs_event(bodies, "trigger", "m")
 
 
 def test_a_batch_with_a_malformed_event_processes_the_rest(env: World) -> None:

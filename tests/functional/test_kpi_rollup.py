@@ -6,16 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from tests.functional.conftest import lambda_context
+from tests.functional.conftest import ACCOUNT, REGION, lambda_context, sqs_event
 from touchpoint import contract, metrics
 from touchpoint.aws import wiring
 from touchpoint.aws.tables import KPIS, create_table
@@ -24,7 +21,6 @@ from touchpoint.engine.kpi import KpiRollup, compute_rates
 from touchpoint.routing import SMS_STATUS
 from touchpoint.settings import Settings
 
-REGION, ACCOUNT = "us-east-1", "123456789012"
 START = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 TODAY = "2026-12-01"
 USER, EMAIL, PHONE = "u-1001", "lin@example.com", "+8613800000001"
@@ -150,19 +146,6 @@ class Deployment:
 
 
 @pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield boto3.session.Session(region_name=REGION)
-
-
-@pytest.fixture
 def bundle(tmp_path: Path) -> Path:
     (tmp_path / "statemachines").mkdir()
     (tmp_path / "statemachines" / "registry.json").write_text(json.dumps(REGISTRY), encoding="utf-8")
@@ -172,9 +155,9 @@ def bundle(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def deployment(cloud: Any, bundle: Path) -> Deployment:
-    create_table(cloud.client("dynamodb"), "kpis", KPIS)
-    events, sqs, sns = cloud.client("events"), cloud.client("sqs"), cloud.client("sns")
+def deployment(aws: Any, bundle: Path) -> Deployment:
+    create_table(aws.client("dynamodb"), "kpis", KPIS)
+    events, sqs, sns = aws.client("events"), aws.client("sqs"), aws.client("sns")
     events.create_event_bus(Name="touchpoint")
 
     def queue(name: str) -> tuple[str, str]:
@@ -201,8 +184,8 @@ def deployment(cloud: Any, bundle: Path) -> Deployment:
         bundle_root=bundle,
     )
     clock = Clock(START)
-    service = wiring.kpi_rollup(settings, wiring.Clients(cloud), clock)
-    return Deployment(cloud, settings, clock, service, sns_url, alert_url)
+    service = wiring.kpi_rollup(settings, wiring.Clients(aws), clock)
+    return Deployment(aws, settings, clock, service, sns_url, alert_url)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -622,22 +605,7 @@ ROLLUP = lambda_context("touchpoint-kpi-rollup")
 
 
 def sqs_batch(bodies: list[str]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"r{i}",
-                "receiptHandle": "h",
-                "body": body,
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:touchpoint-kpi",
-                "awsRegion": REGION,
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
+    return sqs_event(bodies, "touchpoint-kpi", "r")
 
 
 @pytest.fixture

@@ -193,6 +193,17 @@ def _ses_click(message_id: str, when: str = "2026-12-01T02:01:00Z") -> dict[str,
     }
 
 
+def make_dormant(world: World, user_id: str) -> None:
+    """Last seen in October: in dormant-winback's audience (written straight to the table, as no
+    app event sets last_seen_at back in time)."""
+    world.client("dynamodb").update_item(
+        TableName="profiles",
+        Key={"user_id": {"S": user_id}},
+        UpdateExpression="SET last_seen_at = :t",
+        ExpressionAttributeValues={":t": {"S": "2026-10-01T00:00:00Z"}},
+    )
+
+
 def test_group_priority_preempts_a_lower_priority_journey(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -200,13 +211,7 @@ def test_group_priority_preempts_a_lower_priority_journey(
     world.register("qa-dormant", attributes={"nickname": "Q"})
     world.event("order.placed", "qa-dormant", at=world.clock.now() - dt.timedelta(days=40))
     world.clock.advance(days=1)  # the nurture is running in another group; make the user dormant
-    db = world.client("dynamodb")
-    db.update_item(
-        TableName="profiles",
-        Key={"user_id": {"S": "qa-dormant"}},
-        UpdateExpression="SET last_seen_at = :t",
-        ExpressionAttributeValues={":t": {"S": "2026-10-01T00:00:00Z"}},
-    )
+    make_dormant(world, "qa-dormant")
     scheduled = world.trigger.run(
         trigger_module.ACTION.validate_python({"action": "schedule", "journey_id": "dormant-winback"})
     )
@@ -230,13 +235,7 @@ def test_a_lower_priority_journey_waits_for_the_group(world: World, monkeypatch:
     world.event("order.placed", "qa-dormant")
     world.event("cart.updated", "qa-dormant", properties={"items": 1})
     assert "recovery" in world.state.user_state("qa-dormant").groups
-    db = world.client("dynamodb")
-    db.update_item(
-        TableName="profiles",
-        Key={"user_id": {"S": "qa-dormant"}},
-        UpdateExpression="SET last_seen_at = :t",
-        ExpressionAttributeValues={":t": {"S": "2026-10-01T00:00:00Z"}},
-    )
+    make_dormant(world, "qa-dormant")
     outcome = world.trigger.run_schedule("dormant-winback", "run-1")
     # the only one in the audience
     assert [(d.enter, d.reason) for d in outcome.decisions] == [(False, "group_busy")]
