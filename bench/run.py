@@ -83,9 +83,10 @@ def bench_import_time(runs: int = 5) -> None:
         )
 
 
-def bench_simulate(users: int, profile: bool = False) -> None:
+def bench_simulate(users: int, profile: bool = False, backend: str = "memory") -> None:
     """In a child process, so peak memory is the simulation's alone."""
-    command = [sys.executable, __file__, "simulate-child", str(users)] + (["--profile"] if profile else [])
+    command = [sys.executable, __file__, "simulate-child", str(users), "--backend", backend]
+    command += ["--profile"] if profile else []
     subprocess.run(command, cwd=REPO, check=True)
 
 
@@ -102,9 +103,10 @@ LAYERS = (
 )
 
 
-def _simulate_child(users: int, profile: bool) -> None:
+def _simulate_child(users: int, profile: bool, backend: str) -> None:
     data = yaml.safe_load((REPO / "scenarios" / "demo.yaml").read_text(encoding="utf-8"))
     data["population"]["count"] = users
+    data["backend"] = backend
     simulation = Simulation(scenario_from(data), REPO / "scenarios", ProgressBar())
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
@@ -118,7 +120,8 @@ def _simulate_child(users: int, profile: bool) -> None:
     executions = len(results["executions"])
     requests = sum(results["aws"]["requests"].values())
     print(
-        f"simulate/{users} users × 30 days (+{len(data.get('users', []))} scripted): wall {wall:.1f} s, "
+        f"simulate/{backend}/{users} users × 30 days (+{len(data.get('users', []))} scripted): "
+        f"wall {wall:.1f} s, "
         f"peak memory {peak_mb:.0f} MB, {executions} executions ({executions / wall:.1f}/s), "
         f"{len(results['messages'])} send decisions, "
         f"{results['aws']['state_transitions']} state transitions, "
@@ -175,15 +178,16 @@ if __name__ == "__main__":
     )
     parser.add_argument("users", nargs="?", type=int, default=200, help="simulate: synthetic users")
     parser.add_argument("--profile", action="store_true", help="simulate: time by layer (slower)")
+    parser.add_argument("--backend", choices=["memory", "moto"], default="memory", help="simulate: backend")
     args = parser.parse_args()
     if args.what == "simulate-child":
-        _simulate_child(args.users, args.profile)
+        _simulate_child(args.users, args.profile, args.backend)
     else:
         if args.what in ("all", "compile"):
             bench_compile()
         if args.what in ("all", "import"):
             bench_import_time()
         if args.what in ("all", "simulate"):
-            bench_simulate(args.users, args.profile)
+            bench_simulate(args.users, args.profile, args.backend)
         if args.what == "all":
-            bench_simulate(60, profile=True)  # where the time goes
+            bench_simulate(60, profile=True, backend=args.backend)  # where the time goes

@@ -163,6 +163,13 @@ class Mutation:
             clauses.append("REMOVE " + ", ".join(name(a) for a in sorted(self.removes)))
         return " ".join(clauses), names, values, condition
 
+    def admits(self, item: Mapping[str, Any]) -> bool:
+        """The ConditionExpression above, on the stored item (``{}`` when absent): for in-memory
+        stores, which must refuse exactly what DynamoDB refuses."""
+        if self.marker is not None and marker_attribute(self.marker) in item:
+            return False
+        return not self.must_exist or "user_id" in item
+
     # -- in-memory face
 
     def apply(self, item: Mapping[str, Any], user_id: str) -> dict[str, Any]:

@@ -11,8 +11,6 @@ from aws_lambda_powertools.utilities.parser.models import LambdaFunctionUrlModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
-from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.aws.services import EventBus
 from touchpoint.clock import process_clock
 from touchpoint.engine.optout import OptOut
 from touchpoint.logs import logger as make_logger
@@ -23,14 +21,7 @@ logger = make_logger()
 
 @cache
 def service() -> OptOut:
-    clients = wiring.Clients()
-    settings = wiring.with_secret(Settings.from_env(), clients)
-    return OptOut(
-        settings.unsubscribe_secret,
-        DynamoProfiles(clients("dynamodb"), settings.profiles_table),
-        EventBus(clients("events"), settings.event_bus_name),
-        process_clock(),
-    )
+    return wiring.opt_out(Settings.from_env(), wiring.Clients(), process_clock())
 
 
 @logger.inject_lambda_context(log_event=False)

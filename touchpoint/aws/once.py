@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
@@ -14,12 +15,24 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 
 from touchpoint.errors import TransientError
 
+#: A record's key and expiry attributes in the state table (the others keep Powertools' names).
+KEY_ATTR, SORT_KEY_ATTR, EXPIRY_ATTR = "pk", "sk", "ttl"
+
 
 class PowertoolsOnce:
     def __init__(self, client: Any, table: str, expires_after_seconds: int, prefix: str) -> None:
-        self.persistence = DynamoDBPersistenceLayer(
-            table_name=table, key_attr="pk", sort_key_attr="sk", expiry_attr="ttl", boto3_client=client
+        persistence = DynamoDBPersistenceLayer(
+            table_name=table,
+            key_attr=KEY_ATTR,
+            sort_key_attr=SORT_KEY_ATTR,
+            expiry_attr=EXPIRY_ATTR,
+            boto3_client=client,
         )
+        self._configure(persistence, expires_after_seconds, prefix)
+
+    def _configure(self, persistence: BasePersistenceLayer, expires_after_seconds: int, prefix: str) -> None:
+        """Everything but where records live, so another persistence layer runs the same ``run``."""
+        self.persistence = persistence
         self.config = IdempotencyConfig(
             event_key_jmespath="key",
             raise_on_no_idempotency_key=True,

@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
-from touchpoint.aws.once import PowertoolsOnce
 from touchpoint.clock import process_clock
 from touchpoint.engine.send import Sender, SendRequest
 from touchpoint.logs import logger as make_logger
@@ -20,7 +19,7 @@ logger = make_logger()
 
 
 @cache
-def service(channel: str) -> tuple[Sender, PowertoolsOnce]:
+def service(channel: str) -> tuple[Sender, wiring.LambdaOnce]:
     return wiring.sender(Settings.from_env(), wiring.Clients(), process_clock(), channel)
 
 

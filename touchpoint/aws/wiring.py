@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -23,10 +23,12 @@ from touchpoint.aws.state import DynamoState
 from touchpoint.channels.email import SesEmail
 from touchpoint.channels.sms import EndUserMessagingSms, SnsSms
 from touchpoint.clock import Clock
-from touchpoint.engine.kpi import KpiRollup
+from touchpoint.engine.kpi import AlertsPort, KpiRollup, KpiStorePort
 from touchpoint.engine.operations import Operations
+from touchpoint.engine.optout import OptOut
+from touchpoint.engine.ports import BusPort, ExecutionsPort, ProfilesPort, QueuePort, StatePort, WakeupsPort
 from touchpoint.engine.privacy import Privacy
-from touchpoint.engine.send import Sender
+from touchpoint.engine.send import EmailPort, OncePort, Sender, SmsPort
 from touchpoint.engine.trigger import TriggerEval
 from touchpoint.journey.source import read_source
 from touchpoint.render import Renderer
@@ -88,85 +90,166 @@ def with_secret(settings: Settings, clients: Clients) -> Settings:
     return settings.model_copy(update={"unsubscribe_secret": secret})
 
 
+class LambdaOnce(OncePort, Protocol):
+    """Run-once that learns the invocation's deadline (so an in-progress record expires with it)."""
+
+    def register_lambda_context(self, context: Any) -> None: ...
+
+
+class Adapters(Protocol):
+    """Where each port of a deployment lives: AWS through boto3, or the simulator's memory."""
+
+    def profiles(self, settings: Settings) -> ProfilesPort: ...
+    def state(self, settings: Settings) -> StatePort: ...
+    def kpis(self, settings: Settings) -> KpiStorePort: ...
+    def alerts(self, settings: Settings) -> AlertsPort: ...
+    def executions(self) -> ExecutionsPort: ...
+    def bus(self, settings: Settings) -> BusPort: ...
+    def queue(self, settings: Settings) -> QueuePort: ...
+    def wakeups(self, settings: Settings) -> WakeupsPort: ...
+    def once(self, settings: Settings, channel: str) -> LambdaOnce: ...
+    def email(self, settings: Settings) -> EmailPort: ...
+    def sms(self, settings: Settings) -> SmsPort: ...
+
+
+@dataclass
+class AwsAdapters:
+    """The AWS adapters, each on its service's boto3 client."""
+
+    clients: Clients
+
+    def profiles(self, settings: Settings) -> DynamoProfiles:
+        return DynamoProfiles(self.clients("dynamodb"), settings.profiles_table)
+
+    def state(self, settings: Settings) -> DynamoState:
+        return DynamoState(self.clients("dynamodb"), settings.state_table)
+
+    def kpis(self, settings: Settings) -> DynamoKpis:
+        return DynamoKpis(self.clients("dynamodb"), settings.kpis_table)
+
+    def alerts(self, settings: Settings) -> KpiAlerts:
+        return KpiAlerts(
+            self.clients("sns"), settings.alert_topic_arn, self.clients("events"), settings.event_bus_name
+        )
+
+    def executions(self) -> StepFunctionsExecutions:
+        return StepFunctionsExecutions(self.clients("stepfunctions"))
+
+    def bus(self, settings: Settings) -> EventBus:
+        return EventBus(self.clients("events"), settings.event_bus_name)
+
+    def queue(self, settings: Settings) -> SqsQueue:
+        return SqsQueue(self.clients("sqs"), settings.trigger_queue_url)
+
+    def wakeups(self, settings: Settings) -> SchedulerWakeups:
+        return SchedulerWakeups(
+            self.clients("scheduler"), settings.scheduler_group, settings.scheduler_role_arn
+        )
+
+    def once(self, settings: Settings, channel: str) -> PowertoolsOnce:
+        return PowertoolsOnce(
+            self.clients("dynamodb"),
+            settings.state_table,
+            contract.SEND_TIMEOUT_SECONDS + 86400,
+            prefix=f"send-{channel}",
+        )
+
+    def email(self, settings: Settings) -> SesEmail:
+        return SesEmail(
+            self.clients("sesv2"),
+            settings.email_from,
+            settings.ses_configuration_set,
+            settings.email_identity_arn,
+        )
+
+    def sms(self, settings: Settings) -> SmsPort:
+        if settings.sms_adapter == "sns":
+            return SnsSms(self.clients("sns"))
+        return EndUserMessagingSms(
+            self.clients("pinpoint-sms-voice-v2"),
+            settings.sms_origination_identity,
+            settings.sms_configuration_set,
+        )
+
+
+_ADAPTERS: list[Adapters] = []
+
+
+def override_adapters(adapters: Adapters | None) -> None:
+    """Serve every port from ``adapters`` in this process (the simulator's in-memory population
+    runs), or restore AWS with None. Like ``override_client``, the handlers' code is unchanged."""
+    _ADAPTERS[:] = [] if adapters is None else [adapters]
+
+
+def adapters(clients: Clients) -> Adapters:
+    return _ADAPTERS[0] if _ADAPTERS else AwsAdapters(clients)
+
+
 def trigger_eval(settings: Settings, clients: Clients, clock: Clock) -> TriggerEval:
+    ports = adapters(clients)
     return TriggerEval(
         settings,
         load_registry(settings.registry_path),
-        DynamoProfiles(clients("dynamodb"), settings.profiles_table),
-        DynamoState(clients("dynamodb"), settings.state_table),
-        StepFunctionsExecutions(clients("stepfunctions")),
-        EventBus(clients("events"), settings.event_bus_name),
-        SqsQueue(clients("sqs"), settings.trigger_queue_url),
+        ports.profiles(settings),
+        ports.state(settings),
+        ports.executions(),
+        ports.bus(settings),
+        ports.queue(settings),
         clock,
     )
 
 
 def kpi_rollup(settings: Settings, clients: Clients, clock: Clock) -> KpiRollup:
     journeys = load_registry(settings.registry_path)
+    ports = adapters(clients)
     return KpiRollup(
         settings,
         journeys,
-        DynamoKpis(clients("dynamodb"), settings.kpis_table),
+        ports.kpis(settings),
         EmfMetrics(),
-        KpiAlerts(clients("sns"), settings.alert_topic_arn, clients("events"), settings.event_bus_name),
+        ports.alerts(settings),
         clock,
         load_send_steps(settings.journeys_dir, sorted(journeys.journeys)),
     )
 
 
 def privacy(settings: Settings, clients: Clients, clock: Clock) -> Privacy:
+    ports = adapters(clients)
     return Privacy(
         load_registry(settings.registry_path),
-        DynamoProfiles(clients("dynamodb"), settings.profiles_table),
-        DynamoState(clients("dynamodb"), settings.state_table),
-        StepFunctionsExecutions(clients("stepfunctions")),
+        ports.profiles(settings),
+        ports.state(settings),
+        ports.executions(),
         clock,
     )
 
 
 def operations(settings: Settings, clients: Clients, clock: Clock) -> Operations:
-    return Operations(
-        settings,
-        DynamoState(clients("dynamodb"), settings.state_table),
-        StepFunctionsExecutions(clients("stepfunctions")),
-        SchedulerWakeups(clients("scheduler"), settings.scheduler_group, settings.scheduler_role_arn),
-        clock,
-    )
+    ports = adapters(clients)
+    return Operations(settings, ports.state(settings), ports.executions(), ports.wakeups(settings), clock)
 
 
-def sender(settings: Settings, clients: Clients, clock: Clock, channel: str) -> tuple[Sender, PowertoolsOnce]:
+def opt_out(settings: Settings, clients: Clients, clock: Clock) -> OptOut:
     settings = with_secret(settings, clients)
-    once = PowertoolsOnce(
-        clients("dynamodb"),
-        settings.state_table,
-        contract.SEND_TIMEOUT_SECONDS + 86400,
-        prefix=f"send-{channel}",
-    )
-    email: SesEmail | None = None
-    sms: SnsSms | EndUserMessagingSms | None = None
-    if channel == "email":
-        email = SesEmail(
-            clients("sesv2"), settings.email_from, settings.ses_configuration_set, settings.email_identity_arn
-        )
-    elif settings.sms_adapter == "sns":
-        sms = SnsSms(clients("sns"))
-    else:
-        sms = EndUserMessagingSms(
-            clients("pinpoint-sms-voice-v2"),
-            settings.sms_origination_identity,
-            settings.sms_configuration_set,
-        )
+    ports = adapters(clients)
+    return OptOut(settings.unsubscribe_secret, ports.profiles(settings), ports.bus(settings), clock)
+
+
+def sender(settings: Settings, clients: Clients, clock: Clock, channel: str) -> tuple[Sender, LambdaOnce]:
+    settings = with_secret(settings, clients)
+    ports = adapters(clients)
+    once = ports.once(settings, channel)
     service = Sender(
         settings,
-        DynamoProfiles(clients("dynamodb"), settings.profiles_table),
-        DynamoState(clients("dynamodb"), settings.state_table),
+        ports.profiles(settings),
+        ports.state(settings),
         load_renderer(settings.journeys_dir),
-        StepFunctionsExecutions(clients("stepfunctions")),
-        SchedulerWakeups(clients("scheduler"), settings.scheduler_group, settings.scheduler_role_arn),
-        EventBus(clients("events"), settings.event_bus_name),
+        ports.executions(),
+        ports.wakeups(settings),
+        ports.bus(settings),
         once,
         clock,
-        email=email,
-        sms=sms,
+        email=ports.email(settings) if channel == "email" else None,
+        sms=None if channel == "email" else ports.sms(settings),
     )
     return service, once

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -116,6 +116,11 @@ class Scenario(_Strict):
     settings: dict[str, JsonValue] = Field(default_factory=dict, description="Engine-setting overrides.")
     users: list[ScriptedUser] = Field(default_factory=list, description="Scripted test users.")
     population: Population | None = Field(None, description="Synthetic users generated from the seed.")
+    backend: Literal["moto", "memory"] = Field(
+        "moto",
+        description="moto: every AWS request through boto3 into moto. memory: the same handlers on "
+        "in-memory tables and moto's models without HTTP, ~30x faster, for large populations.",
+    )
 
     @model_validator(mode="after")
     def _unique_users(self) -> Scenario:

@@ -27,9 +27,6 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from touchpoint import registry as registry_module
-from touchpoint.aws.kpis import DynamoKpis
-from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.aws.state import DynamoState
 from touchpoint.clock import iso
 from touchpoint.compiler.build import compile_journey, outputs, write
 from touchpoint.compiler.lower import step_of
@@ -103,7 +100,7 @@ class Simulation:
             self.registry = registry_module.load(bundle / "statemachines" / "registry.json")
             settings = local_settings(bundle, dict(self.scenario.settings))
             self.clock = VirtualClock(self.scenario.start)
-            with LocalCloud(settings, self.clock, self.scenario.seed) as cloud:
+            with LocalCloud(settings, self.clock, self.scenario.seed, self.scenario.backend) as cloud:
                 self.cloud = cloud
                 cloud.send_listeners.append(self._send_attempt)
                 self._populate()
@@ -159,8 +156,7 @@ class Simulation:
             for channel, granted in profile.consent.items():
                 item[consent_key(channel)] = {"granted": granted, "at": start, "source": "scenario"}
             items.append(item)
-        profiles = DynamoProfiles(self.cloud.client("dynamodb"), self.cloud.settings.profiles_table)
-        state = DynamoState(self.cloud.client("dynamodb"), self.cloud.settings.state_table)
+        profiles, state = self.cloud.profiles(), self.cloud.state()
         dated = sorted(
             {
                 j.trigger.date.attribute
@@ -461,7 +457,7 @@ class Simulation:
 
     def _results(self) -> dict[str, Any]:
         scenario, cloud = self.scenario, self.cloud
-        state = DynamoState(cloud.client("dynamodb"), cloud.settings.state_table)
+        state = cloud.state()
         executions = self._executions()
         day, rejected = scenario.start.date() - dt.timedelta(days=1), list(self.run_state.rejected)
         while day <= scenario.end.date():
@@ -560,7 +556,7 @@ class Simulation:
         return sorted(out, key=lambda e: (e["entered_at"], e["user_id"], e["journey_id"]))
 
     def _journey_reports(self) -> dict[str, Any]:
-        store = DynamoKpis(self.cloud.client("dynamodb"), self.cloud.settings.kpis_table)
+        store = self.cloud.kpis()
         reports = {}
         first, last = self.scenario.start.date() - dt.timedelta(days=1), self.scenario.end.date()
         for journey_id, entry in sorted(self.registry.journeys.items()):

@@ -1,0 +1,420 @@
+"""``MemoryState`` answers, stores and meters exactly what ``DynamoState`` does on moto.
+
+Random sequences of port calls (with the conflicts the engine relies on: ending twice, the wrong
+execution, a held group slot, a full cap, a stale prefetched cap, taking a wait twice, erasure)
+run against both; every answer and every metered request must match after every call, and at the
+end so must each user's items and state and the whole table."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from touchpoint.aws.dynamo import from_item
+from touchpoint.aws.state import DynamoState
+from touchpoint.aws.tables import create_tables
+from touchpoint.engine.ports import (
+    CapScope,
+    EntryRecord,
+    GroupSlot,
+    Item,
+    MessageRecord,
+    OverCap,
+    Reserved,
+    SendView,
+    WaitRecord,
+)
+from touchpoint.local.memory.state import MemoryState
+from touchpoint.local.memory.store import Table
+from touchpoint.local.meter import Meter
+
+REGION, TABLE = "us-east-1", "state"
+START = dt.datetime(2026, 12, 1, 9, 0, 0, 250_000, tzinfo=dt.UTC)
+USERS = ("u1", "u2", "u3")
+JOURNEYS = ("welcome", "winback")
+ARNS = tuple(f"arn:aws:states:{REGION}:123456789012:execution:welcome:{n}" for n in ("a", "b"))
+GROUPS = ("promo", "service")
+SCOPES = (
+    CapScope("global:marketing", 2, 6 * 3600),
+    CapScope("journey:welcome:email", 1, 3600),
+    CapScope("journey:winback:sms", 3, 86400),
+)
+KEYS = ("send-1", "send-2", "send-3", "send-4")
+WAITS = tuple(f"WAIT#{event}#welcome#wait_{event}#{n}" for event in ("opened", "purchased") for n in "ab")
+MESSAGES = ("m1", "m2", "m3", "m4")
+
+
+@dataclasses.dataclass
+class Side:
+    """One implementation under test, its meter, and the send views it answered (for prefetches)."""
+
+    state: DynamoState
+    meter: Meter
+    dump: Callable[[], list[Item]]  # the whole table, unmetered
+    views: dict[str, SendView] = dataclasses.field(default_factory=dict)
+
+
+Op = tuple[str, Callable[[Side], Any]]
+
+
+@pytest.fixture
+def sides(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Side, Side]]:
+    """(DynamoState on moto, MemoryState), each metered; moto's by botocore's own hook, on the
+    request's parameters (``before-call`` would see the serialised HTTP request instead)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        client, dump = (
+            boto3.client("dynamodb", region_name=REGION),
+            boto3.client("dynamodb", region_name=REGION),
+        )
+        create_tables(client, "profiles", TABLE, "kpis")
+        wire = Meter()
+        client.meta.events.register(
+            "before-parameter-build.dynamodb.*",
+            lambda model, params, **_: wire.record("dynamodb", model.name, params),
+        )
+
+        def scan() -> list[Item]:
+            pages = dump.get_paginator("scan").paginate(TableName=TABLE)
+            return sorted((from_item(i) for p in pages for i in p["Items"]), key=lambda i: (i["pk"], i["sk"]))
+
+        table = Table(Meter(), "pk", "sk")
+        yield (
+            Side(DynamoState(client, TABLE), wire, scan),
+            Side(MemoryState(table), table.meter, lambda: table.scan(None, 1_000_000)[0]),
+        )
+
+
+def _call(name: str, *args: Any) -> Op:
+    return f"{name}{args!r}", lambda side: getattr(side.state, name)(*args)
+
+
+def _view(user: str, journey: str, scopes: tuple[CapScope, ...]) -> Op:
+    def run(side: Side) -> SendView:
+        side.views[user] = side.state.send_view(user, journey, scopes)
+        return side.views[user]
+
+    return f"send_view{(user, journey, scopes)!r}", run
+
+
+def _reserve(
+    user: str, journey: str, scopes: tuple[CapScope, ...], key: str, now: dt.datetime, how: str
+) -> Op:
+    """Reserve reading the caps itself, from a fresh send view, or from the user's last (maybe
+    stale, maybe for other scopes) send view: DynamoState then retries, reading afresh."""
+
+    def run(side: Side) -> tuple[SendView | None, Reserved | OverCap]:
+        if how == "read":
+            return None, side.state.reserve(user, scopes, key, now)
+        if how == "fresh":
+            view = side.state.send_view(user, journey, scopes)
+            return view, side.state.reserve(user, scopes, key, now, view.caps)
+        caps = side.views[user].caps if user in side.views else {}
+        return None, side.state.reserve(user, scopes, key, now, caps)
+
+    return f"reserve{(user, scopes, key, now, how)!r}", run
+
+
+def _operation(rng: random.Random, now: dt.datetime, started: dict[tuple[str, str], str]) -> Op:
+    """A random call; calls on an entry mostly name the execution last put (``started``)."""
+    user, journey = rng.choice(USERS), rng.choice(JOURNEYS)
+    arn = started.get((user, journey), ARNS[0]) if rng.random() < 0.7 else rng.choice(ARNS)
+    scopes = tuple(rng.sample(SCOPES, rng.randint(1, len(SCOPES))))
+    pick = rng.choice
+    match rng.choices(list(MAKERS), weights=list(MAKERS.values()))[0]:
+        case "user_state" | "user_items" | "erase_user" as name:
+            return _call(name, user)
+        case "put_entry":
+            record = EntryRecord(
+                journey,
+                arn,
+                now,
+                f"event-{rng.randrange(100)}",
+                pick(["running", "running", "running", "exiting", "ended"]),
+                rng.random() < 0.2,
+                pick([None, "", *GROUPS]),
+                pick([0, 1, 5]),
+                pick([None, now]),  # neither is written by put_entry
+                pick([None, "goal"]),
+            )
+            started[user, journey] = arn = rng.choice(ARNS)
+            return _call("put_entry", user, dataclasses.replace(record, execution_arn=arn))
+        case "end_entry":
+            return _call(
+                "end_entry", user, journey, arn, pick(["completed", "exited"]), pick([None, "", "goal"])
+            )
+        case "mark_exiting":
+            return _call("mark_exiting", user, journey, arn, pick(["goal", "stopped"]))
+        case "record_conversion":
+            return _call("record_conversion", user, journey, arn, now)
+        case "claim_group":
+            slot = GroupSlot(pick(GROUPS), journey, pick([1, 2]), arn)
+            return _call("claim_group", user, slot, pick([None, "", *ARNS, f"{ARNS[0]}-gone"]))
+        case "release_group":
+            return _call("release_group", user, pick(GROUPS), arn)
+        case "put_wait":
+            key = pick(WAITS)
+            _, event, journey_id, step, _ = key.split("#")
+            where: dict[str, Any] = pick([{}, {"order": rng.randrange(3)}, {"sku": "b", "qty": {"gte": 2}}])
+            expires = now + dt.timedelta(hours=rng.randrange(1, 72))
+            return _call(
+                "put_wait", user, WaitRecord(key, event, journey_id, step, arn, f"tok-{now}", where, expires)
+            )
+        case "take_wait":
+            return _call("take_wait", user, pick(WAITS))
+        case "flags":
+            return _call("flags", [pick([*JOURNEYS, "other"]) for _ in range(rng.randrange(4))])
+        case "set_flag":
+            return _call("set_flag", journey, pick(["paused", "stopped", "running"]), "ops", "why", now)
+        case "put_hold":
+            return _call("put_hold", journey, f"{pick(ARNS)}#{pick(['s1', 's2'])}", {"n": rng.randrange(9)})
+        case "holds":
+            return _call("holds", journey)
+        case "delete_hold":
+            return _call("delete_hold", journey, f"{pick(ARNS)}#{pick(['s1', 's2'])}")
+        case "put_message":
+            message = MessageRecord(pick(MESSAGES), user, journey, "s1", "hello", pick(["email", "sms"]), arn)
+            return _call("put_message", message, now + dt.timedelta(days=90))
+        case "message":
+            return _call("message", pick(MESSAGES))
+        case "reject":
+            raw = pick(['{"type": "x"}', "not json", "ünïcode 🎉" * rng.randrange(1, 5)])
+            return _call("reject", raw, pick(["schema", "unknown_type"]), now)
+        case "rejected":
+            return _call("rejected", (now - dt.timedelta(days=rng.randrange(2))).date())
+        case "send_view":
+            return _view(user, journey, scopes)
+        case "reserve":
+            return _reserve(user, journey, scopes, pick(KEYS), now, pick(["read", "fresh", "stale"]))
+        case "release":
+            return _call("release", user, scopes, pick(KEYS))
+        case "index_date":
+            keys = [pick(["12-01", "12-02", "2026-12-01"]) for _ in range(rng.randrange(3))]
+            return _call("index_date", pick(["birthday", "renewal"]), keys, user, rng.random() < 0.7)
+        case "users_on":
+            return _call("users_on", pick(["birthday", "renewal"]), pick(["12-01", "12-02", "2026-12-01"]))
+    raise AssertionError("unreachable")
+
+
+#: how often each call is made: writes that conflict often, and reads that expose them
+MAKERS = {
+    "user_state": 3,
+    "user_items": 2,
+    "erase_user": 1,
+    "put_entry": 5,
+    "end_entry": 4,
+    "mark_exiting": 3,
+    "record_conversion": 3,
+    "claim_group": 4,
+    "release_group": 3,
+    "put_wait": 3,
+    "take_wait": 3,
+    "flags": 2,
+    "set_flag": 2,
+    "put_hold": 2,
+    "holds": 2,
+    "delete_hold": 2,
+    "put_message": 3,
+    "message": 2,
+    "reject": 2,
+    "rejected": 1,
+    "send_view": 3,
+    "reserve": 8,
+    "release": 3,
+    "index_date": 3,
+    "users_on": 2,
+}
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with its types spelled out: ``1``, ``Decimal(1)`` and ``True`` are equal in Python,
+    not to a caller that stores or serialises them."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return type(value).__name__, {
+            f.name: _typed(getattr(value, f.name)) for f in dataclasses.fields(value)
+        }
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value).__name__, [_typed(v) for v in value]
+    return type(value).__name__, repr(value)
+
+
+def _outcome(run: Callable[[Side], Any], side: Side) -> Any:
+    try:
+        return "ok", run(side)
+    except Exception as error:
+        return "raised", type(error).__name__, str(error)
+
+
+def _apply(ops: list[Op], dynamo: Side, memory: Side) -> list[Any]:
+    """Each call on both sides: the same answer (or error) and the same requests, call by call."""
+    answers = []
+    for n, (description, run) in enumerate(ops):
+        expected, actual = _outcome(run, dynamo), _outcome(run, memory)
+        assert _typed(actual) == _typed(expected), f"call {n}: {description}"
+        assert memory.meter.calls == dynamo.meter.calls, f"requests after call {n}: {description}"
+        assert memory.meter.units == dynamo.meter.units, f"units after call {n}: {description}"
+        assert expected[0] == "ok", expected
+        answers.append(expected[1])
+    return answers
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_calls_answer_store_and_meter_the_same(sides: tuple[Side, Side], seed: int) -> None:
+    dynamo, memory = sides
+    rng, now, ops = random.Random(seed), START, []
+    started: dict[tuple[str, str], str] = {}
+    for _ in range(220):
+        now += dt.timedelta(seconds=rng.choice([0, 0, 1, 59, 60, 600, 1800]))
+        ops.append(_operation(rng, now, started))
+    answers = _apply(ops, dynamo, memory)
+    _apply(
+        [op for user in USERS for op in (_call("user_items", user), _call("user_state", user))],
+        dynamo,
+        memory,
+    )
+    assert _typed(memory.dump()) == _typed(dynamo.dump())
+
+    # the sequence reached the outcomes a wrong condition would change
+    kinds = Counter(type(a[1] if isinstance(a, tuple) else a).__name__ for a in answers)
+    assert {"OverCap", "Reserved", "EntryRecord", "UserState"} <= kinds.keys()
+    assert {a for a in answers if isinstance(a, bool)} == {True, False}
+    writes = kinds["Reserved"] + sum(description.startswith("release(") for description, _ in ops)
+    assert dynamo.meter.calls[("dynamodb", "TransactWriteItems")] > writes, "no stale prefetch was retried"
+
+
+def test_ending_an_entry_twice_ends_it_once(sides: tuple[Side, Side]) -> None:
+    dynamo, memory = sides
+    entry = EntryRecord("welcome", ARNS[0], START, "e1", "running", False, "promo", 2)
+    later = START + dt.timedelta(hours=1)
+    ops = [
+        _call("put_entry", "u1", entry),
+        _call("end_entry", "u1", "welcome", ARNS[1], "completed", "goal"),  # another execution's
+        _call("mark_exiting", "u1", "welcome", ARNS[0], "goal"),
+        _call("record_conversion", "u1", "welcome", ARNS[0], later),
+        _call("record_conversion", "u1", "welcome", ARNS[0], later),
+        _call("end_entry", "u1", "welcome", ARNS[0], "exited", "stopped"),
+        _call("end_entry", "u1", "welcome", ARNS[0], "exited", "stopped"),
+        _call("end_entry", "u2", "welcome", ARNS[0], "exited", None),  # no entry at all
+        _call("user_items", "u1"),
+    ]
+    answers = _apply(ops, dynamo, memory)
+    assert answers[1:5] == [None, True, True, False]
+    assert answers[5] == EntryRecord(
+        "welcome", ARNS[0], START, "e1", "ended", False, "promo", 2, later, exit_reason="goal"
+    )  # the first exit reason stays
+    assert answers[6:8] == [None, None]
+    assert answers[8][0]["final_status"] == "exited"
+
+
+def test_a_full_cap_frees_up_at_the_same_moment(sides: tuple[Side, Side]) -> None:
+    """Two sends an hour, and one a quarter for the journey: a send is refused until the scope
+    that frees up last does (counted from whole seconds; after a lowered cap, until enough sends
+    leave), re-reserving a counted key is not refused, and a released send no longer counts."""
+    dynamo, memory = sides
+    hourly, quarter = CapScope("global:marketing", 2, 3600), CapScope("journey:welcome:email", 1, 900)
+    both, tighter = (hourly, quarter), CapScope("global:marketing", 1, 3600)
+    at = {m: START + dt.timedelta(minutes=m) for m in (0, 5, 10, 30, 45)}
+    ops = [
+        _reserve("u1", "welcome", both, "send-1", at[0], "read"),
+        _reserve("u1", "welcome", (hourly,), "send-2", at[5], "read"),
+        _reserve("u1", "welcome", both[::-1], "send-3", at[10], "fresh"),  # both full
+        _reserve("u1", "welcome", (tighter,), "send-3", at[10], "read"),  # the cap was lowered
+        _reserve("u1", "welcome", both, "send-1", at[30], "read"),  # counted hourly, expired quarterly
+        _call("release", "u1", both, "send-2"),
+        _reserve("u1", "welcome", both, "send-3", at[30], "read"),  # the quarter holds send-1 again
+        _reserve("u1", "welcome", both, "send-4", at[45], "read"),  # send-1 leaves the quarter
+    ]
+    answers = [a[1] if isinstance(a, tuple) else a for a in _apply(ops, dynamo, memory)]
+    whole = START.replace(microsecond=0)
+    assert answers == [
+        Reserved(),
+        Reserved(),
+        OverCap(whole + dt.timedelta(hours=1), "global:marketing"),
+        OverCap(whole + dt.timedelta(minutes=65), "global:marketing"),
+        Reserved(),
+        None,
+        OverCap(whole + dt.timedelta(minutes=45), "journey:welcome:email"),
+        Reserved(),
+    ]
+    assert _typed(memory.dump()) == _typed(dynamo.dump())
+
+
+def test_a_stale_prefetch_is_retried_with_fresh_reads(sides: tuple[Side, Side]) -> None:
+    dynamo, memory = sides
+    ops = [
+        _view("u1", "welcome", SCOPES),
+        _reserve("u1", "welcome", SCOPES[::2], "send-1", START, "read"),
+        _reserve("u1", "welcome", SCOPES[::2], "send-2", START, "stale"),
+    ]
+    _apply(ops, dynamo, memory)
+    assert dynamo.meter.calls[("dynamodb", "TransactWriteItems")] == 3  # the stale attempt failed
+    assert memory.meter.units == dynamo.meter.units
+    assert _typed(memory.dump()) == _typed(dynamo.dump())
+
+
+def test_queries_page_at_one_megabyte_as_moto_does(sides: tuple[Side, Side]) -> None:
+    """A page ends before the item that would take it past 1 MB: rejects (stored truncated to
+    100 KB) and holds (300 KB) fill more than one."""
+    dynamo, memory = sides
+    ops = [_call("reject", "x" * 200_000, "too_big", START + dt.timedelta(seconds=n)) for n in range(12)]
+    ops += [_call("put_hold", "welcome", f"h{n}", {"x": "y" * 300_000}) for n in range(4)]
+    ops += [
+        _call("rejected", START.date()),
+        _call("holds", "welcome"),
+        _call("set_flag", "welcome", "paused", "ops", "z" * 300_000, START),  # in the partition, not held
+        _call("holds", "welcome"),
+    ]
+    answers = _apply(ops, dynamo, memory)
+    assert [len(answers[n]) for n in (-4, -3, -1)] == [12, 4, 4]
+    assert dynamo.meter.calls[("dynamodb", "Query")] == 2 + 2 + 2
+
+
+def test_large_batches_are_split_as_dynamodb_requires(sides: tuple[Side, Side]) -> None:
+    """100 keys a BatchGetItem, 25 deletes a BatchWriteItem."""
+    dynamo, memory = sides
+    journeys = [f"j{n}" for n in range(130)]
+    ops = [_call("set_flag", j, "paused", "ops", "why", START) for j in journeys[::7]]
+    ops += [_call("flags", [*journeys, *journeys[:10]])]
+    ops += [
+        _call("put_message", MessageRecord(f"m{n}", "u1", "welcome", "s1", "t", "email", ARNS[0]), START)
+        for n in range(15)
+    ]
+    # a message id sent again to another user: erasing u1 deletes the index entry all the same
+    ops += [_call("put_message", MessageRecord("m0", "u2", "welcome", "s1", "t", "email", ARNS[0]), START)]
+    ops += [_call("erase_user", "u1"), _call("message", "m0"), _call("user_items", "u2")]
+    answers = _apply(ops, dynamo, memory)
+    assert len(answers[len(journeys[::7])]) == len(journeys[::7])
+    assert answers[-3:-1] == [30, None]
+    assert [i["sk"] for i in answers[-1]] == ["MSGREF#m0"]
+    assert dynamo.meter.calls[("dynamodb", "BatchGetItem")] == 2
+    assert dynamo.meter.calls[("dynamodb", "BatchWriteItem")] == 16 + 2
+    assert _typed(memory.dump()) == _typed(dynamo.dump())
+
+
+@pytest.mark.parametrize("scopes", [(), (SCOPES[0], SCOPES[0])], ids=["no scope", "a scope twice"])
+def test_a_transaction_dynamodb_refuses_is_refused(
+    sides: tuple[Side, Side], scopes: tuple[CapScope, ...]
+) -> None:
+    """The engine never asks for these, but a caller that did would fail on both (with botocore's
+    or DynamoDB's error on moto, a ValueError in memory), having sent the same requests."""
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    dynamo, memory = sides
+    with pytest.raises((ParamValidationError, ClientError)):
+        dynamo.state.reserve("u1", scopes, "send-1", START)
+    with pytest.raises(ValueError, match="each at most once"):
+        memory.state.reserve("u1", scopes, "send-1", START)
+    assert memory.meter.calls == dynamo.meter.calls
+    assert memory.meter.units == dynamo.meter.units

@@ -1,0 +1,314 @@
+"""The state table in memory, for population runs too big for moto: ``DynamoState``'s answers,
+stored items and metered requests, without the wire.
+
+``MemoryState`` is a ``DynamoState`` whose four plumbing reads and writes (``_get``, ``_query``,
+``_batch_get`` and an unconditional ``_put``) go to a ``Table``, so every method that only uses
+them (entries, waits, flags, holds, the send view, messages, rejects, ``user_state``) is
+DynamoState's own code and writes DynamoState's own item shapes. The methods whose requests carry
+condition or update expressions, deletes or batch writes are re-implemented here as predicates on
+the stored item, in the order DynamoState evaluates them, metering the request DynamoState sends
+whether or not its condition holds. Anything else that would reach the wire raises."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from touchpoint.aws.state import CAP_ATTEMPTS, DynamoState, _entry, _epoch
+from touchpoint.clock import iso
+from touchpoint.engine.ports import CapScope, EntryRecord, GroupSlot, Item, MessageRecord, OverCap, Reserved
+from touchpoint.errors import TransientError
+from touchpoint.local.memory.store import Table
+
+#: moto ends a Query page before the item that would take it past 1 MB (its ``RESULT_SIZE_LIMIT``)
+PAGE_BYTES = 1_000_000
+BATCH_GET_KEYS = 100
+BATCH_WRITE_ITEMS = 25
+
+
+class MemoryState(DynamoState):
+    """``DynamoState`` over a ``Table(meter, "pk", "sk")``; it has no client and no table name."""
+
+    def __init__(self, table: Table) -> None:  # DynamoState's (client, table name) are never used
+        self.store = table
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _aws(self, operation: str, **request: Any) -> dict[str, Any]:
+        """Every request DynamoState builds is answered by an override; a new one must be too."""
+        raise NotImplementedError(f"MemoryState does not implement {operation}: override its caller")
+
+    def _put(
+        self,
+        item: Item,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> bool:
+        if condition:  # only claim_group's put is conditional, and it is overridden
+            raise NotImplementedError(f"MemoryState does not evaluate {condition!r}: override its caller")
+        self.store.request("PutItem")
+        self.store.put(item)
+        return True
+
+    def _get(self, pk: str, sk: str) -> Item:
+        self.store.request("GetItem")
+        return self.store.get(pk, sk) or {}
+
+    def _query(self, pk: str, prefix: str | None = None) -> list[Item]:
+        """The partition (``begins_with(sk, prefix)``), metering one Query per page moto would send."""
+        items = self.store.query(pk)
+        found = items if prefix is None else [i for i in items if i["sk"].startswith(prefix)]
+        for _ in range(_pages(items, prefix)):
+            self.store.request("Query")
+        return found
+
+    def _batch_get(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        wanted = sorted(set(keys))
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(wanted), BATCH_GET_KEYS):
+            chunk = wanted[start : start + BATCH_GET_KEYS]
+            self.store.request("BatchGetItem", items=len(chunk))
+            for key in chunk:
+                item = self.store.get(*key)
+                if item is not None:
+                    found[key] = item
+        return found
+
+    def _delete(self, pk: str, sk: str) -> Item | None:
+        self.store.request("DeleteItem")
+        return self.store.delete(pk, sk)
+
+    def _update(self, pk: str, sk: str, execution_arn: str) -> Item | None:
+        """An UpdateItem conditioned on ``execution_arn = :arn``: the item to change, if it holds."""
+        self.store.request("UpdateItem")
+        stored = self.store.peek(pk, sk)
+        if stored is None or stored.get("execution_arn") != execution_arn:
+            return None
+        return self.store.get(pk, sk)
+
+    def _transact(self, writes: Sequence[tuple[Item, Item]]) -> bool:
+        """One TransactWriteItems of cap puts, each conditioned on the item it read being current
+        (``version = :v``, or ``attribute_not_exists(pk)`` when it read none): all or nothing."""
+        self.store.request("TransactWriteItems", items=len(writes))
+        if not writes or len({(new["pk"], new["sk"]) for _, new in writes}) != len(writes):
+            # botocore refuses the first (no scopes), DynamoDB the second (a scope named twice)
+            raise ValueError("a transaction needs one or more items, each at most once")
+        for read, new in writes:
+            stored = self.store.peek(new["pk"], new["sk"])
+            if read:
+                current = stored is not None and "version" in stored and stored["version"] == _version(read)
+            else:
+                current = stored is None
+            if not current:
+                return False
+        for _, new in writes:
+            self.store.put(new)
+        return True
+
+    # ------------------------------------------------------------------ user state
+
+    def end_entry(
+        self, user_id: str, journey_id: str, execution_arn: str, status: str, reason: str | None
+    ) -> EntryRecord | None:
+        item = self._update(f"USER#{user_id}", f"ENTRY#{journey_id}", execution_arn)
+        if item is None or item.get("status") == "ended":
+            return None
+        item["status"], item["final_status"] = "ended", status
+        if reason and "exit_reason" not in item:
+            item["exit_reason"] = reason
+        self.store.put(item)
+        return _entry(item)
+
+    def mark_exiting(self, user_id: str, journey_id: str, execution_arn: str, reason: str) -> bool:
+        item = self._update(f"USER#{user_id}", f"ENTRY#{journey_id}", execution_arn)
+        if item is None or item.get("status") != "running":
+            return False
+        item["status"], item["exit_reason"] = "exiting", reason
+        self.store.put(item)
+        return True
+
+    def record_conversion(self, user_id: str, journey_id: str, execution_arn: str, at: dt.datetime) -> bool:
+        item = self._update(f"USER#{user_id}", f"ENTRY#{journey_id}", execution_arn)
+        if item is None or "converted_at" in item:
+            return False
+        item["converted_at"] = iso(at)
+        self.store.put(item)
+        return True
+
+    def claim_group(self, user_id: str, slot: GroupSlot, replacing: str | None) -> bool:
+        self.store.request("PutItem")
+        pk, sk = f"USER#{user_id}", f"GROUP#{slot.group}"
+        stored = self.store.peek(pk, sk)
+        if stored is not None:
+            holder = stored.get("execution_arn")
+            if holder != slot.execution_arn and not (replacing and holder == replacing):
+                return False
+        self.store.put(
+            {
+                "pk": pk,
+                "sk": sk,
+                "group": slot.group,
+                "journey_id": slot.journey_id,
+                "priority": slot.priority,
+                "execution_arn": slot.execution_arn,
+            }
+        )
+        return True
+
+    def release_group(self, user_id: str, group: str, execution_arn: str) -> None:
+        self.store.request("DeleteItem")
+        pk, sk = f"USER#{user_id}", f"GROUP#{group}"
+        stored = self.store.peek(pk, sk)
+        if stored is not None and stored.get("execution_arn") == execution_arn:
+            self.store.delete(pk, sk)
+
+    def take_wait(self, user_id: str, sort_key: str) -> bool:
+        return self._delete(f"USER#{user_id}", sort_key) is not None
+
+    # ------------------------------------------------------------------ holds, messages, dates
+
+    def delete_hold(self, journey_id: str, key: str) -> None:
+        self._delete(f"JOURNEY#{journey_id}", f"HOLD#{key}")
+
+    def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None:
+        expires = _epoch(ttl)
+        self.store.request("BatchWriteItem", items=2)
+        self.store.put(
+            {
+                "pk": f"MSG#{record.message_id}",
+                "sk": "MSG",
+                "user_id": record.user_id,
+                "journey_id": record.journey_id,
+                "step_id": record.step_id,
+                "template": record.template,
+                "channel": record.channel,
+                "execution_arn": record.execution_arn,
+                "ttl": expires,
+            }
+        )
+        self.store.put({"pk": f"USER#{record.user_id}", "sk": f"MSGREF#{record.message_id}", "ttl": expires})
+
+    def index_date(self, attribute: str, keys: Iterable[str], user_id: str, add: bool) -> None:
+        for key in keys:
+            if add:
+                self._put({"pk": f"DATE#{attribute}#{key}", "sk": user_id})
+            else:
+                self._delete(f"DATE#{attribute}#{key}", user_id)
+
+    def erase_user(self, user_id: str) -> int:
+        items = self._query(f"USER#{user_id}")
+        keys = [(i["pk"], i["sk"]) for i in items]
+        keys += [
+            (f"MSG#{i['sk'].removeprefix('MSGREF#')}", "MSG") for i in items if i["sk"].startswith("MSGREF#")
+        ]
+        for start in range(0, len(keys), BATCH_WRITE_ITEMS):
+            chunk = keys[start : start + BATCH_WRITE_ITEMS]
+            self.store.request("BatchWriteItem", items=len(chunk))
+            for pk, sk in chunk:
+                self.store.delete(pk, sk)
+        return len(keys)
+
+    # ------------------------------------------------------------------ frequency caps
+
+    def reserve(
+        self,
+        user_id: str,
+        scopes: Sequence[CapScope],
+        key: str,
+        now: dt.datetime,
+        prefetched: Mapping[str, Item] | None = None,
+    ) -> Reserved | OverCap:
+        """DynamoState's loop without its back-off: nothing else writes, so an attempt fails only
+        when ``prefetched`` is stale, and the next one (reading afresh) cannot."""
+        for attempt in range(CAP_ATTEMPTS):
+            if attempt == 0 and prefetched is not None:
+                items = {s.name: dict(prefetched.get(s.name, {})) for s in scopes}
+            else:
+                items = {s.name: self._get(f"USER#{user_id}", f"CAP#{s.name}") for s in scopes}
+            writes: list[tuple[Item, Item]] = []
+            blocked: list[OverCap] = []
+            for scope in scopes:
+                item = items[scope.name]
+                sends = _counted(item, scope, key, now)
+                if isinstance(sends, OverCap):
+                    blocked.append(sends)
+                else:
+                    writes.append((item, _cap_item(user_id, scope, item, sends)))
+            if blocked:
+                return max(blocked, key=lambda b: b.free_at)
+            if self._transact(writes):
+                return Reserved()
+        raise TransientError("frequency cap contention")
+
+    def release(self, user_id: str, scopes: Sequence[CapScope], key: str) -> None:
+        for _ in range(CAP_ATTEMPTS):
+            writes: list[tuple[Item, Item]] = []
+            for scope in scopes:
+                item = self._get(f"USER#{user_id}", f"CAP#{scope.name}")
+                sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if k != key}
+                writes.append((item, _cap_item(user_id, scope, item, sends)))
+            if self._transact(writes):
+                return
+
+
+def _counted(item: Item, scope: CapScope, key: str, now: dt.datetime) -> dict[str, int] | OverCap:
+    """The scope's sends still in its window with ``key`` counted (kept at its first time), or,
+    when the scope is full, when its oldest counted send leaves the window."""
+    sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if int(v) > _epoch(now) - scope.seconds}
+    if key not in sends and len(sends) >= scope.max:
+        oldest = sorted(sends.values())[len(sends) - scope.max]
+        return OverCap(dt.datetime.fromtimestamp(oldest + scope.seconds, dt.UTC), scope.name)
+    sends[key] = sends.get(key, _epoch(now))
+    return sends
+
+
+def _cap_item(user_id: str, scope: CapScope, item: Item, sends: dict[str, int]) -> Item:
+    """The next version of a cap item (``DynamoState._versioned``'s Put), living as long as its
+    newest send counts."""
+    return {
+        "pk": f"USER#{user_id}",
+        "sk": f"CAP#{scope.name}",
+        "version": _version(item) + 1,
+        "sends": {k: Decimal(v) for k, v in sends.items()},
+        "ttl": max(sends.values(), default=0) + scope.seconds,
+    }
+
+
+def _version(item: Item) -> int:
+    return int(item.get("version", 0))
+
+
+def _pages(items: Sequence[Item], prefix: str | None) -> int:
+    """How many pages moto answers a Query of this partition (``items`` in sort-key order) in: a
+    page ends before the item, matching or not, that would take its matching items past 1 MB."""
+    pages, size = 1, 0
+    for item in items:
+        item_size = _size(item)
+        if size + item_size > PAGE_BYTES:
+            pages, size = pages + 1, 0
+        if prefix is None or item["sk"].startswith(prefix):
+            size += item_size
+    return pages
+
+
+def _size(value: Any) -> int:
+    """A stored value's size as moto counts it (``DynamoType.size``; an item is a map). By exact
+    type, as boto3's deserializer makes them: this runs over every item a Query reads."""
+    kind = type(value)
+    if kind is str:
+        return len(value.encode())
+    if kind is dict:
+        total = 0
+        for k, v in value.items():
+            total += len(k.encode()) + (len(v.encode()) if type(v) is str else _size(v))
+        return total
+    if kind is bool or value is None:
+        return 1
+    if kind is Decimal or kind is int:
+        return len(str(value))
+    if kind is list or kind is set:
+        return sum(_size(v) for v in value)
+    return len(bytes(value))  # Binary, never stored in this table
