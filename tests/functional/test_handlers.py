@@ -29,8 +29,12 @@ def env(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     from functions.trigger_eval import app as trigger_app
     from functions.unsubscribe import app as unsubscribe_app
+    from touchpoint import clock
+    from touchpoint.aws import send_handler
 
-    for module in (trigger_app, unsubscribe_app):
+    # the handlers run on the world's clock (as the simulator sets its own), not the machine's
+    monkeypatch.setattr(clock, "_process", world.clock)
+    for module in (trigger_app, unsubscribe_app, send_handler):
         module.service.cache_clear()
     trigger_app.privacy.cache_clear()
     return world
@@ -55,7 +59,7 @@ def test_a_batch_with_a_malformed_event_processes_the_rest(env: World) -> None:
     batch = sqs([json.dumps(good), json.dumps(bad), "not json", json.dumps(later)])
     response = app.handler(batch, lambda_context("trigger-eval"))
     assert response == {"batchItemFailures": []}  # rejected, stored with a reason, never retried
-    assert len(env.state.rejected(dt.datetime.now(dt.UTC).date())) == 2  # the handler runs on the real clock
+    assert len(env.state.rejected(env.clock.now().date())) == 2
     assert env.executions_of("new-user-7day")
     profile = env.client("dynamodb").get_item(TableName="profiles", Key={"user_id": {"S": "u1"}})["Item"]
     assert profile["viewed_categories"] == {"SS": ["beans"]}
@@ -101,9 +105,7 @@ def test_unsubscribe_endpoint(env: World) -> None:
     from functions.unsubscribe import app
 
     env.register("u1")
-    token = sign(
-        "test-secret", Unsubscribe("u1", "email", "new-user-7day", int(dt.datetime.now(dt.UTC).timestamp()))
-    )
+    token = sign("test-secret", Unsubscribe("u1", "email", "new-user-7day", int(env.clock.now().timestamp())))
 
     def call(method: str, query: dict[str, str]) -> dict[str, Any]:
         event = {
@@ -201,6 +203,7 @@ def test_no_email_or_phone_appears_in_any_log_line(
     assert email_app.handler(welcome.model_dump(), lambda_context("send-email"))["status"] == "sent"
     reminder = env.send_request("new-user-7day", "reminder-sms", "u1", token="t2")
     assert sms_app.handler(reminder.model_dump(), lambda_context("send-sms"))["status"] == "sent"
+    env.clock.current += dt.timedelta(days=1)  # past the global cap of two a day
     offer = env.send_request("new-user-7day", "offer", "u1", token="t3")
     ses = env.email.email
     assert ses is not None

@@ -26,21 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 Message = tuple[str, str, str, str, str | None, str]  # journey, step, template, status, reason, at
 
 
-def simulate(name: str) -> dict[str, Any]:
-    path = SCENARIOS / name
-    return Simulation(load_scenario(path), path.parent).run()
-
-
-@pytest.fixture(scope="module")
-def reference() -> dict[str, Any]:
-    return simulate("reference.yaml")
-
-
-@pytest.fixture(scope="module")
-def double12() -> dict[str, Any]:
-    return simulate("double-12.yaml")
-
-
 def messages(results: dict[str, Any], user_id: str) -> list[Message]:
     return [
         (m["journey_id"], m["step_id"], m["template"], m["status"], m["reason"], m["at"])

@@ -213,14 +213,7 @@ class DynamoState:
     def claim_group(self, user_id: str, slot: GroupSlot, replacing: str | None) -> bool:
         """Take the group slot if it is free, ours already, or held by ``replacing`` (which we
         preempt or which has ended)."""
-        item = {
-            "pk": f"USER#{user_id}",
-            "sk": f"GROUP#{slot.group}",
-            "group": slot.group,
-            "journey_id": slot.journey_id,
-            "priority": slot.priority,
-            "execution_arn": slot.execution_arn,
-        }
+        item = group_item(user_id, slot)
         condition = "attribute_not_exists(pk) OR execution_arn = :mine"
         values: dict[str, Any] = {":mine": slot.execution_arn}
         if replacing:
@@ -321,21 +314,7 @@ class DynamoState:
 
     def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None:
         """The message index entry and the user's reference to it, in one batch write."""
-        expires = _epoch(ttl)
-        items = [
-            {
-                "pk": f"MSG#{record.message_id}",
-                "sk": "MSG",
-                "user_id": record.user_id,
-                "journey_id": record.journey_id,
-                "step_id": record.step_id,
-                "template": record.template,
-                "channel": record.channel,
-                "execution_arn": record.execution_arn,
-                "ttl": expires,
-            },
-            {"pk": f"USER#{record.user_id}", "sk": f"MSGREF#{record.message_id}", "ttl": expires},
-        ]
+        items = message_items(record, ttl)
         request: dict[str, Any] = {self.table: [{"PutRequest": {"Item": to_item(i)}} for i in items]}
         while request:
             request = self._call_batch_write(request)
@@ -397,19 +376,11 @@ class DynamoState:
             writes, blocked = [], []
             for scope in scopes:
                 item = items[scope.name]
-                sends = {
-                    k: int(v)
-                    for k, v in (item.get("sends") or {}).items()
-                    if int(v) > _epoch(now) - scope.seconds
-                }
-                if key not in sends and len(sends) >= scope.max:
-                    oldest = sorted(sends.values())[len(sends) - scope.max]
-                    blocked.append(
-                        OverCap(dt.datetime.fromtimestamp(oldest + scope.seconds, dt.UTC), scope.name)
-                    )
-                    continue
-                sends[key] = sends.get(key, _epoch(now))
-                writes.append(self._versioned(user_id, scope, item, sends))
+                sends = counted(item, scope, key, now)
+                if isinstance(sends, OverCap):
+                    blocked.append(sends)
+                else:
+                    writes.append(self._versioned(user_id, scope, item, sends))
             if blocked:
                 return max(blocked, key=lambda b: b.free_at)
             try:
@@ -442,23 +413,13 @@ class DynamoState:
                     raise
 
     def _versioned(self, user_id: str, scope: CapScope, item: Item, sends: dict[str, int]) -> dict[str, Any]:
-        version = int(item.get("version", 0))
-        newest = max(sends.values(), default=0)
         put: dict[str, Any] = {
             "TableName": self.table,
-            "Item": to_item(
-                {
-                    "pk": f"USER#{user_id}",
-                    "sk": f"CAP#{scope.name}",
-                    "version": version + 1,
-                    "sends": {k: Decimal(v) for k, v in sends.items()},
-                    "ttl": newest + scope.seconds,
-                }
-            ),
+            "Item": to_item(cap_item(user_id, scope, item, sends)),
         }
         if item:
             put["ConditionExpression"] = "version = :v"
-            put["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
+            put["ExpressionAttributeValues"] = {":v": {"N": str(int(item.get("version", 0)))}}
         else:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         return {"Put": put}
@@ -479,11 +440,7 @@ class DynamoState:
 
     def erase_user(self, user_id: str) -> int:
         """Delete everything keyed by the user, and the message index entries pointing at them."""
-        items = self._query(f"USER#{user_id}")
-        keys = [(i["pk"], i["sk"]) for i in items]
-        keys += [
-            (f"MSG#{i['sk'].removeprefix('MSGREF#')}", "MSG") for i in items if i["sk"].startswith("MSGREF#")
-        ]
+        keys = erasure_keys(self._query(f"USER#{user_id}"))
         for start in range(0, len(keys), 25):
             request = {
                 self.table: [
@@ -493,6 +450,67 @@ class DynamoState:
             while request:
                 request = self._call_batch_write(request)
         return len(keys)
+
+
+def group_item(user_id: str, slot: GroupSlot) -> Item:
+    return {
+        "pk": f"USER#{user_id}",
+        "sk": f"GROUP#{slot.group}",
+        "group": slot.group,
+        "journey_id": slot.journey_id,
+        "priority": slot.priority,
+        "execution_arn": slot.execution_arn,
+    }
+
+
+def message_items(record: MessageRecord, ttl: dt.datetime) -> list[Item]:
+    """The message index entry and the user's reference to it (so erasure finds the entry)."""
+    expires = _epoch(ttl)
+    return [
+        {
+            "pk": f"MSG#{record.message_id}",
+            "sk": "MSG",
+            "user_id": record.user_id,
+            "journey_id": record.journey_id,
+            "step_id": record.step_id,
+            "template": record.template,
+            "channel": record.channel,
+            "execution_arn": record.execution_arn,
+            "ttl": expires,
+        },
+        {"pk": f"USER#{record.user_id}", "sk": f"MSGREF#{record.message_id}", "ttl": expires},
+    ]
+
+
+def erasure_keys(items: Sequence[Item]) -> list[tuple[str, str]]:
+    """The keys of a user's items and of the message index entries they reference."""
+    keys = [(i["pk"], i["sk"]) for i in items]
+    keys += [
+        (f"MSG#{i['sk'].removeprefix('MSGREF#')}", "MSG") for i in items if i["sk"].startswith("MSGREF#")
+    ]
+    return keys
+
+
+def counted(item: Item, scope: CapScope, key: str, now: dt.datetime) -> dict[str, int] | OverCap:
+    """A cap item's sends still in the scope's window with ``key`` counted (kept at its first
+    time), or, when the scope is full, when its oldest counted send leaves the window."""
+    sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if int(v) > _epoch(now) - scope.seconds}
+    if key not in sends and len(sends) >= scope.max:
+        oldest = sorted(sends.values())[len(sends) - scope.max]
+        return OverCap(dt.datetime.fromtimestamp(oldest + scope.seconds, dt.UTC), scope.name)
+    sends[key] = sends.get(key, _epoch(now))
+    return sends
+
+
+def cap_item(user_id: str, scope: CapScope, item: Item, sends: dict[str, int]) -> Item:
+    """The next version of a cap item, living as long as its newest send counts."""
+    return {
+        "pk": f"USER#{user_id}",
+        "sk": f"CAP#{scope.name}",
+        "version": int(item.get("version", 0)) + 1,
+        "sends": {k: Decimal(v) for k, v in sends.items()},
+        "ttl": max(sends.values(), default=0) + scope.seconds,
+    }
 
 
 def _entry(item: Item) -> EntryRecord:

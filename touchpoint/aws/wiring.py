@@ -39,6 +39,9 @@ _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeo
 
 _OVERRIDES: dict[str, Any] = {}
 
+#: How long a send's run-once record lives: the longest a send can be retried, and a day more.
+SEND_ONCE_SECONDS = contract.SEND_TIMEOUT_SECONDS + 86400
+
 
 def override_client(service: str, client: Any | None) -> None:
     """Serve ``service`` from ``client`` in this process (the simulator's local Step Functions),
@@ -150,7 +153,7 @@ class AwsAdapters:
         return PowertoolsOnce(
             self.clients("dynamodb"),
             settings.state_table,
-            contract.SEND_TIMEOUT_SECONDS + 86400,
+            SEND_ONCE_SECONDS,
             prefix=f"send-{channel}",
         )
 

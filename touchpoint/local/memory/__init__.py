@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from touchpoint import contract
 from touchpoint.aws.kpis import KpiAlerts
 from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
+from touchpoint.aws.wiring import SEND_ONCE_SECONDS
 from touchpoint.channels.email import SesEmail
 from touchpoint.channels.sms import SnsSms
 from touchpoint.engine.send import SmsPort
@@ -90,7 +90,7 @@ class MemoryAdapters:
         return SchedulerWakeups(self.scheduler, settings.scheduler_group, settings.scheduler_role_arn)
 
     def once(self, settings: Settings, channel: str) -> MemoryOnce:
-        return MemoryOnce(self.tables.state, contract.SEND_TIMEOUT_SECONDS + 86400, prefix=f"send-{channel}")
+        return MemoryOnce(self.tables.state, SEND_ONCE_SECONDS, prefix=f"send-{channel}")
 
     def email(self, settings: Settings) -> SesEmail:
         return SesEmail(

@@ -16,7 +16,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from touchpoint.aws.state import CAP_ATTEMPTS, DynamoState, _entry, _epoch
+from touchpoint.aws.state import (
+    CAP_ATTEMPTS,
+    DynamoState,
+    _entry,
+    cap_item,
+    counted,
+    erasure_keys,
+    group_item,
+    message_items,
+)
 from touchpoint.clock import iso
 from touchpoint.engine.ports import CapScope, EntryRecord, GroupSlot, Item, MessageRecord, OverCap, Reserved
 from touchpoint.errors import TransientError
@@ -99,7 +108,11 @@ class MemoryState(DynamoState):
         for read, new in writes:
             stored = self.store.peek(new["pk"], new["sk"])
             if read:
-                current = stored is not None and "version" in stored and stored["version"] == _version(read)
+                current = (
+                    stored is not None
+                    and "version" in stored
+                    and stored["version"] == int(read.get("version", 0))
+                )
             else:
                 current = stored is None
             if not current:
@@ -146,16 +159,7 @@ class MemoryState(DynamoState):
             holder = stored.get("execution_arn")
             if holder != slot.execution_arn and not (replacing and holder == replacing):
                 return False
-        self.store.put(
-            {
-                "pk": pk,
-                "sk": sk,
-                "group": slot.group,
-                "journey_id": slot.journey_id,
-                "priority": slot.priority,
-                "execution_arn": slot.execution_arn,
-            }
-        )
+        self.store.put(group_item(user_id, slot))
         return True
 
     def release_group(self, user_id: str, group: str, execution_arn: str) -> None:
@@ -174,22 +178,10 @@ class MemoryState(DynamoState):
         self._delete(f"JOURNEY#{journey_id}", f"HOLD#{key}")
 
     def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None:
-        expires = _epoch(ttl)
-        self.store.request("BatchWriteItem", items=2)
-        self.store.put(
-            {
-                "pk": f"MSG#{record.message_id}",
-                "sk": "MSG",
-                "user_id": record.user_id,
-                "journey_id": record.journey_id,
-                "step_id": record.step_id,
-                "template": record.template,
-                "channel": record.channel,
-                "execution_arn": record.execution_arn,
-                "ttl": expires,
-            }
-        )
-        self.store.put({"pk": f"USER#{record.user_id}", "sk": f"MSGREF#{record.message_id}", "ttl": expires})
+        items = message_items(record, ttl)
+        self.store.request("BatchWriteItem", items=len(items))
+        for item in items:
+            self.store.put(item)
 
     def index_date(self, attribute: str, keys: Iterable[str], user_id: str, add: bool) -> None:
         for key in keys:
@@ -199,11 +191,7 @@ class MemoryState(DynamoState):
                 self._delete(f"DATE#{attribute}#{key}", user_id)
 
     def erase_user(self, user_id: str) -> int:
-        items = self._query(f"USER#{user_id}")
-        keys = [(i["pk"], i["sk"]) for i in items]
-        keys += [
-            (f"MSG#{i['sk'].removeprefix('MSGREF#')}", "MSG") for i in items if i["sk"].startswith("MSGREF#")
-        ]
+        keys = erasure_keys(self._query(f"USER#{user_id}"))
         for start in range(0, len(keys), BATCH_WRITE_ITEMS):
             chunk = keys[start : start + BATCH_WRITE_ITEMS]
             self.store.request("BatchWriteItem", items=len(chunk))
@@ -232,11 +220,11 @@ class MemoryState(DynamoState):
             blocked: list[OverCap] = []
             for scope in scopes:
                 item = items[scope.name]
-                sends = _counted(item, scope, key, now)
+                sends = counted(item, scope, key, now)
                 if isinstance(sends, OverCap):
                     blocked.append(sends)
                 else:
-                    writes.append((item, _cap_item(user_id, scope, item, sends)))
+                    writes.append((item, cap_item(user_id, scope, item, sends)))
             if blocked:
                 return max(blocked, key=lambda b: b.free_at)
             if self._transact(writes):
@@ -249,36 +237,9 @@ class MemoryState(DynamoState):
             for scope in scopes:
                 item = self._get(f"USER#{user_id}", f"CAP#{scope.name}")
                 sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if k != key}
-                writes.append((item, _cap_item(user_id, scope, item, sends)))
+                writes.append((item, cap_item(user_id, scope, item, sends)))
             if self._transact(writes):
                 return
-
-
-def _counted(item: Item, scope: CapScope, key: str, now: dt.datetime) -> dict[str, int] | OverCap:
-    """The scope's sends still in its window with ``key`` counted (kept at its first time), or,
-    when the scope is full, when its oldest counted send leaves the window."""
-    sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if int(v) > _epoch(now) - scope.seconds}
-    if key not in sends and len(sends) >= scope.max:
-        oldest = sorted(sends.values())[len(sends) - scope.max]
-        return OverCap(dt.datetime.fromtimestamp(oldest + scope.seconds, dt.UTC), scope.name)
-    sends[key] = sends.get(key, _epoch(now))
-    return sends
-
-
-def _cap_item(user_id: str, scope: CapScope, item: Item, sends: dict[str, int]) -> Item:
-    """The next version of a cap item (``DynamoState._versioned``'s Put), living as long as its
-    newest send counts."""
-    return {
-        "pk": f"USER#{user_id}",
-        "sk": f"CAP#{scope.name}",
-        "version": _version(item) + 1,
-        "sends": {k: Decimal(v) for k, v in sends.items()},
-        "ttl": max(sends.values(), default=0) + scope.seconds,
-    }
-
-
-def _version(item: Item) -> int:
-    return int(item.get("version", 0))
 
 
 def _pages(items: Sequence[Item], prefix: str | None) -> int:

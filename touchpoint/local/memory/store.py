@@ -29,9 +29,13 @@ def copy_item(value: Any) -> Any:
     return value
 
 
+_AS_IS = (str, bool, type(None))
+
+
 def stored(item: Item) -> Item:
-    """The item as a read would return it after writing it."""
-    return from_item(to_item(item))
+    """The item as a read would return it after writing it. Strings, booleans and nulls come back
+    as they went in, so only the other values (numbers, sets, maps, lists) take the round trip."""
+    return {k: v if type(v) in _AS_IS else from_item(to_item({k: v}))[k] for k, v in item.items()}
 
 
 class Table:
