@@ -3,8 +3,9 @@
 compile: validate + compile the example journeys, and a synthetic set of 500 journeys.
 import: cold import time of each Lambda handler module.
 simulate: the demo scenario (every reference journey, 30 days) with N synthetic users, in a fresh
-process: wall time, peak memory, executions per second, AWS requests; `--profile` adds where the
-time goes, by layer. `make bench BENCH_USERS=10000` runs the issue's full size (hours with moto)."""
+process, on the in-memory backend (`--backend moto` for the other): wall time, peak memory,
+executions per second, AWS requests; `--profile` adds where the time goes, by layer.
+`make bench BENCH_USERS=10000` runs the issue's full size (~9 minutes; hours with moto)."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ def local_settings(bundle: Path, overrides: dict[str, Any]) -> Settings:
 
 class LocalCloud:
     """``backend`` is ``"moto"`` (every request through boto3 into moto) or ``"memory"`` (the same
-    handlers and adapters' semantics on in-memory tables and moto's models without HTTP: ~30x
+    handlers and adapters' semantics on in-memory tables and moto's models without HTTP: ~20x
     faster, for population runs; ``touchpoint/local/memory``)."""
 
     def __init__(self, settings: Settings, clock: VirtualClock, seed: int, backend: str = "moto") -> None:
@@ -147,7 +147,7 @@ class LocalCloud:
     def client(self, service: str) -> Any:
         return self.clients(service)
 
-    # the tables, through the adapters the handlers use (the simulator imports and reads them)
+    # the tables, through the adapters the handlers use (the simulator fills and reads them)
 
     def profiles(self) -> DynamoProfiles | MemoryProfiles:
         if self.memory is not None:

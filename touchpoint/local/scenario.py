@@ -119,7 +119,7 @@ class Scenario(_Strict):
     backend: Literal["moto", "memory"] = Field(
         "moto",
         description="moto: every AWS request through boto3 into moto. memory: the same handlers on "
-        "in-memory tables and moto's models without HTTP, ~30x faster, for large populations.",
+        "in-memory tables and moto's models without HTTP, ~20x faster, for large populations.",
     )
 
     @model_validator(mode="after")
