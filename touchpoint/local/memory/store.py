@@ -18,24 +18,48 @@ Item = dict[str, Any]
 Key = tuple[str, str]
 
 
+_IMMUTABLE = frozenset({str, bool, int, Decimal, type(None), bytes})
+
+
 def copy_item(value: Any) -> Any:
     """A deep copy of an item's JSON-like value (several times faster than ``copy.deepcopy``)."""
-    if isinstance(value, dict):
-        return {k: copy_item(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_item(v) for v in value]
-    if isinstance(value, set):
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _IMMUTABLE else copy_item(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _IMMUTABLE else copy_item(v) for v in value]
+    if kind is set:
         return set(value)
     return value
 
 
-_AS_IS = (str, bool, type(None))
+_AS_IS = frozenset({str, bool, type(None)})
+_DIGITS, _EXPONENT = 38, 100  # well inside DynamoDB's number context (38 digits, exponents -130..125)
 
 
 def stored(item: Item) -> Item:
-    """The item as a read would return it after writing it. Strings, booleans and nulls come back
-    as they went in, so only the other values (numbers, sets, maps, lists) take the round trip."""
-    return {k: v if type(v) in _AS_IS else from_item(to_item({k: v}))[k] for k, v in item.items()}
+    """The item as a read would return it after writing it."""
+    return {k: _stored(v) for k, v in item.items()}
+
+
+def _stored(value: Any) -> Any:
+    """What boto3's TypeSerializer and TypeDeserializer make of ``value``, taken directly for the
+    values whose round trip is plain (strings, booleans, nulls, ints and Decimals that fit,
+    maps and lists of those); anything else (floats, sets, bytes, …) takes the real round trip."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is int and -(10**_DIGITS) < value < 10**_DIGITS:
+        return Decimal(value)
+    if kind is Decimal and value.is_finite():
+        _, digits, exponent = value.as_tuple()
+        if len(digits) <= _DIGITS and isinstance(exponent, int) and abs(exponent) <= _EXPONENT:
+            return value
+    if kind is dict and all(type(k) is str for k in value):
+        return {k: _stored(v) for k, v in value.items()}
+    if kind is list:
+        return [_stored(v) for v in value]
+    return from_item(to_item({"v": value}))["v"]
 
 
 class Table:
