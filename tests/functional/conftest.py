@@ -258,14 +258,7 @@ def deploy(session: Any, settings: Settings, journeys: Path) -> str:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-    }.items():
-        monkeypatch.setenv(key, value)
+def aws(aws_env: str) -> Iterator[Any]:
     with mock_aws():
         yield boto3.session.Session(region_name=REGION)
 

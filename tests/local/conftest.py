@@ -1,15 +1,23 @@
-"""The scripted reference scenarios, simulated once per test session on the moto backend: the
-scenario tests assert on them and the backend tests compare the in-memory backend against them."""
+"""The scripted reference scenarios, simulated once per test session on the moto backend (the
+scenario tests assert on them, the backend tests compare the in-memory backend against them), and
+the metered moto DynamoDB the in-memory adapters are held to."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from touchpoint.aws.tables import create_tables
+from touchpoint.local.meter import Meter
 from touchpoint.local.scenario import load_scenario
 from touchpoint.local.simulator import Simulation
+from touchpoint.local.speedups import moto_speedups
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -27,3 +35,25 @@ def reference() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def double12() -> dict[str, Any]:
     return simulate("double-12.yaml")
+
+
+@dataclasses.dataclass
+class MeteredDynamo:
+    client: Any  # metered, for the DynamoDB adapters
+    reader: Any  # not metered, to read the tables at the end
+    meter: Meter
+
+
+@pytest.fixture
+def metered_dynamodb(aws_env: str) -> Iterator[MeteredDynamo]:
+    """The project's tables on moto, every request metered as the simulator meters botocore's: by
+    the request's own parameters (``before-call`` would see the serialised HTTP request instead)."""
+    with mock_aws(), moto_speedups():  # faster transactions, the same answers (test_speedups.py)
+        client = boto3.client("dynamodb", region_name=aws_env)
+        create_tables(client, "profiles", "state", "kpis")
+        meter = Meter()
+        client.meta.events.register(
+            "before-parameter-build.dynamodb.*",
+            lambda model, params, **_: meter.record("dynamodb", model.name, params),
+        )
+        yield MeteredDynamo(client, boto3.client("dynamodb", region_name=aws_env), meter)

@@ -10,21 +10,19 @@ import dataclasses
 import datetime as dt
 import functools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
+from tests.local.conftest import MeteredDynamo
 from touchpoint.aws.dynamo import from_item
 from touchpoint.aws.kpis import TRANSACTION_ITEMS, DynamoKpis
 from touchpoint.aws.once import PowertoolsOnce
 from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.aws.tables import create_tables
 from touchpoint.engine.kpi import NONE, PERIOD_ALL, Cell, Marker
 from touchpoint.errors import TransientError
 from touchpoint.events import ConsentChange, Event, EventDetail, ProfilePatch, TagPatch
@@ -33,10 +31,8 @@ from touchpoint.local.memory.once import MemoryOnce
 from touchpoint.local.memory.profiles import MemoryProfiles
 from touchpoint.local.memory.store import Table
 from touchpoint.local.meter import Meter
-from touchpoint.local.speedups import moto_speedups
 from touchpoint.profiles import SEEN_KEEP, SEEN_PREFIX, Mutation, mutations_for
 
-REGION = "us-east-1"
 START = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 
 
@@ -44,33 +40,10 @@ class Crash(BaseException):
     """An invocation killed mid-call (a Lambda timeout): Powertools cannot clear its record."""
 
 
-@dataclasses.dataclass
-class Aws:
-    client: Any  # metered, for the DynamoDB adapters
-    dump_client: Any  # not metered, to read the tables at the end
-    meter: Meter
-
-
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_LAMBDA_FUNCTION_NAME": "touchpoint-send-email",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws(), moto_speedups():  # faster transactions, the same answers (test_speedups.py)
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_tables(client, "profiles", "state", "kpis")
-        meter = Meter()
-        # The request's own parameters (``before-call`` sees the serialised HTTP request instead).
-        client.meta.events.register(
-            "before-parameter-build.dynamodb.*",
-            lambda model, params, **_: meter.record("dynamodb", model.name, params),
-        )
-        yield Aws(client, boto3.client("dynamodb", region_name=REGION), meter)
+def aws(metered_dynamodb: MeteredDynamo, monkeypatch: pytest.MonkeyPatch) -> MeteredDynamo:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "touchpoint-send-email")  # idempotency's partition
+    return metered_dynamodb
 
 
 def _typed(value: Any) -> Any:
@@ -103,7 +76,7 @@ def _outcome(call: Callable[..., Any], args: tuple[Any, ...]) -> Any:
 class Twins:
     """One adapter on moto, one in memory, each with its meter; every call goes to both."""
 
-    def __init__(self, aws: Aws, real: Any, memory: Any, memory_meter: Meter) -> None:
+    def __init__(self, aws: MeteredDynamo, real: Any, memory: Any, memory_meter: Meter) -> None:
         self.aws, self.real, self.memory, self.memory_meter = aws, real, memory, memory_meter
         self.calls = 0
         self.in_memory = False  # which side is being called (for a callback that counts its calls)
@@ -124,7 +97,7 @@ class Twins:
         items: list[dict[str, Any]] = []
         request: dict[str, Any] = {"TableName": table_name}
         while True:
-            response = self.aws.dump_client.scan(**request)
+            response = self.aws.reader.scan(**request)
             items += [from_item(i) for i in response["Items"]]
             if "LastEvaluatedKey" not in response:
                 break
@@ -229,7 +202,7 @@ def _profile_item(rng: random.Random, user_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_memory_profiles_match_dynamo_profiles(aws: Aws, seed: int) -> None:
+def test_memory_profiles_match_dynamo_profiles(aws: MeteredDynamo, seed: int) -> None:
     rng = random.Random(seed)
     table = Table(Meter(), "user_id")
     twins = Twins(aws, DynamoProfiles(aws.client, "profiles"), MemoryProfiles(table), table.meter)
@@ -275,7 +248,7 @@ def test_memory_profiles_match_dynamo_profiles(aws: Aws, seed: int) -> None:
     assert aws.meter.calls[("dynamodb", "UpdateItem")] > 0
 
 
-def test_a_profile_trims_its_oldest_markers_as_dynamo_profiles_does(aws: Aws) -> None:
+def test_a_profile_trims_its_oldest_markers_as_dynamo_profiles_does(aws: MeteredDynamo) -> None:
     table = Table(Meter(), "user_id")
     twins = Twins(aws, DynamoProfiles(aws.client, "profiles"), MemoryProfiles(table), table.meter)
     for i in range(2 * SEEN_KEEP + 1):
@@ -315,7 +288,7 @@ def _marker(rng: random.Random, counted: list[Marker], fresh: int, taken: set[Ma
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_memory_kpis_match_dynamo_kpis(aws: Aws, seed: int) -> None:
+def test_memory_kpis_match_dynamo_kpis(aws: MeteredDynamo, seed: int) -> None:
     rng = random.Random(seed)
     table = Table(Meter(), "pk", "sk")
     twins = Twins(aws, DynamoKpis(aws.client, "kpis"), MemoryKpis(table), table.meter)
@@ -364,7 +337,7 @@ def test_memory_kpis_match_dynamo_kpis(aws: Aws, seed: int) -> None:
     assert len([a for a in answers if a == ("client error", "ValidationException")]) == doubled
 
 
-def test_a_big_batch_is_chunked_as_dynamo_kpis_chunks_it(aws: Aws) -> None:
+def test_a_big_batch_is_chunked_as_dynamo_kpis_chunks_it(aws: MeteredDynamo) -> None:
     table = Table(Meter(), "pk", "sk")
     twins = Twins(aws, DynamoKpis(aws.client, "kpis"), MemoryKpis(table), table.meter)
     rng = random.Random(5)
@@ -412,7 +385,7 @@ class Context:
         return 30_000
 
 
-def _once_twins(aws: Aws, context: bool) -> tuple[Twins, Table]:
+def _once_twins(aws: MeteredDynamo, context: bool) -> tuple[Twins, Table]:
     table = Table(Meter(), "pk", "sk")
     real = PowertoolsOnce(aws.client, "state", 3600, prefix="send-email")
     memory = MemoryOnce(table, 3600, prefix="send-email")
@@ -424,7 +397,9 @@ def _once_twins(aws: Aws, context: bool) -> tuple[Twins, Table]:
 
 @pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")  # seed 3: no context
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_memory_once_matches_powertools_once(aws: Aws, frozen: type[FrozenDatetime], seed: int) -> None:
+def test_memory_once_matches_powertools_once(
+    aws: MeteredDynamo, frozen: type[FrozenDatetime], seed: int
+) -> None:
     rng = random.Random(seed)
     twins, table = _once_twins(aws, context=seed != 3)
     runs: dict[tuple[bool, str], int] = {}  # (in memory?, key) → calls of fn
@@ -455,7 +430,7 @@ def test_memory_once_matches_powertools_once(aws: Aws, frozen: type[FrozenDateti
 
 
 def test_memory_once_runs_a_key_once_and_again_after_a_failure(
-    aws: Aws, frozen: type[FrozenDatetime]
+    aws: MeteredDynamo, frozen: type[FrozenDatetime]
 ) -> None:
     twins, table = _once_twins(aws, context=True)
     calls: list[str] = []

@@ -11,16 +11,14 @@ import dataclasses
 import datetime as dt
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
+from tests.local.conftest import MeteredDynamo
 from touchpoint.aws.dynamo import from_item
 from touchpoint.aws.state import DynamoState
-from touchpoint.aws.tables import create_tables
 from touchpoint.engine.ports import (
     CapScope,
     EntryRecord,
@@ -66,33 +64,19 @@ Op = tuple[str, Callable[[Side], Any]]
 
 
 @pytest.fixture
-def sides(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Side, Side]]:
-    """(DynamoState on moto, MemoryState), each metered; moto's by botocore's own hook, on the
-    request's parameters (``before-call`` would see the serialised HTTP request instead)."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        client, dump = (
-            boto3.client("dynamodb", region_name=REGION),
-            boto3.client("dynamodb", region_name=REGION),
-        )
-        create_tables(client, "profiles", TABLE, "kpis")
-        wire = Meter()
-        client.meta.events.register(
-            "before-parameter-build.dynamodb.*",
-            lambda model, params, **_: wire.record("dynamodb", model.name, params),
-        )
+def sides(metered_dynamodb: MeteredDynamo) -> tuple[Side, Side]:
+    """(DynamoState on moto, MemoryState), each metered."""
+    reader = metered_dynamodb.reader
 
-        def scan() -> list[Item]:
-            pages = dump.get_paginator("scan").paginate(TableName=TABLE)
-            return sorted((from_item(i) for p in pages for i in p["Items"]), key=lambda i: (i["pk"], i["sk"]))
+    def scan() -> list[Item]:
+        pages = reader.get_paginator("scan").paginate(TableName=TABLE)
+        return sorted((from_item(i) for p in pages for i in p["Items"]), key=lambda i: (i["pk"], i["sk"]))
 
-        table = Table(Meter(), "pk", "sk")
-        yield (
-            Side(DynamoState(client, TABLE), wire, scan),
-            Side(MemoryState(table), table.meter, lambda: table.scan(None, 1_000_000)[0]),
-        )
+    table = Table(Meter(), "pk", "sk")
+    return (
+        Side(DynamoState(metered_dynamodb.client, TABLE), metered_dynamodb.meter, scan),
+        Side(MemoryState(table), table.meter, lambda: table.scan(None, 1_000_000)[0]),
+    )
 
 
 def _call(name: str, *args: Any) -> Op:

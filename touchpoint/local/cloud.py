@@ -39,7 +39,7 @@ from touchpoint.local.asl import Executor, status_change_event
 from touchpoint.local.clock import VirtualClock
 from touchpoint.local.integrations import AwsIntegrations, LambdaContext, Usage
 from touchpoint.local.memory import MemoryAdapters, MemoryTables
-from touchpoint.local.memory.clients import EventsClient, ProfileUpdates
+from touchpoint.local.memory.clients import EventsClient, MemoryQueues, ProfileUpdates, QueuedMessage
 from touchpoint.local.memory.kpis import MemoryKpis
 from touchpoint.local.memory.profiles import MemoryProfiles
 from touchpoint.local.memory.state import MemoryState
@@ -116,13 +116,14 @@ class LocalCloud:
         dynamodb: Any
         if self.backend == "memory":
             self.memory: MemoryTables | None = MemoryTables(self.meter, QUEUES)
+            self.sqs: MemoryQueues | MotoQueues = self.memory.queues
             self._exit.enter_context(self.memory.queues.as_event_targets())
             self.events: Any = EventsClient(self.meter, ACCOUNT, REGION)
             dynamodb = ProfileUpdates(
                 self.meter, ACCOUNT, REGION, self.memory.profiles, self.settings.profiles_table
             )
         else:
-            self.memory = None
+            self.memory, self.sqs = None, MotoQueues()
             self.events, dynamodb = self.client("events"), self.client("dynamodb")
         self.integrations = AwsIntegrations(dynamodb=dynamodb, events=self.events, seed=self.seed)
         self.executor = Executor(
@@ -134,8 +135,10 @@ class LocalCloud:
         stepfunctions = LocalStepFunctionsClient(self.executor)
         wiring.override_client("stepfunctions", stepfunctions)
         self._exit.callback(wiring.override_client, "stepfunctions", None)
+        self.adapters: wiring.AwsAdapters | MemoryAdapters = wiring.AwsAdapters(self.clients)
         if self.memory is not None:
-            wiring.override_adapters(MemoryAdapters(self.memory, stepfunctions, ACCOUNT, REGION))
+            self.adapters = MemoryAdapters(self.memory, stepfunctions, ACCOUNT, REGION)
+            wiring.override_adapters(self.adapters)
             self._exit.callback(wiring.override_adapters, None)
         self._deploy()
         self.meter.reset()
@@ -150,19 +153,13 @@ class LocalCloud:
     # the tables, through the adapters the handlers use (the simulator fills and reads them)
 
     def profiles(self) -> DynamoProfiles | MemoryProfiles:
-        if self.memory is not None:
-            return MemoryProfiles(self.memory.profiles)
-        return DynamoProfiles(self.client("dynamodb"), self.settings.profiles_table)
+        return self.adapters.profiles(self.settings)
 
     def state(self) -> DynamoState | MemoryState:
-        if self.memory is not None:
-            return MemoryState(self.memory.state)
-        return DynamoState(self.client("dynamodb"), self.settings.state_table)
+        return self.adapters.state(self.settings)
 
     def kpis(self) -> DynamoKpis | MemoryKpis:
-        if self.memory is not None:
-            return MemoryKpis(self.memory.kpis)
-        return DynamoKpis(self.client("dynamodb"), self.settings.kpis_table)
+        return self.adapters.kpis(self.settings)
 
     def _environment(self) -> None:
         values = {
@@ -330,11 +327,7 @@ class LocalCloud:
     def pending(self, name: str | None = None) -> bool:
         """Whether a queue (or any) holds messages, read from the backend without an API call:
         the simulator's own plumbing, so checking costs nothing that AWS would bill."""
-        names = [name] if name else QUEUES
-        if self.memory is not None:
-            return any(self.memory.queues.messages[n] for n in names)
-        queues = sqs_backends[ACCOUNT][REGION].queues
-        return any(queues[n]._messages for n in names)
+        return any(self.sqs.waiting(n) for n in ([name] if name else QUEUES))
 
     def drain(self) -> Iterator[dict[str, Any]]:
         """Deliver queued events to their functions as SQS batches until every queue is empty,
@@ -355,7 +348,7 @@ class LocalCloud:
                     continue
                 if name == "observer":
                     for message in messages:
-                        yield json.loads(message["Body"])
+                        yield json.loads(message.body)
                 else:
                     response = self.invoke(targets[name], _sqs_event(messages, arn))
                     failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
@@ -364,43 +357,23 @@ class LocalCloud:
                             f"{targets[name]} failed records {sorted(failed)}: a simulation "
                             "has no transient faults, so this is a bug"
                         )
-                if self.memory is None:  # the in-memory queues gave the messages up when taken
-                    backend = sqs_backends[ACCOUNT][REGION]
-                    for message in messages:
-                        backend.delete_message(name, message["ReceiptHandle"])
+                self.sqs.delete(name, messages)
                 for _ in range(0, len(messages), 10):
                     self.meter.record("sqs", "DeleteMessageBatch", {})
 
-    def _receive(self, name: str) -> list[dict[str, str]]:
+    def _receive(self, name: str) -> list[QueuedMessage]:
         """One batch as the event source mapping gathers it: receives of up to ten messages until
         the batch size is reached or the queue is empty (the batching window has passed by then)."""
         sizes: dict[str, int] = {target: size for target, (size, _) in routing.BATCHING.items()}
         size = sizes.get(name, 10)  # the observer queue is the simulator's own
-        batch: list[dict[str, str]] = []
+        batch: list[QueuedMessage] = []
         while len(batch) < size:
-            received = self._take(name, min(10, size - len(batch)))
+            received = self.sqs.take(name, min(10, size - len(batch)))
             self.meter.record("sqs", "ReceiveMessage", {})
             if not received:
                 break
             batch += received
         return batch
-
-    def _take(self, name: str, count: int) -> list[dict[str, str]]:
-        if self.memory is not None:
-            return [
-                {"MessageId": m.id, "ReceiptHandle": m.id, "Body": m.body, "MD5OfBody": m.md5}
-                for m in self.memory.queues.take(name, count)
-            ]
-        received = sqs_backends[ACCOUNT][REGION].receive_message(name, count, 0, VISIBILITY, ["All"])
-        return [
-            {
-                "MessageId": str(m.id),
-                "ReceiptHandle": str(m.receipt_handle),
-                "Body": str(m.body),
-                "MD5OfBody": str(m.body_md5),
-            }
-            for m in received
-        ]
 
     # ------------------------------------------------------------------ deferred sends
 
@@ -422,16 +395,16 @@ class LocalCloud:
             self.clock.call_at(max(at, self.clock.now()), fire, label=f"wake {name}")
 
 
-def _sqs_event(messages: list[dict[str, Any]], arn: str) -> dict[str, Any]:
+def _sqs_event(messages: list[QueuedMessage], arn: str) -> dict[str, Any]:
     return {
         "Records": [
             {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
+                "messageId": m.id,
+                "receiptHandle": m.receipt,
+                "body": m.body,
                 "attributes": {},
                 "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
+                "md5OfBody": m.md5,
                 "eventSource": "aws:sqs",
                 "eventSourceARN": arn,
                 "awsRegion": REGION,
@@ -439,3 +412,19 @@ def _sqs_event(messages: list[dict[str, Any]], arn: str) -> dict[str, Any]:
             for m in messages
         ]
     }
+
+
+class MotoQueues:
+    """The moto backend's queues, as the event source mapping reads them: through moto's SQS model
+    (its visibility and receipt handles), not its HTTP protocol."""
+
+    def waiting(self, name: str) -> bool:
+        return bool(sqs_backends[ACCOUNT][REGION].queues[name]._messages)
+
+    def take(self, name: str, count: int) -> list[QueuedMessage]:
+        received = sqs_backends[ACCOUNT][REGION].receive_message(name, count, 0, VISIBILITY, ["All"])
+        return [QueuedMessage(str(m.id), str(m.body), str(m.receipt_handle)) for m in received]
+
+    def delete(self, name: str, messages: list[QueuedMessage]) -> None:
+        for message in messages:
+            sqs_backends[ACCOUNT][REGION].delete_message(name, message.receipt)

@@ -208,6 +208,7 @@ class SchedulerClient(_ModelClient):
 class QueuedMessage:
     id: str
     body: str
+    receipt: str = ""  # the receipt handle to delete it by (moto's); the id for the in-memory queues
 
     @property
     def md5(self) -> str:
@@ -225,13 +226,20 @@ class MemoryQueues:
 
     def send(self, name: str, body: str) -> QueuedMessage:
         self._sent += 1
-        message = QueuedMessage(str(uuid.UUID(int=self._sent)), body)
+        message_id = str(uuid.UUID(int=self._sent))
+        message = QueuedMessage(message_id, body, message_id)
         self.messages[name].append(message)
         return message
+
+    def waiting(self, name: str) -> bool:
+        return bool(self.messages[name])
 
     def take(self, name: str, count: int) -> list[QueuedMessage]:
         queue = self.messages[name]
         return [queue.popleft() for _ in range(min(count, len(queue)))]
+
+    def delete(self, name: str, messages: list[QueuedMessage]) -> None:
+        """Nothing left to do: a message leaves the queue when it is taken."""
 
     @contextmanager
     def as_event_targets(self) -> Iterator[None]:
