@@ -27,7 +27,7 @@ from botocore.utils import parse_to_aware_datetime
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.utils import iso_8601_datetime_without_milliseconds, unix_time, utcfromtimestamp
 from moto.dynamodb.models import DynamoDBBackend
-from moto.events.models import Rule, events_backends
+from moto.events.models import EventPattern, Rule, events_backends
 from moto.events.utils import EventMessageType
 from moto.moto_api._internal import mock_random
 from moto.scheduler.models import scheduler_backends
@@ -92,22 +92,25 @@ class EventsClient(_ModelClient):
 
     def _route(self, backend: Any, entry: dict[str, Any], detail: Any) -> dict[str, str]:
         """A valid entry as moto's ``put_events`` takes it: an id from moto's random, then every
-        rule of the bus offered the event, minus a deep copy of moto's template per rule."""
+        rule of the bus offered the event, minus a deep copy of moto's template per rule. One
+        event for all the rules (moto stamps each rule's copy a microsecond apart), so its
+        flattened form and SQS body are worked out once (``MemoryQueues.as_event_targets``)."""
         event_id = str(mock_random.uuid4())
         bus = backend.describe_event_bus(backend._normalize_event_bus_arn(entry.get("EventBusName")))
+        now = unix_time()
+        event: EventMessageType = {
+            "version": "0",
+            "id": event_id,
+            "detail-type": entry["DetailType"],
+            "source": entry["Source"],
+            "account": self.account,
+            "time": entry.get("Time", now),
+            "region": self.region,
+            "resources": entry.get("Resources", []),
+            "detail": detail,
+        }
+        event["ingestion-time"] = now
         for rule in bus.rules.values():
-            event: EventMessageType = {
-                "version": "0",
-                "id": event_id,
-                "detail-type": entry["DetailType"],
-                "source": entry["Source"],
-                "account": self.account,
-                "time": entry.get("Time", unix_time()),
-                "region": self.region,
-                "resources": entry.get("Resources", []),
-                "detail": detail,
-            }
-            event["ingestion-time"] = unix_time()
             rule.send_to_targets(event)
         return {"EventId": event_id}
 
@@ -248,6 +251,7 @@ class MemoryQueues:
         input transformer (its default template, the time as ISO 8601), built directly rather than
         through eight JSONPath queries per event; any other target goes through moto."""
         original = Rule.send_to_targets
+        seen: list[Any] = [None, None, None]  # the last event offered: itself, flattened, its body
 
         def send_to_targets(rule: Rule, event: EventMessageType, transform_input: bool = True) -> None:
             plain = all(
@@ -259,22 +263,30 @@ class MemoryQueues:
             if not (plain and transform_input):
                 original(rule, event, transform_input)
                 return
-            if not rule.event_pattern.matches_event(event):
-                return
-            body = json.dumps(
-                {
-                    "id": event["id"],
-                    "time": iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(event["time"]))),  # type: ignore[arg-type]
-                    "version": "0",
-                    "detail-type": event["detail-type"],
-                    "source": event["source"],
-                    "region": event["region"],
-                    "resources": event["resources"],
-                    "detail": event["detail"],
-                }
-            )
+            if seen[0] is not event:
+                seen[:] = [event, None, None]
+            pattern = rule.event_pattern
+            if pattern.get_pattern():  # moto's EventPattern.matches_event, flattening the event once
+                if seen[1] is None:
+                    seen[1] = EventPattern._flatten_dict(json.loads(json.dumps(event)))
+                if not pattern._does_event_match(seen[1], pattern.get_pattern()):
+                    return
+            if seen[2] is None:
+                at = utcfromtimestamp(float(event["time"]))  # type: ignore[arg-type]
+                seen[2] = json.dumps(
+                    {
+                        "id": event["id"],
+                        "time": iso_8601_datetime_without_milliseconds(at),
+                        "version": "0",
+                        "detail-type": event["detail-type"],
+                        "source": event["source"],
+                        "region": event["region"],
+                        "resources": event["resources"],
+                        "detail": event["detail"],
+                    }
+                )
             for target in rule.targets:
-                self.send(target["Arn"].rsplit(":", 1)[1], body)
+                self.send(target["Arn"].rsplit(":", 1)[1], seen[2])
 
         setattr(Rule, "send_to_targets", send_to_targets)  # noqa: B010
         try:
