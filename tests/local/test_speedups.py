@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import json
 import random
 from contextlib import nullcontext
@@ -11,8 +12,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ses import models as ses_models
+from moto.ses.models import ses_backends
 
 from touchpoint.aws.tables import STATE, create_table
+from touchpoint.channels import email as mime
 from touchpoint.local.speedups import moto_speedups
 
 PARTITIONS = [f"USER#{i}" for i in range(5)]
@@ -174,6 +179,93 @@ def test_eventbridge_delivers_the_same_events_with_and_without_the_fixes() -> No
     assert deliver(patched=True) == deliver(patched=False)
 
 
+def _raw(headers: str, body: str = "Hello") -> str:
+    return f"{headers}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n{body}\r\n"
+
+
+SES_CASES: list[tuple[str | None, list[str], str | bytes]] = [
+    # (FromEmailAddress, ToAddresses, raw message)
+    (
+        "news@example.com",
+        ["u1@example.com"],
+        mime.build_message(
+            "Touchpoint 咖啡 <news@example.com>",
+            "u1@example.com",
+            "你好",
+            "hi",
+            "<p>hi</p>",
+            "https://u/?t=x",
+        ),
+    ),
+    (
+        "news@example.com",
+        ["u1@example.com"],
+        _raw(
+            "From: news@example.com\r\nTo: a@example.com\r\n"
+            "Cc: B <b@example.com>, c@example.com\r\nBcc: d@example.com"
+        ),
+    ),
+    (None, [], _raw("From: News <news@example.com>\r\nTo: a@example.com")),  # the source from the header
+    (None, [], _raw("From: spoof@elsewhere.com\r\nTo: a@example.com")),  # not verified
+    (None, [], _raw("To: a@example.com")),  # no source at all
+    ("news@example.com", [], _raw("From: news@example.com\r\nTo: nobody")),  # no domain
+    (
+        "news@example.com",
+        [],
+        _raw("From: news@example.com\r\nTo: " + ", ".join(f"u{i}@example.com" for i in range(51))),
+    ),
+    (
+        "news@example.com",
+        ["u1@example.com"],
+        _raw("From: news@example.com\r\nTo: u1@example.com", "--x\r\nnot: a header\r\n"),
+    ),
+]
+
+
+def test_ses_sends_and_refuses_the_same_with_and_without_the_fixes() -> None:
+    def send(patched: bool) -> list[Any]:
+        answers: list[Any] = []
+        with mock_aws(), moto_speedups() if patched else nullcontext():
+            client = boto3.client("sesv2", region_name="us-east-1")
+            client.create_email_identity(EmailIdentity="example.com")
+            for source, to, raw in SES_CASES:
+                request: dict[str, Any] = {
+                    "Content": {"Raw": {"Data": raw.encode() if isinstance(raw, str) else raw}}
+                }
+                if source:
+                    request["FromEmailAddress"] = source
+                if to:
+                    request["Destination"] = {"ToAddresses": to}
+                try:
+                    client.send_email(**request)
+                    answers.append("sent")
+                except ClientError as error:
+                    answers.append((error.response["Error"]["Code"], error.response["Error"]["Message"]))
+            sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+            answers.append([(m.source, m.destinations, m.raw_data) for m in sent])
+        return answers
+
+    fast, plain = send(patched=True), send(patched=False)
+    assert fast == plain
+    assert plain[:-1] == [
+        "sent",
+        "sent",
+        "sent",
+        ("MessageRejected", "Did not have authority to send from email spoof@elsewhere.com"),
+        ("MessageRejected", "Source not specified"),
+        ("InvalidParameterValue", "Missing domain"),
+        ("MessageRejected", "Too many recipients."),
+        "sent",
+    ]
+    assert plain[-1][1][1] == [
+        "u1@example.com",
+        "a@example.com",
+        "B <b@example.com>",
+        "c@example.com",
+        "d@example.com",
+    ]
+
+
 def test_the_fixes_are_undone_on_exit() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
@@ -181,5 +273,7 @@ def test_the_fixes_are_undone_on_exit() -> None:
     query, transact = Table.query, DynamoDBBackend.transact_write_items
     with moto_speedups():
         assert Table.query is not query
+        assert getattr(ses_models, "email") is not email  # noqa: B009 - not exported
     assert Table.query is query
     assert DynamoDBBackend.transact_write_items is transact
+    assert getattr(ses_models, "email") is email  # noqa: B009

@@ -1,16 +1,19 @@
-"""Three algorithmic fixes to moto, applied only while the simulator runs.
+"""Four fixes to moto's costs, applied only while the simulator runs.
 
 moto 5.2 answers a base-table ``Query`` by sorting every item of the table and then keeping the
 queried partition; it backs up a ``TransactWriteItems`` by deep-copying the whole table once per
 item of the transaction; and its EventBridge target delivery re-parses the same eight JSONPath
 expressions for every event. Each costs O(table) or more per call, so a 30-day simulation turned
-quadratic. None of the fixes changes what moto answers:
+quadratic. Its SES ``send_raw_email`` parses the whole message, bodies and a fresh regex per MIME
+boundary, to read four headers. None of the fixes changes what moto answers:
 
 * the query fix hands moto's own ``query`` only the queried partition's items (in the order its
   ``all_items`` would have), and moto still applies every key condition, filter, sort and limit;
 * the transaction fix snapshots the items the transaction names (not whole tables) and restores
   exactly those when moto rolls the transaction back; moto still runs every check and write;
-* the JSONPath fix memoises ``jsonpath_ng.ext.parse``, a pure function of the path string.
+* the JSONPath fix memoises ``jsonpath_ng.ext.parse``, a pure function of the path string;
+* the SES fix has ``send_raw_email`` parse the message with the same parser, headers only
+  (``headersonly=True``): moto reads From, To, Cc and Bcc from it and stores the raw text as sent.
 
 ``tests/local/test_speedups.py`` runs random tables and queries through moto with and without them
 and compares the answers."""
@@ -18,6 +21,8 @@ and compares the answers."""
 from __future__ import annotations
 
 import copy
+import email
+import email.parser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -29,12 +34,20 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.ses import models as ses_models
 
 #: ``copy`` as moto's DynamoDB backend sees it during a transaction: whole tables are not copied
 #: (``_transact`` snapshots the touched items instead); everything else is copied as before.
 _TABLE_AWARE_COPY = SimpleNamespace(
     **{name: getattr(copy, name) for name in ("copy", "Error")},
     deepcopy=lambda value, memo=None: value if isinstance(value, Table) else copy.deepcopy(value, memo),
+)
+
+#: ``email`` as moto's SES backend sees it: ``message_from_string`` parses the headers alone.
+_HEADERS_ONLY_EMAIL = SimpleNamespace(
+    message_from_string=lambda text, *args, **kwargs: email.parser.Parser(*args, **kwargs).parsestr(
+        text, headersonly=True
+    )
 )
 
 
@@ -80,12 +93,14 @@ def moto_speedups() -> Iterator[None]:
     Table.query = query  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
     setattr(jsonpath, "parse", lru_cache(maxsize=256)(original_parse))  # noqa: B010
+    setattr(ses_models, "email", _HEADERS_ONLY_EMAIL)  # noqa: B010
     try:
         yield
     finally:
         Table.query = original_query  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = original_transact  # type: ignore[method-assign]
         setattr(jsonpath, "parse", original_parse)  # noqa: B010
+        setattr(ses_models, "email", email)  # noqa: B010
 
 
 Snapshot = tuple[Table, DynamoType, DynamoType | None, Any]
