@@ -547,6 +547,22 @@ def test_pass_result_parameters_and_paths() -> None:
     assert sim.output(arn) == {"b": {"who": "u", "fixed": 1}}
 
 
+def test_state_data_passes_by_value() -> None:
+    """A result placed beside its source, then changed, leaves the source (and the execution's
+    recorded input) alone: each state gets a copy, never a reference."""
+    sim = Sim()
+    arn = sim.run(
+        machine(
+            ("whole", {"Type": "Pass", "ResultPath": "$.before", "Next": "beside"}),
+            ("beside", {"Type": "Pass", "InputPath": "$.a", "ResultPath": "$.b", "Next": "change"}),
+            ("change", {"Type": "Pass", "Result": "changed", "ResultPath": "$.b.n", "End": True}),
+        ),
+        {"a": {"n": 1}},
+    )
+    assert sim.output(arn) == {"a": {"n": 1}, "before": {"a": {"n": 1}}, "b": {"n": "changed"}}
+    assert json.loads(sim.describe(arn)["input"]) == {"a": {"n": 1}}
+
+
 def test_exit_pass_as_compiled() -> None:
     sim = Sim()
     exit_state = {"Type": "Pass", "Result": {"reason": "came_back"}, "ResultPath": "$.exit", "End": True}

@@ -147,6 +147,16 @@ def _compact(value: Json) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _copy(value: Json) -> Json:
+    """A deep copy of JSON data, as state data passes between states: copy.deepcopy's result for
+    dicts, lists and scalars without its memo and dispatch (a fifth of the executor's time)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # Reference paths
 
@@ -402,10 +412,10 @@ def _format_value(value: Json, source: str) -> str:
 def _evaluate(node: _Node, data: Json, context: Json, field_name: str) -> Json:
     match node:
         case _Literal():
-            return copy.deepcopy(node.value)
+            return _copy(node.value)
         case _Ref():
             try:
-                return copy.deepcopy(node.path.get(data, context))
+                return _copy(node.path.get(data, context))
             except PathNotFoundError:
                 raise _StatesRuntimeError(
                     RUNTIME,
@@ -1381,7 +1391,7 @@ class Executor:
                 context = self._context(run, name, entered)
                 if state.parameters is not None:
                     data = _evaluate(state.parameters, data, context, "Parameters")
-                result = data if state.result is _NO_RESULT else copy.deepcopy(state.result)
+                result = data if state.result is _NO_RESULT else _copy(state.result)
                 combined = self._apply_result_path(raw, result, state.result_path, name)
                 return self._exit(run, state, state.io, combined, state.next, entered)
             case SucceedState():
@@ -1622,7 +1632,7 @@ class Executor:
         self, path: Path, data: Json, run: Execution, state: str, entered: dt.datetime, what: str
     ) -> Json:
         try:
-            return copy.deepcopy(path.get(data, self._context(run, state, entered)))
+            return _copy(path.get(data, self._context(run, state, entered) if path.context else None))
         except PathNotFoundError:
             raise _StatesRuntimeError(
                 RUNTIME,
@@ -1647,10 +1657,10 @@ class Executor:
     @staticmethod
     def _apply_result_path(raw: Json, result: Json, path: Path | None, state: str) -> Json:
         if path is None:
-            return copy.deepcopy(raw)
+            return _copy(raw)
         if not path.steps:
             return result
-        out = copy.deepcopy(raw)
+        out = _copy(raw)
         node = out
         for step in path.steps[:-1]:
             if isinstance(node, dict) and step not in node:
