@@ -69,6 +69,7 @@ class Table:
         self.meter, self.hash_key, self.range_key = meter, hash_key, range_key
         self.partitions: dict[str, dict[str, Item]] = {}
         self._sorted: dict[str, list[str]] = {}
+        self._all: list[Key] | None = []  # every key in scan order; None until a scan needs it again
 
     def request(self, operation: str, items: int = 1) -> None:
         self.meter.count("dynamodb", operation, items)
@@ -89,6 +90,7 @@ class Table:
         partition = self.partitions.setdefault(pk, {})
         if sk not in partition:
             bisect.insort(self._sorted.setdefault(pk, []), sk)
+            self._all = None
         partition[sk] = stored(item)
 
     def delete(self, pk: str, sk: str = "") -> Item | None:
@@ -96,6 +98,7 @@ class Table:
         if partition is None or sk not in partition:
             return None
         old = partition.pop(sk)
+        self._all = None
         keys = self._sorted[pk]
         del keys[bisect.bisect_left(keys, sk)]
         if not partition:
@@ -117,7 +120,9 @@ class Table:
 
     def scan(self, start: Item | None, limit: int) -> tuple[list[Item], Item | None]:
         """One page of a Scan in moto's order (by key); the last key only when more items follow."""
-        keys = sorted((pk, sk) for pk in self.partitions for sk in self.partitions[pk])
+        if self._all is None:
+            self._all = sorted((pk, sk) for pk in self.partitions for sk in self.partitions[pk])
+        keys = self._all
         lo = 0 if not start else bisect.bisect_right(keys, self.key(start))
         page = keys[lo : lo + limit]
         items = [copy_item(self.partitions[pk][sk]) for pk, sk in page]
