@@ -5,7 +5,7 @@ import: cold import time of each Lambda handler module.
 simulate: the demo scenario (every reference journey, 30 days) with N synthetic users, in a fresh
 process, on the in-memory backend (`--backend moto` for the other): wall time, peak memory,
 executions per second, AWS requests; `--profile` adds where the time goes, by layer.
-`make bench BENCH_USERS=10000` runs the issue's full size (~5 minutes; hours with moto)."""
+`make bench BENCH_USERS=10000` runs the issue's full size (~4–5 minutes; hours with moto)."""
 
 from __future__ import annotations
 
