@@ -373,56 +373,52 @@ class DynamoState:
                 items = {s.name: dict(prefetched.get(s.name, {})) for s in scopes}
             else:
                 items = {s.name: self._get(f"USER#{user_id}", f"CAP#{s.name}") for s in scopes}
-            writes, blocked = [], []
+            writes: list[tuple[Item, Item]] = []
+            blocked: list[OverCap] = []
             for scope in scopes:
                 item = items[scope.name]
                 sends = counted(item, scope, key, now)
                 if isinstance(sends, OverCap):
                     blocked.append(sends)
                 else:
-                    writes.append(self._versioned(user_id, scope, item, sends))
+                    writes.append((item, cap_item(user_id, scope, item, sends)))
             if blocked:
                 return max(blocked, key=lambda b: b.free_at)
-            try:
-                self.client.transact_write_items(TransactItems=writes)
-            except ClientError as error:
-                if code(error) not in (
-                    "TransactionCanceledException",
-                    "ConditionalCheckFailedException",
-                    *THROTTLING,
-                ):
-                    raise
-                time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
-                continue
-            return Reserved()
+            if self._write_caps(writes, backoff=attempt):
+                return Reserved()
         raise TransientError("frequency cap contention")
 
     def release(self, user_id: str, scopes: Sequence[CapScope], key: str) -> None:
         """Give a reservation back (the provider refused the message)."""
         for _ in range(CAP_ATTEMPTS):
-            writes = []
+            writes: list[tuple[Item, Item]] = []
             for scope in scopes:
                 item = self._get(f"USER#{user_id}", f"CAP#{scope.name}")
                 sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if k != key}
-                writes.append(self._versioned(user_id, scope, item, sends))
-            try:
-                self.client.transact_write_items(TransactItems=writes)
+                writes.append((item, cap_item(user_id, scope, item, sends)))
+            if self._write_caps(writes, backoff=None):
                 return
-            except ClientError as error:
+
+    def _write_caps(self, writes: Sequence[tuple[Item, Item]], backoff: int | None) -> bool:
+        """One transaction of cap items (as read, to write), each conditioned on the one read being
+        current; False when one moved. A reservation (``backoff``: its attempt) also takes
+        throttling as a conflict and backs off before its next read."""
+        try:
+            self.client.transact_write_items(TransactItems=[_versioned(self.table, *w) for w in writes])
+        except ClientError as error:
+            if backoff is None:
                 if code(error) != "TransactionCanceledException":
                     raise
-
-    def _versioned(self, user_id: str, scope: CapScope, item: Item, sends: dict[str, int]) -> dict[str, Any]:
-        put: dict[str, Any] = {
-            "TableName": self.table,
-            "Item": to_item(cap_item(user_id, scope, item, sends)),
-        }
-        if item:
-            put["ConditionExpression"] = "version = :v"
-            put["ExpressionAttributeValues"] = {":v": {"N": str(int(item.get("version", 0)))}}
-        else:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        return {"Put": put}
+                return False
+            if code(error) not in (
+                "TransactionCanceledException",
+                "ConditionalCheckFailedException",
+                *THROTTLING,
+            ):
+                raise
+            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**backoff)))
+            return False
+        return True
 
     # ------------------------------------------------------------------ date index
 
@@ -533,3 +529,14 @@ def _time(value: str) -> dt.datetime:
     parsed = parse_time(value)
     assert parsed is not None, value
     return parsed
+
+
+def _versioned(table: str, read: Item, new: Item) -> dict[str, Any]:
+    """A cap item's put, conditioned on the item read being current (or on there being none)."""
+    put: dict[str, Any] = {"TableName": table, "Item": to_item(new)}
+    if read:
+        put["ConditionExpression"] = "version = :v"
+        put["ExpressionAttributeValues"] = {":v": {"N": str(int(read.get("version", 0)))}}
+    else:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    return {"Put": put}

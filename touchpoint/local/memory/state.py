@@ -12,23 +12,19 @@ whether or not its condition holds. Anything else that would reach the wire rais
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from touchpoint.aws.state import (
-    CAP_ATTEMPTS,
     DynamoState,
     _entry,
-    cap_item,
-    counted,
     erasure_keys,
     group_item,
     message_items,
 )
 from touchpoint.clock import iso
-from touchpoint.engine.ports import CapScope, EntryRecord, GroupSlot, Item, MessageRecord, OverCap, Reserved
-from touchpoint.errors import TransientError
+from touchpoint.engine.ports import EntryRecord, GroupSlot, Item, MessageRecord
 from touchpoint.local.memory.store import Table
 
 #: moto ends a Query page before the item that would take it past 1 MB (its ``RESULT_SIZE_LIMIT``)
@@ -98,9 +94,10 @@ class MemoryState(DynamoState):
             return None
         return self.store.get(pk, sk)
 
-    def _transact(self, writes: Sequence[tuple[Item, Item]]) -> bool:
+    def _write_caps(self, writes: Sequence[tuple[Item, Item]], backoff: int | None) -> bool:
         """One TransactWriteItems of cap puts, each conditioned on the item it read being current
-        (``version = :v``, or ``attribute_not_exists(pk)`` when it read none): all or nothing."""
+        (``version = :v``, or ``attribute_not_exists(pk)`` when it read none): all or nothing.
+        No back-off: nothing else writes, so only a stale ``prefetched`` read can conflict."""
         self.store.request("TransactWriteItems", items=len(writes))
         if not writes or len({(new["pk"], new["sk"]) for _, new in writes}) != len(writes):
             # botocore refuses the first (no scopes), DynamoDB the second (a scope named twice)
@@ -198,48 +195,6 @@ class MemoryState(DynamoState):
             for pk, sk in chunk:
                 self.store.delete(pk, sk)
         return len(keys)
-
-    # ------------------------------------------------------------------ frequency caps
-
-    def reserve(
-        self,
-        user_id: str,
-        scopes: Sequence[CapScope],
-        key: str,
-        now: dt.datetime,
-        prefetched: Mapping[str, Item] | None = None,
-    ) -> Reserved | OverCap:
-        """DynamoState's loop without its back-off: nothing else writes, so an attempt fails only
-        when ``prefetched`` is stale, and the next one (reading afresh) cannot."""
-        for attempt in range(CAP_ATTEMPTS):
-            if attempt == 0 and prefetched is not None:
-                items = {s.name: dict(prefetched.get(s.name, {})) for s in scopes}
-            else:
-                items = {s.name: self._get(f"USER#{user_id}", f"CAP#{s.name}") for s in scopes}
-            writes: list[tuple[Item, Item]] = []
-            blocked: list[OverCap] = []
-            for scope in scopes:
-                item = items[scope.name]
-                sends = counted(item, scope, key, now)
-                if isinstance(sends, OverCap):
-                    blocked.append(sends)
-                else:
-                    writes.append((item, cap_item(user_id, scope, item, sends)))
-            if blocked:
-                return max(blocked, key=lambda b: b.free_at)
-            if self._transact(writes):
-                return Reserved()
-        raise TransientError("frequency cap contention")
-
-    def release(self, user_id: str, scopes: Sequence[CapScope], key: str) -> None:
-        for _ in range(CAP_ATTEMPTS):
-            writes: list[tuple[Item, Item]] = []
-            for scope in scopes:
-                item = self._get(f"USER#{user_id}", f"CAP#{scope.name}")
-                sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if k != key}
-                writes.append((item, cap_item(user_id, scope, item, sends)))
-            if self._transact(writes):
-                return
 
 
 def _pages(items: Sequence[Item], prefix: str | None) -> int:
