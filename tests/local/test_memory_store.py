@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from touchpoint.aws.dynamo import from_item, to_item
-from touchpoint.local.memory.store import Table, copy_item, stored
+from touchpoint.local.copies import deep_copy
+from touchpoint.local.memory.store import Table, stored
 from touchpoint.local.meter import Meter
 
 
@@ -63,8 +64,8 @@ def test_a_read_is_a_copy_the_caller_may_change() -> None:
         "tags": {"a"},
         "path": ["x"],
     }
-    assert copy_item(item) == item
-    assert copy_item(item) is not item
+    assert deep_copy(item) == item
+    assert deep_copy(item) is not item
 
 
 def test_query_and_scan_keep_moto_s_order_and_pages() -> None:

@@ -12,25 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 from touchpoint.aws.dynamo import from_item, to_item
+from touchpoint.local.copies import deep_copy
 from touchpoint.local.meter import Meter
 
 Item = dict[str, Any]
 Key = tuple[str, str]
-
-
-_IMMUTABLE = frozenset({str, bool, int, Decimal, type(None), bytes})
-
-
-def copy_item(value: Any) -> Any:
-    """A deep copy of an item's JSON-like value (several times faster than ``copy.deepcopy``)."""
-    kind = type(value)
-    if kind is dict:
-        return {k: v if type(v) in _IMMUTABLE else copy_item(v) for k, v in value.items()}
-    if kind is list:
-        return [v if type(v) in _IMMUTABLE else copy_item(v) for v in value]
-    if kind is set:
-        return set(value)
-    return value
 
 
 _AS_IS = frozenset({str, bool, type(None)})
@@ -79,7 +65,7 @@ class Table:
 
     def get(self, pk: str, sk: str = "") -> Item | None:
         item = self.partitions.get(pk, {}).get(sk)
-        return None if item is None else copy_item(item)
+        return None if item is None else deep_copy(item)
 
     def peek(self, pk: str, sk: str = "") -> Item | None:
         """The stored item itself, for a condition check: not to be changed or handed out."""
@@ -111,7 +97,7 @@ class Table:
         lo = 0 if first is None else bisect.bisect_left(keys, first)
         hi = len(keys) if last is None else bisect.bisect_right(keys, last)
         partition = self.partitions.get(pk, {})
-        return [copy_item(partition[sk]) for sk in keys[lo:hi]]
+        return [deep_copy(partition[sk]) for sk in keys[lo:hi]]
 
     def prefixed(self, pk: str, prefix: str) -> list[Item]:
         """``begins_with(sk, prefix)``."""
@@ -125,7 +111,7 @@ class Table:
         keys = self._all
         lo = 0 if not start else bisect.bisect_right(keys, self.key(start))
         page = keys[lo : lo + limit]
-        items = [copy_item(self.partitions[pk][sk]) for pk, sk in page]
+        items = [deep_copy(self.partitions[pk][sk]) for pk, sk in page]
         more = lo + limit < len(keys)
         last = {k: v for k, v in items[-1].items() if k in (self.hash_key, self.range_key)} if more else None
         return items, last
