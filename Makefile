@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test checks lint typecheck drift unit bench deps clean
+.PHONY: demo test checks lint typecheck drift unit bench reliability-report deps clean
 
 # The demo needs only the simulator's extra; after `make test` the full install serves it too.
 DEMO_DEPS := $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-sim)
@@ -40,6 +40,11 @@ drift: $(BIN)/.installed
 BENCH_USERS ?= 200
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py all $(BENCH_USERS)
+
+# The reliability tier (in `make test` at scale 1) at RELIABILITY_SCALE, its figures into docs/reliability.md.
+RELIABILITY_SCALE ?= 5
+reliability-report: $(BIN)/.installed
+	$(BIN)/python bench/reliability_report.py $(RELIABILITY_SCALE)
 
 deps: $(BIN)/.installed node_modules/.installed
 

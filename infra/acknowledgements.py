@@ -136,7 +136,7 @@ def apply(stack: TouchpointStack) -> None:
         acks.add(trigger, wildcard_resource(stack, stack.execution_arns(journey)), REASONS["ExecutionArns"])
 
     schedules = wildcard_resource(stack, stack.deferred_schedules_arn())
-    for name in ("send_email", "send_sms"):
+    for name in ("send_email", "send_sms", "trigger_eval"):  # trigger_eval: erasure cancels wake-ups
         acks.add(_policy(stack.role_of(name)), schedules, REASONS["DeferredSendSchedules"])
     if config.sms_adapter == "sns":
         acks.add(_policy(stack.role_of("send_sms")), "AwsSolutions-IAM5[Resource::*]", REASONS["SnsSms"])

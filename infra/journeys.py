@@ -25,7 +25,6 @@ PLACEHOLDERS = frozenset(
         contract.SEND_EMAIL_FUNCTION,
         contract.SEND_SMS_FUNCTION,
         contract.TRIGGER_EVAL_FUNCTION,
-        contract.PROFILES_TABLE,
         contract.EVENT_BUS,
     }
 )
@@ -34,7 +33,6 @@ INTEGRATIONS = frozenset(
     {
         "arn:aws:states:::lambda:invoke",
         "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "arn:aws:states:::dynamodb:updateItem",
         "arn:aws:states:::events:putEvents",
     }
 )

@@ -3,10 +3,15 @@
 kpi_rollup emits one EMF metric per counter (``metric_name``) with the dimension sets [Journey]
 and, for message counters, [Journey, Channel]. Rates are never emitted: they are metric math over
 those counters, with the numerator and denominator of ``metrics.RATES``, so a dashboard, a KPI
-alarm, kpi_rollup and the simulator mean the same thing by "open rate"."""
+alarm, kpi_rollup and the simulator mean the same thing by "open rate".
+
+A failed send does not fail its execution (docs/decisions.md D6), so every journey that sends gets
+two send-failure alarms by default (docs/deploy.md#7-operate): ``send_failure_rate`` over a day,
+and "sends failing" over an hour, for a step that fails for everyone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from aws_cdk import Duration
@@ -30,8 +35,17 @@ SES_COMPLAINT_REVIEW: Final = 0.001
 OPERATIONAL_PERIOD: Final = Duration.minutes(5)
 KPI_PERIOD: Final = Duration.seconds(metrics.KPI_ALARM_PERIOD_SECONDS)
 FUNNEL: Final = ("triggered", "eligible", "entered", "sent", "delivered", "opened", "clicked", "converted")
-DASHBOARD_RATES: Final = ("delivery_rate", "open_rate", "click_rate", "conversion_rate")
+DASHBOARD_RATES: Final = ("delivery_rate", "open_rate", "click_rate", "conversion_rate", "send_failure_rate")
 FAILURE_COUNTERS: Final = ("failed", "entry_failed", "bounced", "complained")
+#: Default ceiling of every sending journey's daily ``send_failure_rate`` and of its hourly
+#: "sends failing" alarm; a journey's own ``kpis.send_failure_rate.ceiling`` replaces it.
+SEND_FAILURE_CEILING: Final = 0.05
+#: The daily rate is judged once the day has this many sends (sent + failed) …
+SEND_FAILURE_MIN_SAMPLE: Final = 100
+#: … or this many failures; the hourly alarm needs as many within the hour. Fewer is noise (one
+#: profile without a variable, one refused address), not a broken step.
+SEND_FAILURE_MIN_FAILED: Final = 3
+SENDS_FAILING_PERIOD: Final = Duration.hours(1)
 
 
 def counter_metric(
@@ -54,16 +68,21 @@ def counter_metric(
 
 
 def rate_parts(name: str, journey_id: str, period: Duration) -> tuple[str, str, dict[str, cw.IMetric]]:
-    """Numerator and denominator expressions of ``metrics.RATES[name]``; missing counts are zero."""
+    """Numerator and denominator expressions of ``metrics.RATES[name]``; missing counts are zero.
+    A channel's rate (``email_delivery_rate``) reads that channel's counters only; a counter on
+    both sides is one metric (an alarm is billed per metric it reads)."""
     definition = metrics.RATES[name]
     using: dict[str, cw.IMetric] = {}
+    keys: dict[str, str] = {}  # a counter in both (failed ÷ (sent + failed)) is read once
     sums = []
     for prefix, counters in (("n", definition.numerator), ("d", definition.denominator)):
         terms = []
         for counter in counters:
-            key = f"{prefix}_{counter}"
-            using[key] = counter_metric(counter, journey_id, period=period)
-            terms.append(f"FILL({key}, 0)")
+            if counter not in keys:
+                channel = f"{definition.channel}_" if definition.channel else ""
+                keys[counter] = key = f"{prefix}_{channel}{counter}"
+                using[key] = counter_metric(counter, journey_id, channel=definition.channel, period=period)
+            terms.append(f"FILL({keys[counter]}, 0)")
         sums.append("(" + " + ".join(terms) + ")")
     return sums[0], sums[1], using
 
@@ -95,6 +114,108 @@ def kpi_alarm_metric(name: str, journey_id: str, kpi: KpiTarget, threshold: floa
         label=f"{name} (min sample {kpi.min_sample})",
         period=KPI_PERIOD,
     )
+
+
+def send_failure_kpi(journey: CompiledJourney) -> tuple[KpiTarget, bool] | None:
+    """The ``send_failure_rate`` ceiling a sending journey is alarmed on, and whether it is the
+    default (the journey declares no ceiling of its own); None for a journey that never sends."""
+    if not journey.settings.channels:
+        return None
+    declared = journey.settings.kpis.get("send_failure_rate")
+    if declared is not None and declared.ceiling is not None:
+        return declared, False
+    if declared is not None:  # a target only: keep it, and its min_sample, under the default ceiling
+        return declared.model_copy(update={"ceiling": SEND_FAILURE_CEILING}), True
+    return KpiTarget(ceiling=SEND_FAILURE_CEILING, min_sample=SEND_FAILURE_MIN_SAMPLE), True
+
+
+def default_send_failure_metric(journey_id: str, kpi: KpiTarget) -> cw.IMetric:
+    """The default daily ``send_failure_rate``: judged once the day has ``min_sample`` sends, or
+    ``SEND_FAILURE_MIN_FAILED`` failures, so that a small journey whose template is broken for
+    everyone alarms too; before either, the ceiling itself (never above it)."""
+    assert kpi.ceiling is not None
+    numerator, denominator, using = rate_parts("send_failure_rate", journey_id, KPI_PERIOD)
+    judged = f"{numerator} / {denominator}"
+    return cw.MathExpression(
+        expression=(
+            f"IF({denominator} >= {kpi.min_sample}, {judged}, "
+            f"IF({numerator} >= {SEND_FAILURE_MIN_FAILED}, {judged}, {kpi.ceiling}))"
+        ),
+        using_metrics=using,
+        label=f"send_failure_rate (min sample {kpi.min_sample} or {SEND_FAILURE_MIN_FAILED} failures)",
+        period=KPI_PERIOD,
+    )
+
+
+def sends_failing_metric(journey_id: str) -> cw.IMetric:
+    """The share of the last hour's sends that failed, once at least ``SEND_FAILURE_MIN_FAILED``
+    did (else 0): a step broken for everyone fails each of its sends at once."""
+    numerator, denominator, using = rate_parts("send_failure_rate", journey_id, SENDS_FAILING_PERIOD)
+    return cw.MathExpression(
+        expression=f"IF({numerator} >= {SEND_FAILURE_MIN_FAILED}, {numerator} / {denominator}, 0)",
+        using_metrics=using,
+        label=f"share of the hour's sends failed (at least {SEND_FAILURE_MIN_FAILED})",
+        period=SENDS_FAILING_PERIOD,
+    )
+
+
+@dataclass(frozen=True)
+class KpiAlarm:
+    """One daily KPI alarm, before it is a construct (so tests can read what it will judge)."""
+
+    journey_id: str
+    kpi: str
+    bound: str  # floor | ceiling
+    threshold: float
+    operator: cw.ComparisonOperator
+    metric: cw.IMetric
+    description: str
+
+    @property
+    def name(self) -> str:
+        return f"touchpoint-{self.journey_id}-{self.kpi}-{self.bound}"
+
+
+def kpi_alarms(journey: CompiledJourney) -> list[KpiAlarm]:
+    """An alarm for every floor and ceiling the journey declares, and the default
+    ``send_failure_rate`` ceiling of a sending journey that declares none (the same alarm name:
+    declaring a ceiling replaces the default, it does not add a second alarm)."""
+    kpis = dict(journey.settings.kpis)
+    failure = send_failure_kpi(journey)
+    if failure is not None:
+        kpis["send_failure_rate"] = failure[0]
+    created = []
+    for name, kpi in sorted(kpis.items()):
+        for bound, threshold, operator in (
+            ("floor", kpi.floor, cw.ComparisonOperator.LESS_THAN_THRESHOLD),
+            ("ceiling", kpi.ceiling, cw.ComparisonOperator.GREATER_THAN_THRESHOLD),
+        ):
+            if threshold is None:
+                continue
+            target = f", target {kpi.target}" if kpi.target is not None else ""
+            metric = kpi_alarm_metric(name, journey.id, kpi, threshold)
+            default = ""
+            if name == "send_failure_rate" and bound == "ceiling" and failure is not None and failure[1]:
+                metric = default_send_failure_metric(journey.id, kpi)
+                default = (
+                    f" (the default ceiling, judged from {kpi.min_sample} sends or "
+                    f"{SEND_FAILURE_MIN_FAILED} failures a day; declare kpis.send_failure_rate.ceiling "
+                    "to change it)"
+                )
+            created.append(
+                KpiAlarm(
+                    journey.id,
+                    name,
+                    bound,
+                    threshold,
+                    operator,
+                    metric,
+                    f"Journey {journey.id} ({journey.settings.owner}): daily {name} "
+                    f"{'below its floor' if bound == 'floor' else 'above its ceiling'} "
+                    f"{threshold}{target}{default}.",
+                )
+            )
+    return created
 
 
 class Observability(Construct):
@@ -145,35 +266,41 @@ class Observability(Construct):
         return alarm
 
     def _kpi_alarms(self, journey: CompiledJourney) -> list[cw.Alarm]:
-        """An alarm for every floor and ceiling the journey declares."""
-        created = []
-        for name, kpi in sorted(journey.settings.kpis.items()):
-            for bound, threshold, operator in (
-                ("floor", kpi.floor, cw.ComparisonOperator.LESS_THAN_THRESHOLD),
-                ("ceiling", kpi.ceiling, cw.ComparisonOperator.GREATER_THAN_THRESHOLD),
-            ):
-                if threshold is None:
-                    continue
-                target = f", target {kpi.target}" if kpi.target is not None else ""
-                created.append(
-                    self._alarm(
-                        f"Kpi-{journey.id}-{name}-{bound}",
-                        kpi_alarm_metric(name, journey.id, kpi, threshold),
-                        name=f"touchpoint-{journey.id}-{name}-{bound}",
-                        description=(
-                            f"Journey {journey.id} ({journey.settings.owner}): daily {name} "
-                            f"{'below its floor' if bound == 'floor' else 'above its ceiling'} "
-                            f"{threshold}{target}."
-                        ),
-                        threshold=threshold,
-                        operator=operator,
-                    )
-                )
-        return created
+        return [
+            self._alarm(
+                f"Kpi-{journey.id}-{a.kpi}-{a.bound}",
+                a.metric,
+                name=a.name,
+                description=a.description,
+                threshold=a.threshold,
+                operator=a.operator,
+            )
+            for a in kpi_alarms(journey)
+        ]
 
     def _journey_alarms(self, journey: CompiledJourney) -> list[cw.Alarm]:
+        """Failed and throttled executions; for a sending journey, sends failing within the hour."""
         machine = self.stack.state_machines[journey.id]
         created = []
+        failure = send_failure_kpi(journey)
+        if failure is not None:
+            ceiling = failure[0].ceiling
+            assert ceiling is not None
+            created.append(
+                self._alarm(
+                    f"SendsFailing-{journey.id}",
+                    sends_failing_metric(journey.id),
+                    name=f"touchpoint-{journey.id}-sends-failing",
+                    description=(
+                        f"Journey {journey.id} ({journey.settings.owner}): at least "
+                        f"{SEND_FAILURE_MIN_FAILED} sends failed within the hour, over {ceiling:.0%} of its "
+                        "sends: a step may be failing for everyone (a template variable without a default, "
+                        "a refused identity). Runs go on without the step; see journey.step_failed events."
+                    ),
+                    threshold=ceiling,
+                    operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                )
+            )
         for label, metric in (
             ("failed", machine.metric_failed(period=OPERATIONAL_PERIOD)),
             ("throttled", machine.metric_throttled(period=OPERATIONAL_PERIOD)),
@@ -309,6 +436,15 @@ class Observability(Construct):
                     annotations.append(
                         cw.HorizontalAnnotation(value=value, label=f"{name} {kind}", color=color)
                     )
+        failure = send_failure_kpi(journey)
+        if failure is not None and failure[1]:
+            annotations.append(
+                cw.HorizontalAnnotation(
+                    value=SEND_FAILURE_CEILING,
+                    label="send_failure_rate ceiling (default)",
+                    color=cw.Color.RED,
+                )
+            )
         rates = list(
             dict.fromkeys([*DASHBOARD_RATES, *(k for k in sorted(settings.kpis) if k in metrics.RATES)])
         )

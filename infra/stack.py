@@ -68,16 +68,13 @@ def dates_every(minutes: int) -> str:
 ROLLUP_EVERY: Final = "cron(0 * * * ? *)"
 #: SES event type published for each EventBridge detail-type the routing rules expect.
 SES_EVENTS: Final = {
-    "Email Send": ses.EmailSendingEvent.SEND,
     "Email Delivered": ses.EmailSendingEvent.DELIVERY,
-    "Email Delivery Delayed": ses.EmailSendingEvent.DELIVERY_DELAY,
     "Email Opened": ses.EmailSendingEvent.OPEN,
     "Email Clicked": ses.EmailSendingEvent.CLICK,
     "Email Bounced": ses.EmailSendingEvent.BOUNCE,
     "Email Complaint Received": ses.EmailSendingEvent.COMPLAINT,
     "Email Rendering Failed": ses.EmailSendingEvent.RENDERING_FAILURE,
     "Email Rejected": ses.EmailSendingEvent.REJECT,
-    "Email Subscribed": ses.EmailSendingEvent.SUBSCRIPTION,
 }
 RETENTION: Final = {
     1: logs.RetentionDays.ONE_DAY,
@@ -169,8 +166,8 @@ class TouchpointStack(Stack):
         if config.alert_email:
             self.alert_topic.add_subscription(subscriptions.EmailSubscription(config.alert_email))
         self.queues = self._queues()
-        self.rules = self._rules()
         self.email_configuration_set, self.email_identity = self._email()
+        self.rules = self._rules()
         self.sms_configuration_set = self._sms()
         self.unsubscribe_secret = secretsmanager.Secret(
             self,
@@ -323,9 +320,13 @@ class TouchpointStack(Stack):
         return Queues(trigger, trigger_dlq, kpi, kpi_dlq, invocation_dlq)
 
     def _rules(self) -> dict[str, events.CfnRule]:
-        """One EventBridge rule per ``routing.RULES`` entry, pattern and targets taken verbatim."""
+        """One EventBridge rule per ``routing.RULES`` entry, as ``routing.deployed`` scopes them to
+        this stack's SES configuration set (and SMS origination number)."""
         created: dict[str, events.CfnRule] = {}
-        for rule in routing.RULES:
+        scoped = routing.deployed(
+            self.email_configuration_set.configuration_set_name, self.config.sms_origination_identity
+        )
+        for rule in scoped:
             bus = self.bus if rule.bus == "app" else self.default_bus
             cfn = events.CfnRule(
                 self,
@@ -499,7 +500,6 @@ class TouchpointStack(Stack):
         functions = {placeholder: self.functions[name] for placeholder, name in PLACEHOLDER_FUNCTIONS.items()}
         values = {
             **{placeholder: fn.function_arn for placeholder, fn in functions.items()},
-            contract.PROFILES_TABLE: self.tables.profiles.table_name,
             contract.EVENT_BUS: self.bus.event_bus_name,
         }
         cid = f"Journey{pascal(journey.id)}"
@@ -517,8 +517,6 @@ class TouchpointStack(Stack):
                 ["lambda:InvokeFunction"],
                 [functions[p].function_arn for p in invoked],
             )
-        if journey.targets("arn:aws:states:::dynamodb:updateItem"):
-            self._allow(role, "UpdateProfiles", ["dynamodb:UpdateItem"], [self.tables.profiles.table_arn])
         if journey.targets("arn:aws:states:::events:putEvents"):
             self._allow(role, "PutEvents", ["events:PutEvents"], [self.bus.event_bus_arn])
         return sfn.StateMachine(
@@ -569,11 +567,15 @@ class TouchpointStack(Stack):
                 [self.state_machine_arn(j) for j in waiting],
             )
         self._allow(trigger, "ContinuationPages", ["sqs:SendMessage"], [self.queues.trigger.queue_arn])
+        # erasure cancels the user's pending wake-ups (their payload names the user)
+        self._allow(trigger, "CancelWakeups", ["scheduler:DeleteSchedule"], [self.deferred_schedules_arn()])
 
         for placeholder in (contract.SEND_EMAIL_FUNCTION, contract.SEND_SMS_FUNCTION):
             name = PLACEHOLDER_FUNCTIONS[placeholder]
             role = self.role_of(name)
             self._allow(role, "Profiles", ITEM_READ, [tables.profiles.table_arn])
+            # a carrier opt-out suppresses the number (touchpoint.profiles.suppression_mutation)
+            self._allow(role, "SuppressContact", ["dynamodb:UpdateItem"], [tables.profiles.table_arn])
             self._allow(role, "State", [*ITEM_READ, *ITEM_WRITE], [tables.state.table_arn])
             sending = self.journeys_using(placeholder, "arn:aws:states:::lambda:invoke.waitForTaskToken")
             if sending:
@@ -627,12 +629,24 @@ class TouchpointStack(Stack):
 
         rollup = self.role_of("kpi_rollup")
         self._allow(rollup, "Kpis", [*ITEM_READ, *ITEM_WRITE], [tables.kpis.table_arn])
+        # the message index, to attribute SMS feedback that carries no context (read only)
+        self._allow(
+            rollup, "MessageIndex", ["dynamodb:BatchGetItem", "dynamodb:GetItem"], [tables.state.table_arn]
+        )
         self._allow(rollup, "PublishAlerts", ["sns:Publish"], [self.alert_topic.topic_arn])
         self._allow(rollup, "EncryptAlerts", ["kms:Decrypt", "kms:GenerateDataKey"], [self.key.key_arn])
 
         unsubscribe = self.role_of("unsubscribe")
         self._allow(
             unsubscribe, "Profiles", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [tables.profiles.table_arn]
+        )
+        # the consent ledger: each decision an item of the user's partition
+        self._allow(
+            unsubscribe,
+            "ConsentLedger",
+            ["dynamodb:PutItem", "dynamodb:BatchWriteItem"],
+            [tables.state.table_arn],
+            **{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["USER#*"]}},
         )
         self._allow(
             unsubscribe,
@@ -753,7 +767,8 @@ class TouchpointStack(Stack):
                 journey.schedule.expression,
                 journey.schedule.timezone,
                 trigger,
-                {"action": "schedule", "journey_id": journey.id},
+                # the run's id is the fire time: a retried invocation continues the same run
+                {"action": "schedule", "journey_id": journey.id, "run_id": "<aws.scheduler.scheduled-time>"},
                 f"Schedule trigger of journey {journey.id}.",
             )
         return created

@@ -50,10 +50,33 @@ BUILTIN: dict[str, Attribute] = {
 """Maintained by trigger_eval's profile mutations (see docs/events.md)."""
 
 RESERVED = frozenset(
-    {"user_id", "tags", "consent", "suppressed", "created_at", "updated_at", "email", "phone"}
+    {
+        "user_id",
+        "tags",
+        "consent",
+        "suppressed",
+        "created_at",
+        "updated_at",
+        "email",
+        "phone",
+        "timezone",
+        "locale",
+        "consent_log",
+        "erased_at",
+        "profile_full",
+    }
 )
-"""Not writable by a journey's ``set`` step: identity, contact points and the consent ledger change only
-through events, so every change has a recorded source."""
+#: Stored keys by prefix: consent per channel (``consent_email``), suppressions (``suppressed_sms``).
+RESERVED_PREFIXES = ("consent_", "suppressed_")
+
+
+def is_reserved(name: str) -> bool:
+    """Not writable as a plain attribute, by an app's profile patch or a journey's ``set`` step:
+    identity, contact points (they have their own fields), consent and suppression (they change
+    only through a consent block, the unsubscribe endpoint and provider feedback, each logged),
+    the engine's own bookkeeping and the event counters it maintains."""
+    return name in RESERVED or name.startswith(RESERVED_PREFIXES) or is_event_counter(name)
+
 
 TEMPLATE_CONTEXT = {
     "unsubscribe_url": "Signed one-click unsubscribe link (email).",
@@ -67,7 +90,7 @@ _EVENT_COUNTER = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*\.(count|last_at)$"
 
 def is_event_counter(name: str) -> bool:
     """Every event type keeps ``<type>.count`` and ``<type>.last_at`` on the profile."""
-    return bool(_EVENT_COUNTER.match(name))
+    return bool(_EVENT_COUNTER.fullmatch(name))
 
 
 class _Declared(BaseModel):

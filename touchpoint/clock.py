@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -16,6 +18,7 @@ class SystemClock:
 
 
 _process: Clock = SystemClock()
+_sleep: Callable[[float], None] = time.sleep
 
 
 def process_clock() -> Clock:
@@ -25,8 +28,19 @@ def process_clock() -> Clock:
 
 
 def use_clock(clock: Clock) -> None:
-    global _process  # noqa: PLW0603 - one process-wide setting, like boto3's default session
+    global _process, _sleep  # noqa: PLW0603 - one process-wide setting, like boto3's default session
     _process = clock
+    _sleep = time.sleep if isinstance(clock, SystemClock) else _stand_still
+
+
+def pause(seconds: float) -> None:
+    """Back off before retrying a request: real time in Lambda; none in a simulation, whose clock
+    stands still while a handler runs (a retry there only costs the wall clock)."""
+    _sleep(seconds)
+
+
+def _stand_still(seconds: float) -> None:
+    return None
 
 
 def iso(moment: dt.datetime) -> str:

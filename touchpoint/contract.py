@@ -11,7 +11,6 @@ from typing import Final
 SEND_EMAIL_FUNCTION: Final = "SendEmailFunctionArn"
 SEND_SMS_FUNCTION: Final = "SendSmsFunctionArn"
 TRIGGER_EVAL_FUNCTION: Final = "TriggerEvalFunctionArn"
-PROFILES_TABLE: Final = "ProfilesTableName"
 EVENT_BUS: Final = "EventBusName"
 
 SEND_FUNCTION_BY_CHANNEL: Final = {"email": SEND_EMAIL_FUNCTION, "sms": SEND_SMS_FUNCTION}
@@ -20,6 +19,9 @@ SEND_FUNCTION_BY_CHANNEL: Final = {"email": SEND_EMAIL_FUNCTION, "sms": SEND_SMS
 ACTION_EVALUATE: Final = "evaluate"  # if: {"result": bool}
 ACTION_REGISTER_WAIT: Final = "register_wait"  # wait_for: stores the task token; resumed by the event
 ACTION_NEXT_TIME: Final = "next_time"  # wait until: {"until": "2026-12-01T02:00:00Z"}
+ACTION_STEP: Final = "step"  # tag / set / emit: applied unless paused (then held), called back
+#: The callback error of a tag or set step whose profile is gone (erased): the ProfileGone state.
+PROFILE_GONE_ERROR: Final = "ProfileGone"
 
 # ---- execution input written by trigger_eval (StartExecution)
 INPUT_USER: Final = "user_id"
@@ -38,6 +40,10 @@ LAST: Final = "$.last"
 MAX_DEFER_SECONDS: Final = 7 * 86400
 SEND_TIMEOUT_SECONDS: Final = MAX_DEFER_SECONDS + 3600
 
+#: How long a message stays attributable to its user (the message index, send intents): SES and
+#: End User Messaging report opens, clicks and late bounces within this.
+MESSAGE_INDEX_DAYS: Final = 45
+
 #: Source of events that state machines and functions put on the bus.
 JOURNEY_SOURCE: Final = "touchpoint.journey"
 STEP_FAILED: Final = "journey.step_failed"
@@ -47,6 +53,12 @@ RESERVED_EVENT_PREFIXES: Final = ("email.", "sms.", "journey.", "touchpoint.")
 
 #: Errors a Lambda task retries with backoff (our TransientError is raised on throttling and 5xx).
 TRANSIENT_ERROR: Final = "TransientError"
+#: What Step Functions reports when the function itself died (timed out, ran out of memory): the
+#: send may have reached its provider, so it is retried into the send function, which finds the
+#: send's intent and never calls the provider twice (docs/reliability.md).
+CRASH_ERRORS: Final = ("Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknown")
+#: A send's callback statuses that mean the message went (or may have gone) out: no fallback.
+SENT_STATUSES: Final = ("sent", "sent_unconfirmed")
 
 
 def split_key(step_id: str) -> str:

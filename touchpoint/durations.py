@@ -16,7 +16,7 @@ ONE_YEAR = 365 * 86400
 
 def parse_duration(text: str) -> int:
     """Seconds in ``text``; ValueError (with the fix in the message) when it is not a duration."""
-    match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
+    match = _PATTERN.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f'"{text}" is not a duration; {HINT}')
     return int(match.group(1)) * UNITS[match.group(2)]

@@ -8,23 +8,47 @@ event is reported and the rest of the batch goes on."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
-from touchpoint import contract
-from touchpoint.attributes import RESERVED
+from touchpoint import contract, wire
+from touchpoint.attributes import is_reserved
+from touchpoint.channels import tags as message_tags
 from touchpoint.clock import iso
 from touchpoint.journey.types import AttributeName, Channel, TagName, TimeZone
-from touchpoint.routing import JOURNEY_EVENT_PREFIX, SES_DETAIL_TYPES, SFN_STATUS_CHANGE, SMS_STATUS
+from touchpoint.routing import (
+    JOURNEY_EVENT_PREFIX,
+    SES_DETAIL_TYPES,
+    SES_UNUSED_DETAIL_TYPES,
+    SFN_STATUS_CHANGE,
+    SMS_STATUS,
+)
 
 EVENT_SCHEMA_ID = "touchpoint/event-v1"
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")  # always fullmatch: "$" would admit a trailing newline
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+#: Bounds of a profile patch (docs/events.md): every stored attribute stays small, so a profile
+#: cannot be grown past DynamoDB's item limit by a few events.
+PATCH_VALUE_CHARS = 8_192
+PATCH_CHARS = 32_768
+PATCH_TAGS = 50
+#: occurred_at must fall in these years (a year-1 or year-9999 time overflows UTC arithmetic).
+FIRST_YEAR, LAST_YEAR = 1970, 2199
 
 
 class _Strict(BaseModel):
@@ -32,15 +56,16 @@ class _Strict(BaseModel):
 
 
 class ConsentChange(_Strict):
-    granted: bool = Field(description="true: the user opted in; false: the user opted out.")
+    # strictly a JSON boolean: a consent is never read into "yes", "1" or 1
+    granted: StrictBool = Field(description="true: the user opted in; false: the user opted out.")
     source: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         description="Where the decision was made, e.g. signup-form, settings-page, support-ticket-123."
     )
 
 
 class TagPatch(_Strict):
-    add: list[TagName] = Field(default_factory=list, description="Tags to add.")
-    remove: list[TagName] = Field(default_factory=list, description="Tags to remove.")
+    add: list[TagName] = Field(default_factory=list, max_length=PATCH_TAGS, description="Tags to add.")
+    remove: list[TagName] = Field(default_factory=list, max_length=PATCH_TAGS, description="Tags to remove.")
 
 
 class ProfilePatch(_Strict):
@@ -58,22 +83,37 @@ class ProfilePatch(_Strict):
     @field_validator("attributes")
     @classmethod
     def _not_reserved(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        reserved = sorted(set(value) & (RESERVED | {"tags", "timezone", "locale"}))
+        reserved = sorted(name for name in value if is_reserved(name))
         if reserved:
-            raise ValueError(f"{', '.join(reserved)} cannot be set as attributes; use the dedicated fields")
+            raise ValueError(
+                f"{', '.join(reserved)} cannot be set as attributes: contact points, time zone, locale "
+                "and tags have their own fields, consent changes only through the consent block, and "
+                "suppressions, counters and bookkeeping are the engine's"
+            )
+        total = 0
+        for name, attribute in value.items():
+            problem = wire.storable(attribute, name)
+            if problem is not None:
+                raise ValueError(problem)
+            chars = wire.size(attribute)
+            if chars > PATCH_VALUE_CHARS:
+                raise ValueError(f"{name} is {chars:,} characters as JSON; at most {PATCH_VALUE_CHARS:,}")
+            total += chars
+        if total > PATCH_CHARS:
+            raise ValueError(f"the attributes are {total:,} characters as JSON; at most {PATCH_CHARS:,}")
         return value
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not EMAIL.match(value):
+        if value is not None and not EMAIL.fullmatch(value):
             raise ValueError("is not an email address")
         return value
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not E164.match(value):
+        if value is not None and not E164.fullmatch(value):
             raise ValueError("is not an E.164 phone number (+ country code and number, digits only)")
         return value
 
@@ -94,8 +134,32 @@ class EventDetail(_Strict):
     profile: ProfilePatch | None = Field(None, description="Profile changes carried by the event.")
     consent: dict[Channel, ConsentChange] | None = Field(None, description="Consent decisions, per channel.")
 
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _iso(cls, value: Any) -> Any:
+        if not isinstance(value, str | dt.datetime):
+            raise ValueError("must be an ISO 8601 string with an offset, e.g. 2026-12-01T10:15:00+08:00")
+        return value
 
-_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_range(cls, value: dt.datetime) -> dt.datetime:
+        return in_range(value)
+
+
+def in_range(value: dt.datetime) -> dt.datetime:
+    """A pydantic validator: times outside FIRST_YEAR..LAST_YEAR (in UTC) are refused, so no
+    later arithmetic on them can overflow."""
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not FIRST_YEAR <= utc.year <= LAST_YEAR:
+        raise ValueError(f"must be between {FIRST_YEAR} and {LAST_YEAR} (UTC)")
+    return value
+
+
+_EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
 
 
 @dataclass(frozen=True)
@@ -139,6 +203,7 @@ class Feedback:
     occurred_at: dt.datetime
     properties: dict[str, Any] = field(default_factory=dict)  # journey_id, step_id, template, reason …
     permanent: bool = False  # a hard bounce / invalid number: the contact point is suppressed
+    send: str | None = None  # the send's digest from the message's tags (reconciles an ambiguous send)
 
     @property
     def channel(self) -> str:
@@ -197,8 +262,10 @@ def parse_envelope(raw: Any) -> Parsed:
 
 
 def parse_app_event(event_type: str, source: str, detail: dict[str, Any]) -> Event | Rejected:
-    if not _EVENT_TYPE.match(event_type):
-        return Rejected(f'detail-type "{event_type}" is not an event type; use dot-separated lowercase words')
+    if len(event_type) > 128 or not _EVENT_TYPE.fullmatch(event_type):
+        return Rejected(
+            f'detail-type "{wire.show(event_type)}" is not an event type; use dot-separated lowercase words'
+        )
     if event_type.startswith(("email.", "sms.")):
         return Rejected(f'"{event_type}" is reserved for message feedback from SES and End User Messaging')
     try:
@@ -210,14 +277,16 @@ def parse_app_event(event_type: str, source: str, detail: dict[str, Any]) -> Eve
 def describe_errors(error: ValidationError) -> str:
     parts = []
     for e in error.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "detail"
+        where = ".".join(["detail", *(str(p) for p in e["loc"])])
         message = str(e["msg"]).removeprefix("Value error, ")
-        parts.append(f"detail.{where}: {message}")
+        parts.append(f"{where}: {message}")
     return "; ".join(parts)
 
 
 # --------------------------------------------------------------------------- SES
 
+#: SES event types → what they mean here. Send (accepted by SES), DeliveryDelay (SES keeps
+#: trying) and Subscription (a list-management preference) say nothing final about a message.
 _SES_TYPES = {
     "Delivery": "email.delivered",
     "Open": "email.opened",
@@ -227,75 +296,140 @@ _SES_TYPES = {
     "Reject": "email.failed",
     "Rendering Failure": "email.failed",
 }
+_SES_IN_FLIGHT = {"Send": "SES accepted the message", "DeliveryDelay": "SES is still trying to deliver"}
+#: Bounces and complaints SES reports for an address on the account's suppression list: SES did
+#: not send the message at all, so it is neither the user's bounce nor their complaint (AWS does
+#: not count them in the account's bounce rate either).
+SES_SUPPRESSED_SUBTYPES = frozenset({"OnAccountSuppressionList"})
+# (bounceSubType "Suppressed", SES's global list, is different: AWS counts it as a bounce.)
+SES_SUPPRESSED = "ses_suppressed"
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9._+=/:-]{1,100}")
 
 
 def _ses(detail_type: str, detail: dict[str, Any]) -> Parsed:
+    if detail_type in SES_UNUSED_DETAIL_TYPES:
+        return Ignored(f"SES {detail_type} events say nothing final about a message")
     if detail_type not in SES_DETAIL_TYPES:
-        return Rejected(f'unknown SES event "{detail_type}"')
+        return Rejected(f'unknown SES event "{wire.show(detail_type)}"')
     kind = detail.get("eventType")
     mail = detail.get("mail") or {}
-    message_id = mail.get("messageId")
+    message_id = mail.get("messageId") if isinstance(mail, dict) else None
     if not isinstance(kind, str) or not isinstance(message_id, str):
         return Rejected("SES event without eventType and mail.messageId")
+    if not _MESSAGE_ID.fullmatch(message_id):
+        return Rejected("SES event whose mail.messageId is not a message id")
+    if kind in _SES_IN_FLIGHT or kind == "Subscription":
+        return Ignored(
+            f"SES {kind} events are not used: {_SES_IN_FLIGHT.get(kind, 'a subscription preference')}"
+        )
     normalised = _SES_TYPES.get(kind)
     if normalised is None:
-        return Ignored(f"SES {kind} events are not used")
+        return Ignored(f"SES {wire.show(kind)} events are not used")
     section = detail.get(kind[0].lower() + kind[1:].replace(" ", ""), {}) or {}
+    if not isinstance(section, dict):
+        return Rejected(f"SES {kind} event whose {kind.lower()} section is not an object")
     stamp = section.get("timestamp") or mail.get("timestamp")
     when = _time(stamp)
     if when is None:
-        return Rejected(f"SES {kind} event without a timestamp")
+        return Rejected(f"SES {kind} event without a timestamp in {FIRST_YEAR}..{LAST_YEAR}")
     tags = mail.get("tags") or {}
     properties: dict[str, Any] = {"channel": "email"}
-    for tag, key in (("journey", "journey_id"), ("step", "step_id"), ("template", "template")):
-        values = tags.get(tag)
-        if isinstance(values, list) and values:
-            properties[key] = values[0]
+    for tag, key in (
+        (message_tags.JOURNEY, "journey_id"),
+        (message_tags.STEP, "step_id"),
+        (message_tags.TEMPLATE, "template"),
+    ):
+        value = _tag(tags, tag)
+        if value is not None:
+            properties[key] = value
+    send = _tag(tags, message_tags.SEND)
     permanent = False
-    if kind == "Bounce":
+    subtype = section.get("bounceSubType") if kind == "Bounce" else section.get("complaintSubType")
+    if kind in ("Bounce", "Complaint") and subtype in SES_SUPPRESSED_SUBTYPES:
+        normalised, properties["reason"] = "email.failed", SES_SUPPRESSED
+        properties["suppression_list"] = str(subtype)
+    elif kind == "Bounce":
         bounce_type = str(section.get("bounceType", "Undetermined"))
         properties["bounce_type"] = bounce_type.lower()
+        if isinstance(subtype, str):
+            properties["bounce_subtype"] = subtype
         permanent = bounce_type == "Permanent"
-    if kind == "Click" and isinstance(section.get("link"), str):
-        properties["link"] = section["link"]
-    if kind == "Complaint":
+    elif kind == "Complaint":
         permanent = True
-    event_id = f"ses:{message_id}:{kind}:{stamp}"
-    return Feedback(normalised, event_id, message_id, when, properties, permanent)
+    elif kind in ("Reject", "Rendering Failure"):
+        properties["reason"] = "rejected" if kind == "Reject" else "rendering_failed"
+    if kind == "Click" and isinstance(section.get("link"), str):
+        properties["link"] = section["link"][:2048]
+    event_id = _feedback_id("ses", message_id, kind, iso(when))
+    return Feedback(normalised, event_id, message_id, when, properties, permanent, send)
+
+
+def _feedback_id(*parts: str) -> str:
+    """A deterministic event id for provider feedback (its copies dedupe), within EventDetail's
+    128 characters."""
+    text = ":".join(parts)
+    return text if len(text) <= 128 else f"{parts[0]}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def _tag(tags: Any, name: str) -> str | None:
+    """A Touchpoint tag of an SES event (``mail.tags`` maps names to lists), decoded; None when
+    absent or not something Touchpoint wrote."""
+    values = tags.get(name) if isinstance(tags, dict) else None
+    if isinstance(values, list) and values and isinstance(values[0], str):
+        return message_tags.decode(values[0])
+    return None
 
 
 # --------------------------------------------------------------------------- SMS
 
-_SMS_DELIVERED = {"TEXT_DELIVERED"}
-_SMS_PENDING = {"TEXT_PENDING", "TEXT_QUEUED"}
-_SMS_PERMANENT = {"TEXT_INVALID", "TEXT_OPTED_OUT"}
+#: End User Messaging SMS statuses. Any status with ``isFinal: false`` is in flight (a carrier
+#: may retry and deliver later); of the final ones these mean delivered …
+SMS_DELIVERED = frozenset({"TEXT_DELIVERED", "TEXT_SUCCESSFUL"})
+#: … these were never sent on, so they say nothing final …
+SMS_IN_FLIGHT = frozenset({"TEXT_PENDING", "TEXT_QUEUED"})
+#: … and these failures mean the number itself is wrong: it is suppressed. Every other final
+#: status (unreachable, blocked, spam, expired, unknown) is a failure of this message only.
+SMS_INVALID_NUMBER = frozenset({"TEXT_INVALID"})
+_SMS_STATUS = re.compile(r"TEXT_[A-Z_]{2,40}")
 
 
 def _sms(detail_type: str, detail: dict[str, Any]) -> Parsed:
     if detail_type != SMS_STATUS:
-        return Ignored(f"End User Messaging {detail_type} events are not used")
+        return Ignored(f"End User Messaging {wire.show(detail_type)} events are not used")
     kind, message_id = detail.get("eventType"), detail.get("messageId")
     if not isinstance(kind, str) or not isinstance(message_id, str):
         return Rejected("SMS event without eventType and messageId")
-    if kind in _SMS_PENDING or (kind == "TEXT_SUCCESSFUL" and not detail.get("isFinal")):
-        return Ignored(f"{kind} is not a final status")
+    if not _SMS_STATUS.fullmatch(kind) or not _MESSAGE_ID.fullmatch(message_id):
+        return Rejected("SMS event whose eventType or messageId is not one End User Messaging sends")
+    final = detail.get("isFinal")
+    if kind in SMS_IN_FLIGHT or final is False:
+        return Ignored(f"{kind} is not a final status: the message is still in flight")
     when = _time(detail.get("eventTimestamp"))
     if when is None:
-        return Rejected("SMS event without eventTimestamp")
+        return Rejected(f"SMS event without an eventTimestamp in {FIRST_YEAR}..{LAST_YEAR}")
     context = detail.get("context") or {}
     properties: dict[str, Any] = {"channel": "sms"}
-    properties.update({k: v for k, v in context.items() if k in ("journey_id", "step_id", "template")})
-    delivered = kind in _SMS_DELIVERED or kind == "TEXT_SUCCESSFUL"
+    if isinstance(context, dict):
+        properties.update(
+            {
+                k: v
+                for k, v in context.items()
+                if k in ("journey_id", "step_id", "template") and isinstance(v, str)
+            }
+        )
+    send = context.get(message_tags.SEND) if isinstance(context, dict) else None
+    delivered = kind in SMS_DELIVERED
     if not delivered:
         properties["reason"] = kind.lower()
-    event_id = f"sms:{message_id}:{kind}"
+    event_id = _feedback_id("sms", message_id, kind)
     return Feedback(
         "sms.delivered" if delivered else "sms.failed",
         event_id,
         message_id,
         when,
         properties,
-        kind in _SMS_PERMANENT,
+        kind in SMS_INVALID_NUMBER,
+        send if isinstance(send, str) else None,
     )
 
 
@@ -336,22 +470,25 @@ def _json_object(value: Any) -> dict[str, Any] | None:
 
 
 def _time(value: Any) -> dt.datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
-    if isinstance(value, str):
-        try:
+    """A provider's timestamp (epoch milliseconds or ISO 8601) within FIRST_YEAR..LAST_YEAR."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            parsed = dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+        elif isinstance(value, str) and len(value) <= 40:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        else:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed if FIRST_YEAR <= parsed.year <= LAST_YEAR else None
 
 
 # --------------------------------------------------------------------------- journey lifecycle events
 
-JourneyEventType = Literal[
-    "journey.entry", "journey.message", "journey.exited", "journey.converted", "journey.unsubscribed"
-]
+#: journey.entry, journey.message, journey.exited, journey.converted, journey.unsubscribed, or
+#: the type of an event a journey emits (``lead.qualified``).
+JourneyEventType = str
 
 
 @dataclass(frozen=True)
@@ -395,7 +532,7 @@ def app_event_schema() -> dict[str, Any]:
             "Source": {"type": "string", "description": "Your app, e.g. shop.web."},
             "DetailType": {
                 "type": "string",
-                "pattern": _EVENT_TYPE.pattern,
+                "pattern": f"^{_EVENT_TYPE.pattern}$",
                 "description": "The event type, e.g. order.placed.",
             },
             "EventBusName": {"type": "string", "description": "The Touchpoint bus."},

@@ -14,8 +14,20 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?<![\w:.\-])\+?[1-9]\d{7,14}(?![\w.\-])")
+#: By structure, not by a narrow alphabet: a local part is anything up to the @ that cannot end
+#: a token in a log line (so o'brien@, josé@, 用户@ and \uXXXX-escaped JSON all match), a domain
+#: is labels with at least one dot. Over-matching redacts a little too much, never too little.
+_STOP = r"\s@<>()\[\],;:\"`|{}"
+# A match starts only where a token starts (the lookbehind), and the local part cannot give
+# characters back (possessive): linear in the text, even for 100 KB without an @.
+_EMAIL = re.compile(rf"(?<![^{_STOP}])[^{_STOP}]++@[^{_STOP}'.]+(?:\.[^{_STOP}'.]+)+")
+#: Phone numbers: international (+ and 7-15 digits, with spaces, dots, dashes or brackets
+#: between them), bare runs of 8-15 digits, and grouped national numbers (138-0000-0000).
+_PHONE = re.compile(
+    r"\+\d(?:[\s().-]{0,2}\d){6,14}"
+    r"|(?<![\w:.\-])[1-9]\d{7,14}(?![\w.\-])"
+    r"|(?<![\w:.\-])\(?\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{3,4}(?![\w:.\-])"
+)
 
 
 def _mask(match: re.Match[str]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError
 
-from touchpoint import templates
+from touchpoint import sandbox, templates
 from touchpoint.attributes import ProfileSchema
 from touchpoint.errors import TemplateError
 from touchpoint.profiles import Profile
@@ -34,7 +34,10 @@ class Renderer:
         self, channel: templates.Channel, name: str, profile: Profile, extra: dict[str, Any]
     ) -> Rendered:
         """Missing values fall back to profile.yaml defaults; with none, the template must say
-        what to show (``| default(...)``) or the send fails with the variable's name."""
+        what to show (``| default(...)``) or the send fails with the variable's name.
+
+        Any failure of the template itself is a TemplateError, so the send fails for good instead
+        of being retried: the same template fails the same way on every attempt."""
         file = self.catalog.pick(name, channel, profile.locale)
         if file is None:
             raise TemplateError(f"no {channel} template {name!r} in {self.catalog.directory}")
@@ -44,11 +47,9 @@ class Renderer:
             **extra,
         }
         try:
-            if channel == "email":
-                plain = templates.render_blocks(self.envs.plain, file, ("subject", "text"), context)
-                html = templates.render_blocks(self.envs.html, file, ("html",), context)["html"]
-                return Rendered(file, plain["text"], " ".join(plain["subject"].split()), html)
-            return Rendered(file, templates.render_body(self.envs.plain, file, context))
+            message = templates.render_message(self.envs, channel, file, context)
+        except sandbox.LimitExceeded as error:
+            raise TemplateError(f"template {file} {error}") from error
         except jinja2.UndefinedError as error:
             raise TemplateError(
                 f"{file}: {error.message}; add it to the profile, declare a default in "
@@ -58,3 +59,13 @@ class Renderer:
             raise TemplateError(f"{file}: blocked by the sandbox: {error}") from error
         except jinja2.TemplateError as error:
             raise TemplateError(f"{file}: {error}") from error
+        except RecursionError as error:
+            raise TemplateError(f"template {file} nests too deeply (Python's recursion limit)") from error
+        except MemoryError as error:
+            raise TemplateError(f"template {file} ran out of memory") from error
+        except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as error:
+            # 1/0, 'a' + 1, 10.0 ** 400 (OverflowError) ...: errors of the template's own code
+            raise TemplateError(f"{file}: {type(error).__name__}: {error}") from error
+        if channel == "email":
+            return Rendered(file, message.text, " ".join((message.subject or "").split()), message.html)
+        return Rendered(file, message.text)

@@ -6,7 +6,8 @@ not reach it locally either."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from touchpoint import contract
@@ -17,18 +18,20 @@ Target = Literal["trigger", "kpi"]
 #: detail-type prefix of journey lifecycle events (entered, message_sent, …, converted).
 JOURNEY_EVENT_PREFIX = "journey."
 
+#: The SES events Touchpoint uses: the configuration set publishes these and the rule routes them.
 SES_DETAIL_TYPES = (
-    "Email Send",
     "Email Delivered",
-    "Email Delivery Delayed",
     "Email Opened",
     "Email Clicked",
     "Email Bounced",
     "Email Complaint Received",
     "Email Rendering Failed",
     "Email Rejected",
-    "Email Subscribed",
 )
+#: SES events that exist but say nothing final about a message (docs/events.md): not published.
+SES_UNUSED_DETAIL_TYPES = ("Email Sent", "Email Delivery Delayed", "Email Subscribed")
+#: SES tags every event it publishes through a configuration set with the set's name.
+SES_CONFIGURATION_SET_TAG = "ses:configuration-set"
 #: Lambda event source mapping of each target's queue: (batch size, batching window in seconds).
 #: kpi_rollup counts a whole batch in a few transactions, so it takes big batches.
 BATCHING: dict[Target, tuple[int, int]] = {"trigger": (10, 1), "kpi": (100, 10)}
@@ -94,3 +97,26 @@ RULES: tuple[Rule, ...] = (
 
 def rules_for(target: Target) -> list[Rule]:
     return [rule for rule in RULES if target in rule.targets]
+
+
+#: An origination identity the events name as is: an E.164 number, or a sender ID (End User
+#: Messaging's SenderId shape, 1-11 of [A-Za-z0-9_-]); not a phone-…/pool-… id or an ARN.
+_SENDER = re.compile(r"\+[1-9][0-9]{6,14}|(?!phone-|pool-|senderid-)[A-Za-z0-9_-]{1,11}")
+
+
+def deployed(ses_configuration_set: str, sms_origination: str | None = None) -> tuple[Rule, ...]:
+    """``RULES`` as a deployment creates them: the SES rule matches only events of this stack's
+    configuration set, and the SMS rule, when the origination identity is a number or a sender
+    ID (End User Messaging's events name it in ``originationPhoneNumber``), only this stack's
+    messages, so other applications' mail and texts in the account are never counted. An
+    origination identity given as an id or ARN (``phone-…``, ``pool-…``) cannot be matched by
+    pattern: those events are filtered by the message index instead (docs/events.md)."""
+    out = []
+    for rule in RULES:
+        pattern = dict(rule.pattern)
+        if rule.name == "ses-events":
+            pattern["detail"] = {"mail": {"tags": {SES_CONFIGURATION_SET_TAG: [ses_configuration_set]}}}
+        if rule.name == "sms-events" and sms_origination and _SENDER.fullmatch(sms_origination):
+            pattern["detail"] = {"originationPhoneNumber": [sms_origination]}
+        out.append(replace(rule, pattern=pattern))
+    return tuple(out)

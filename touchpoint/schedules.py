@@ -81,7 +81,7 @@ class Rate:
 def parse_schedule(expression: str) -> Cron | Rate:
     """Parse or raise ScheduleError whose message says what to write instead."""
     text = expression.strip()
-    rate = _RATE.match(text)
+    rate = _RATE.fullmatch(text)
     if rate:
         value, unit = int(rate.group(1)), rate.group(2)
         if value < 1:
@@ -90,7 +90,7 @@ def parse_schedule(expression: str) -> Cron | Rate:
             fixed = unit.rstrip("s") + ("" if value == 1 else "s")
             raise ScheduleError(f'"{text}": write rate({value} {fixed})')
         return Rate(value * _UNIT_SECONDS[unit.rstrip("s")])
-    cron = _CRON.match(text)
+    cron = _CRON.fullmatch(text)
     if not cron:
         raise ScheduleError(f'"{text}" is not a schedule; use cron(0 10 ? * MON *) or rate(1 day)')
     fields = cron.group(1).split()

@@ -6,7 +6,10 @@ Files sit in ``templates/`` beside the journeys: ``<name>.email.j2`` (blocks ``s
 functions use this one module, so what validates is what renders.
 
 Rendering is always sandboxed. HTML is autoescaped; subject and text are not (an ``&`` in a
-subject must stay an ``&``), so each file is compiled in two environments that share the loader."""
+subject must stay an ``&``), so each file is compiled in two environments that share the loader.
+
+Both environments are a bounded sandbox (``touchpoint/sandbox.py``): a template that would
+build a gigabyte, loop a billion times or recurse without end is refused with the limit it hit."""
 
 from __future__ import annotations
 
@@ -14,11 +17,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Literal
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from touchpoint.sandbox import BoundedSandbox, Budget, collect, render_budget
 
 Channel = Literal["email", "sms"]
 EMAIL_BLOCKS = ("subject", "html", "text")
@@ -27,6 +32,8 @@ _FILE = re.compile(
     r"^(?P<name>[a-z0-9][a-z0-9_-]*)(?:\.(?P<locale>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?))?"
     r"\.(?P<channel>email|sms)\.j2$"
 )
+
+# --------------------------------------------------------------------------- catalog
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ def scan(directory: Path) -> Catalog:
     catalog = Catalog(directory)
     if directory.is_dir():
         for path in sorted(directory.iterdir()):
-            match = _FILE.match(path.name)
+            match = _FILE.fullmatch(path.name)
             if match:
                 key = TemplateKey(match["name"], match["channel"])  # type: ignore[arg-type]
                 catalog.variants.setdefault(key, {})[match["locale"] or ""] = path.name
@@ -86,8 +93,8 @@ class Environments:
             "keep_trailing_newline": False,
             "auto_reload": False,
         }
-        self.html = ImmutableSandboxedEnvironment(autoescape=True, **common)
-        self.plain = ImmutableSandboxedEnvironment(autoescape=False, **common)
+        self.html = BoundedSandbox(autoescape=True, **common)
+        self.plain = BoundedSandbox(autoescape=False, **common)
         self.inspected: dict[str, Inspection] = {}
 
     def source(self, file_name: str) -> str:
@@ -109,7 +116,10 @@ def inspect(envs: Environments, file_name: str) -> Inspection:
     jinja2.TemplateSyntaxError (with the line) or jinja2.TemplateNotFound for a missing partial.
     Cached per environment: many journeys send the same template."""
     if file_name not in envs.inspected:
-        envs.inspected[file_name] = _inspect(envs, file_name)
+        try:
+            envs.inspected[file_name] = _inspect(envs, file_name)
+        except RecursionError:
+            raise jinja2.TemplateSyntaxError("template is nested too deeply", 1, file_name) from None
     return envs.inspected[file_name]
 
 
@@ -123,13 +133,53 @@ def _inspect(envs: Environments, file_name: str) -> Inspection:
     return Inspection(frozenset(blocks), frozenset(variables))
 
 
+# --------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class Message:
+    """The rendered parts of one message: an email's three blocks, or an SMS body as ``text``."""
+
+    text: str
+    subject: str | None = None
+    html: str | None = None
+
+
+def render_message(
+    envs: Environments, channel: Channel, file_name: str, context: Mapping[str, Any]
+) -> Message:
+    """Render every part of one message within one :class:`Budget`; raises LimitExceeded at the
+    first limit exceeded, or what the template raised. Compiling comes first, outside the deadline."""
+    if channel == "email":
+        plain, html = envs.plain.get_template(file_name), envs.html.get_template(file_name)
+        with render_budget() as budget:
+            parts = render_blocks(plain, ("subject", "text"), context, budget)
+            parts |= render_blocks(html, ("html",), context, budget)
+        return Message(parts["text"], parts["subject"], parts["html"])
+    body = envs.plain.get_template(file_name)
+    with render_budget() as budget:
+        return Message(render_body(body, context, budget))
+
+
 def render_blocks(
-    env: jinja2.Environment, file_name: str, blocks: tuple[str, ...], context: Mapping[str, Any]
+    template: jinja2.Template, blocks: tuple[str, ...], context: Mapping[str, Any], budget: Budget
 ) -> dict[str, str]:
-    template = env.get_template(file_name)
     ctx = template.new_context(dict(context))
-    return {name: "".join(template.blocks[name](ctx)).strip() for name in blocks}
+    return {name: collect(template.blocks[name](ctx), budget).strip() for name in blocks}
 
 
-def render_body(env: jinja2.Environment, file_name: str, context: Mapping[str, Any]) -> str:
-    return env.get_template(file_name).render(dict(context)).strip()
+def render_body(template: jinja2.Template, context: Mapping[str, Any], budget: Budget) -> str:
+    ctx = template.new_context(dict(context))
+    return collect(template.root_render_func(ctx), budget).strip()
+
+
+def location(error: BaseException) -> tuple[str, int] | None:
+    """Template name and line where ``error`` was raised (the innermost template frame)."""
+    found: tuple[str, int] | None = None
+    tb: TracebackType | None = error.__traceback__
+    while tb is not None:
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if isinstance(template, jinja2.Template) and template.name is not None:
+            found = (template.name, template.get_corresponding_lineno(tb.tb_lineno))
+        tb = tb.tb_next
+    return found

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -29,8 +30,19 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+_B64 = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: the URL-safe alphabet only, unpadded, and the one canonical spelling of the bytes
+    (a lenient decoder ignores stray characters and unused trailing bits, so one MAC would have
+    many accepted spellings)."""
+    if not _B64.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not unpadded URL-safe base64")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not the canonical spelling")
+    return data
 
 
 def sign(secret: str, request: Unsubscribe) -> str:
@@ -52,6 +64,8 @@ def verify(secret: str, token: str, now: int) -> Unsubscribe:
     """The request a token carries; InvalidToken when it was not signed with ``secret`` or expired."""
     if not secret:
         raise InvalidToken("no signing key configured")
+    if len(token) > 2048:
+        raise InvalidToken("too long")
     try:
         payload, mac = token.split(".", 1)
         expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()

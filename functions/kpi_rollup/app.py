@@ -3,7 +3,6 @@ count, and the hourly ``{"action": "rollup"}`` from EventBridge Scheduler to jud
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
@@ -13,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from touchpoint.aws import wiring
 from touchpoint.clock import process_clock
 from touchpoint.engine.kpi import ACTION, KpiRollup
-from touchpoint.errors import TransientError
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
 
@@ -26,26 +24,17 @@ def service() -> KpiRollup:
 
 
 def count_batch(event: dict[str, Any]) -> dict[str, Any]:
-    """The whole batch in one go (see KpiRollup.count_bodies). Malformed input is logged with its
-    reason and acknowledged (a retry cannot fix it); an error (throttling, contention) fails every
-    countable record of the batch, which SQS redelivers; their markers make the retry exact."""
+    """The whole batch in one go (see KpiRollup.count_bodies). A malformed record is logged with
+    its reason and acknowledged (a retry cannot fix it); records the store could not count for
+    now (throttling, contention) are reported as failures, and SQS redelivers only those; their
+    markers make the retry exact."""
     records = list(SQSEvent(event).records)
-    try:
-        outcomes = service().count_bodies([record.body for record in records])
-    except Exception as error:  # any failure: SQS redelivers the countable records
-        logger.warning(
-            "batch retried",
-            extra={
-                "records": len(records),
-                "error": type(error).__name__,
-                "transient": isinstance(error, TransientError),
-            },
-        )
-        return {
-            "batchItemFailures": [{"itemIdentifier": r.message_id} for r in records if _countable(r.body)]
-        }
-    for outcome in outcomes:
-        log = logger.warning if outcome.status == "rejected" else logger.info
+    outcomes = service().count_bodies([record.body for record in records])
+    failures = []
+    for record, outcome in zip(records, outcomes, strict=True):
+        if outcome.status == "retry":
+            failures.append({"itemIdentifier": record.message_id})
+        log = logger.warning if outcome.status in ("rejected", "retry") else logger.info
         log(
             "record",
             extra={
@@ -55,14 +44,7 @@ def count_batch(event: dict[str, Any]) -> dict[str, Any]:
                 "counters": list(outcome.counters),
             },
         )
-    return {"batchItemFailures": []}
-
-
-def _countable(body: str) -> bool:
-    try:
-        return isinstance(json.loads(body), dict)
-    except ValueError:
-        return False
+    return {"batchItemFailures": failures}
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
+from touchpoint.aws.failures import describe, retryable
 from touchpoint.clock import process_clock
 from touchpoint.engine.privacy import Privacy, PrivacyRequest
 from touchpoint.engine.privacy import run as privacy_run
@@ -34,7 +35,13 @@ def privacy() -> Privacy:
 
 
 def record_handler(record: SQSRecord) -> None:
-    outcome = service().handle_body(record.body)
+    try:
+        outcome = service().handle_body(record.body)
+    except Exception as error:
+        if retryable(error):
+            raise  # the record fails alone; SQS redelivers it
+        logger.exception("record could not be processed", extra={"error": type(error).__name__})
+        outcome = service().reject_body(record.body, describe(error))
     logger.info(
         "record",
         extra={
@@ -57,4 +64,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request = parse(event=event, model=PrivacyRequest)
         logger.info("privacy request", extra={"action": request.action})
         return privacy_run(privacy(), request)
-    return service().run(ACTION.validate_python(event))
+    return service().run(ACTION.validate_python(event), context.invoked_function_arn)

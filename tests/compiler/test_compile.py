@@ -103,7 +103,10 @@ def test_fallback_runs_when_the_message_was_not_sent() -> None:
     )
     assert s["sms"]["Next"] == "sms#check"
     check = s["sms#check"]
-    assert check["Choices"] == [{"Variable": "$.last.status", "StringEquals": "sent", "Next": "wait-2"}]
+    assert check["Choices"] == [  # an unconfirmed send may have reached the user: no fallback either
+        {"Variable": "$.last.status", "StringEquals": "sent", "Next": "wait-2"},
+        {"Variable": "$.last.status", "StringEquals": "sent_unconfirmed", "Next": "wait-2"},
+    ]
     assert check["Default"] == "mail"
     assert s["sms#failed"]["Next"] == "mail"
     assert s["mail"]["Next"] == "wait-2"
@@ -191,39 +194,38 @@ def test_split_routes_on_the_per_user_bucket() -> None:
     assert choice["Default"] == COMPLETED
 
 
-def test_tag_and_set_update_the_profile_only_if_it_still_exists() -> None:
+def test_tag_set_and_emit_are_one_callback_task_each_that_a_pause_holds() -> None:
+    """trigger_eval applies them unless the journey is paused (then held until resumed), and a
+    tag or set whose profile is gone (erased) fails into ProfileGone, never recreating it."""
     s = states(
         journey(
             [
                 {"tag": {"add": ["b", "a"], "remove": ["c"]}, "id": "swap"},
                 {"set": {"intent_level": "high", "score": 3, "vip": None}, "id": "attrs"},
+                {"emit": {"type": "lead.qualified", "properties": {"source": "x"}}, "id": "crm"},
             ]
         )
     )
-    add, remove, attrs = s["swap"], s["swap#remove"], s["attrs"]
-    assert add["Next"] == "swap#remove"
-    assert remove["Next"] == "attrs"
-    assert add["Parameters"]["UpdateExpression"] == "SET #updated_at = :now ADD #tags :tags"
-    assert add["Parameters"]["ExpressionAttributeValues"][":tags"] == {"SS": ["a", "b"]}
-    assert remove["Parameters"]["UpdateExpression"] == "SET #updated_at = :now DELETE #tags :tags"
-    assert (
-        attrs["Parameters"]["UpdateExpression"] == "SET #updated_at = :now, #a0 = :v0, #a1 = :v1 REMOVE #a2"
-    )
-    assert attrs["Parameters"]["ExpressionAttributeValues"][":v1"] == {"N": "3"}
-    for task in (add, remove, attrs):
-        assert task["Parameters"]["ConditionExpression"] == "attribute_exists(#user_id)"
-        assert task["Parameters"]["TableName"] == "${ProfilesTableName}"
-        assert task["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+    swap, attrs, crm = s["swap"], s["attrs"], s["crm"]
+    assert (swap["Next"], attrs["Next"]) == ("attrs", "crm")
+    for task, kind in ((swap, "tag"), (attrs, "set"), (crm, "emit")):
+        assert task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+        assert task["Parameters"]["FunctionName"] == "${TriggerEvalFunctionArn}"
+        payload = task["Parameters"]["Payload"]
+        assert (payload["action"], payload["kind"], payload["step_id"]) == ("step", kind, task_name(s, task))
+        assert payload["token.$"] == "$$.Task.Token"
+        assert payload["execution_name.$"] == "$$.Execution.Name"  # the emitted event's id derives from it
+        assert task["Catch"] == [
+            {"ErrorEquals": ["ProfileGone"], "Next": "ProfileGone", "ResultPath": "$.last"}
+        ]
+        assert task["TimeoutSeconds"] == contract.SEND_TIMEOUT_SECONDS  # a pause holds it up to 7 days
+    assert swap["Parameters"]["Payload"]["change"] == {"add": ["a", "b"], "remove": ["c"]}
+    assert attrs["Parameters"]["Payload"]["change"] == {"intent_level": "high", "score": 3, "vip": None}
+    assert crm["Parameters"]["Payload"]["change"] == {"type": "lead.qualified", "properties": {"source": "x"}}
 
 
-def test_emit_puts_an_event_whose_id_derives_from_the_execution() -> None:
-    s = states(journey([{"emit": {"type": "lead.qualified", "properties": {"source": "x"}}, "id": "crm"}]))
-    entry = s["crm"]["Parameters"]["Entries"][0]
-    assert entry["EventBusName"] == "${EventBusName}"
-    assert entry["Source"] == contract.JOURNEY_SOURCE
-    assert entry["DetailType"] == "lead.qualified"
-    assert entry["Detail"]["event_id.$"] == "States.Format('{}:crm', $$.Execution.Name)"
-    assert entry["Detail"]["properties"] == {"source": "x", "journey_id": "t", "step_id": "crm"}
+def task_name(s: dict[str, Any], task: dict[str, Any]) -> str:
+    return next(name for name, state in s.items() if state is task)
 
 
 def test_wait_until_asks_for_the_next_local_time_then_waits_for_it() -> None:
@@ -253,7 +255,6 @@ def test_no_arns_only_placeholders_and_no_routing_pass_states(examples: dict[str
             contract.SEND_EMAIL_FUNCTION,
             contract.SEND_SMS_FUNCTION,
             contract.TRIGGER_EVAL_FUNCTION,
-            contract.PROFILES_TABLE,
             contract.EVENT_BUS,
         }
         for placeholder in compiled.manifest["placeholders"]:

@@ -24,6 +24,7 @@ from touchpoint.aws.state import DynamoState
 from touchpoint.aws.tables import create_tables
 from touchpoint.engine.send import Sender, SendRequest
 from touchpoint.engine.trigger import Outcome, TriggerEval
+from touchpoint.local import strict
 from touchpoint.settings import Settings
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -61,7 +62,6 @@ def substitute(definition: str, settings: Settings) -> str:
         contract.SEND_EMAIL_FUNCTION: arn + "send-email",
         contract.SEND_SMS_FUNCTION: arn + "send-sms",
         contract.TRIGGER_EVAL_FUNCTION: arn + "trigger-eval",
-        contract.PROFILES_TABLE: settings.profiles_table,
         contract.EVENT_BUS: settings.event_bus_name,
     }
     for name, value in values.items():
@@ -317,6 +317,8 @@ def sqs_event(bodies: list[str], queue: str, id_prefix: str) -> dict[str, Any]:
 def world(aws: Any, settings: Settings) -> World:
     captured = deploy(aws, settings, REPO / "journeys")
     clients = wiring.Clients(aws)
+    for provider in ("sesv2", "sns"):  # AWS's limits and errors, which moto does not enforce
+        strict.install(clients.provider(provider))
     clock = Clock(START)
     executions = RecordingExecutions(clients("stepfunctions"))
     trigger = wiring.trigger_eval(settings, clients, clock)
@@ -327,3 +329,26 @@ def world(aws: Any, settings: Settings) -> World:
     sms_once.register_lambda_context(lambda_context("touchpoint-send-sms"))
     email.executions = sms.executions = executions
     return World(aws, settings, clock, trigger, email, sms, executions, captured)
+
+
+@pytest.fixture
+def env(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    """The world, with the Lambda handlers configured from the environment as Lambda runs them."""
+    for name, variable in Settings.env_names().items():
+        value = getattr(world.settings, name)
+        if value not in (None, ()):
+            monkeypatch.setenv(variable, str(value))
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "touchpoint")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    from functions.kpi_rollup import app as kpi_app
+    from functions.trigger_eval import app as trigger_app
+    from functions.unsubscribe import app as unsubscribe_app
+    from touchpoint import clock
+    from touchpoint.aws import send_handler
+
+    # the handlers run on the world's clock (as the simulator sets its own), not the machine's
+    monkeypatch.setattr(clock, "_process", world.clock)
+    for module in (trigger_app, unsubscribe_app, send_handler, kpi_app):
+        module.service.cache_clear()
+    trigger_app.privacy.cache_clear()
+    return world

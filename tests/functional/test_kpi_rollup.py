@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.functional.conftest import ACCOUNT, REGION, lambda_context, sqs_event
 from touchpoint import contract, metrics
@@ -387,7 +388,7 @@ def test_inputs_that_cannot_be_counted_say_why(deployment: Deployment) -> None:
     assert [(o.status, o.reason) for o in outcomes] == [
         ("rejected", "not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
         ("rejected", "properties.journey_id is missing or is not a journey id"),
-        ("rejected", 'properties.status must be "sent" or "skipped"'),
+        ("rejected", "properties.status must be one of sent, skipped, sent_unconfirmed"),
         ("rejected", "SES event without eventType and mail.messageId"),
         ("ignored", "journey.kpi_alert is not counted"),
         ("ignored", "journey events are only counted from touchpoint.journey"),
@@ -457,6 +458,8 @@ def test_the_rollup_computes_every_rate_over_the_window_and_the_goal_on_matured_
     expected = {
         "reach_rate": entered / eligible,
         "delivery_rate": delivered / sent,
+        "email_delivery_rate": (80 + 100) / (90 + 100),  # per channel: each its own sends
+        "sms_delivery_rate": 20 / 30,
         "open_rate": (30 + 10) / delivered,
         "click_rate": 12 / delivered,
         "click_to_open_rate": 12 / 40,
@@ -465,6 +468,8 @@ def test_the_rollup_computes_every_rate_over_the_window_and_the_goal_on_matured_
         "complaint_rate": 1 / delivered,
         "bounce_rate": 4 / sent,
         "send_failure_rate": failed / (sent + failed),
+        "email_send_failure_rate": failed / (90 + 100 + failed),
+        "sms_send_failure_rate": 0 / 30,
         "trigger_success_rate": entered / (entered + 2),
     }
     assert report["rates"] == pytest.approx(expected)
@@ -732,10 +737,27 @@ def test_malformed_records_are_acknowledged_and_errors_are_retried_alone(
         == 1
     )
 
-    monkeypatch.setenv("TOUCHPOINT_KPIS_TABLE", "no-such-table")  # every write fails
+    monkeypatch.setenv("TOUCHPOINT_KPIS_TABLE", "no-such-table")  # every write fails, not for the data
     app.service.cache_clear()
     batch = sqs_batch(["{not json", *live([message("m2")])])
-    assert app.handler(batch, ROLLUP) == {"batchItemFailures": [{"itemIdentifier": "r1"}]}
+    with pytest.raises(ClientError, match="ResourceNotFound"):  # a deployment fault: the invocation fails
+        app.handler(batch, ROLLUP)
+
+
+def test_a_throttled_batch_retries_only_its_countable_records(
+    app: Any, deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from touchpoint.aws.kpis import DynamoKpis
+    from touchpoint.errors import TransientError
+
+    def throttled(self: DynamoKpis, entries: Any) -> list[bool]:
+        raise TransientError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(DynamoKpis, "count_many", throttled)
+    batch = sqs_batch(["{not json", *live([message("m2"), message("m3")]), "[]"])
+    assert app.handler(batch, ROLLUP) == {
+        "batchItemFailures": [{"itemIdentifier": "r1"}, {"itemIdentifier": "r2"}]
+    }
 
 
 def test_the_scheduled_rollup_runs_on_the_counts_of_the_handler(app: Any, deployment: Deployment) -> None:

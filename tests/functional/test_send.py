@@ -131,6 +131,7 @@ def test_unsubscribe_mid_journey_stops_later_sends(world: World) -> None:
     optout = OptOut(
         "test-secret",
         DynamoProfiles(world.client("dynamodb"), "profiles"),
+        world.state,
         EventBus(world.client("events"), "touchpoint"),
         world.clock,
     )
@@ -221,6 +222,22 @@ def test_the_global_cap_spans_journeys_and_defers_until_the_window_frees(world: 
     third = world.send(world.send_request("cart-abandonment", "recommend", "u1", token="c"))
     assert (third.status, third.reason) == ("deferred", "frequency_cap")
     assert third.result["until"] == "2026-12-02T02:00:00.000Z"  # 24 h after the first of the two
+
+
+def test_a_cap_window_never_closes_early_on_a_fraction_of_a_second(world: World) -> None:
+    """A send at 02:00:00.7 still counts at 02:00:00.0 a day later: DynamoDB keeps whole
+    seconds, and a truncated time would have let a third message through 0.7 s early."""
+    enter_cart(world, "u1")
+    world.clock.advance(seconds=0.7)
+    world.send(world.send_request("new-user-7day", "welcome", "u1", token="a"))
+    world.clock.advance(hours=2)
+    world.send(world.send_request("cart-abandonment", "coupon", "u1", token="b"))
+    world.clock.advance(hours=22, seconds=-0.7)  # 24 h after the first, to the whole second
+    third = world.send(world.send_request("cart-abandonment", "recommend", "u1", token="c"))
+    assert (third.status, third.reason) == ("deferred", "frequency_cap")
+    assert third.result["until"] == "2026-12-02T02:00:01.000Z"  # the next whole second after 24 h
+    world.clock.advance(seconds=1)
+    assert world.send(world.send_request("cart-abandonment", "recommend", "u1", token="d")).status == "sent"
 
 
 def test_sms_to_china_gets_signature_opt_out_and_segments(world: World) -> None:

@@ -30,7 +30,12 @@ def test_registration_builds_the_profile_and_enters_the_nurture(world: World) ->
     assert item["user.registered.count"] == 1
     assert item["consent_email"]["granted"] is True
     assert item["consent_email"]["source"] == "signup-form"
-    assert [c["channel"] for c in item["consent_log"]] == ["email", "sms"]
+    assert "consent_log" not in item  # the ledger is in the state table: the profile does not grow
+    ledger = [i for i in world.state.user_items("u1") if i["sk"].startswith("CONSENT#")]
+    assert sorted((i["channel"], i["granted"], i["source"]) for i in ledger) == [
+        ("email", True, "signup-form"),
+        ("sms", True, "signup-form"),
+    ]
     assert [(d.journey_id, d.enter) for d in outcome.decisions] == [("new-user-7day", True)]
     executions = world.executions_of("new-user-7day")
     assert len(executions) == 1
@@ -365,9 +370,13 @@ def test_feedback_for_an_erased_user_does_not_recreate_the_profile(world: World)
     world.state.put_message(
         _message("m1", "u1", "new-user-7day", "welcome", execution), world.clock.now() + dt.timedelta(days=1)
     )
-    DynamoProfiles(world.client("dynamodb"), "profiles").delete("u1")
-    assert world.trigger.handle_body(json.dumps(_ses_click("m1"))).reason == "the profile was erased"
-    assert profile(world, "u1") == {}
+    world.clock.advance(hours=1)
+    DynamoProfiles(world.client("dynamodb"), "profiles").erase("u1", world.clock.now())
+    tombstone = profile(world, "u1")
+    world.clock.advance(hours=1)  # a click after the erasure, on an email sent before it
+    outcome = world.trigger.handle_body(json.dumps(_ses_click("m1")))
+    assert outcome.status == "ignored", outcome.reason
+    assert profile(world, "u1") == tombstone == {"user_id": "u1", "erased_at": tombstone["erased_at"]}
 
 
 def test_an_entry_that_cannot_start_is_reported_and_frees_the_group(world: World) -> None:

@@ -36,7 +36,11 @@ def test_every_committed_journey_loads_with_its_registry_entry() -> None:
     assert cart.schedule is None
     assert cart.settings.kpis["open_rate"].floor == 0.1
     assert cart.settings.kpis["open_rate"].min_sample == 100  # the journey language's default
-    assert cart.targets("arn:aws:states:::dynamodb:updateItem") == [contract.PROFILES_TABLE]
+    # tag/set/emit run in trigger_eval (decision D15): a journey never writes a profile itself
+    assert cart.targets("arn:aws:states:::lambda:invoke.waitForTaskToken") == [
+        contract.SEND_EMAIL_FUNCTION,
+        contract.TRIGGER_EVAL_FUNCTION,
+    ]
     launch = journeys["d12-launch"]
     assert launch.schedule is not None
     assert (launch.schedule.expression, launch.schedule.timezone) == (

@@ -70,7 +70,12 @@ def test_the_new_journey_has_its_schedule_in_its_time_zone(
     )
     assert schedule["ScheduleExpression"] == "cron(0 9 ? * MON *)"
     assert schedule["ScheduleExpressionTimezone"] == "Europe/Paris"
-    assert json.loads(schedule["Target"]["Input"]) == {"action": "schedule", "journey_id": "spring-sale"}
+    # the run id is the scheduled time, so a retried invocation continues the same run
+    assert json.loads(schedule["Target"]["Input"]) == {
+        "action": "schedule",
+        "journey_id": "spring-sale",
+        "run_id": "<aws.scheduler.scheduled-time>",
+    }
 
 
 def test_the_new_journey_has_a_dashboard_and_its_alarms(

@@ -4,6 +4,7 @@ touchpoint.settings and touchpoint.aws.tables. One synth for the module."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,22 @@ from aws_cdk.assertions import Match
 
 from infra import journeys as compiled
 from infra.config import DeployConfig
-from infra.observability import SES_BOUNCE_REVIEW, SES_COMPLAINT_REVIEW
+from infra.observability import (
+    SEND_FAILURE_CEILING,
+    SEND_FAILURE_MIN_FAILED,
+    SEND_FAILURE_MIN_SAMPLE,
+    SES_BOUNCE_REVIEW,
+    SES_COMPLAINT_REVIEW,
+    kpi_alarms,
+    send_failure_kpi,
+)
 from infra.stack import BUNDLE_ROOT, ROLLUP_EVERY, SES_EVENTS, TouchpointStack, dates_every
 from infra.wiring import FUNCTIONS, PLACEHOLDER_FUNCTIONS, FunctionName, env_name
 from tests.conftest import STATEMACHINES
 from tests.infra.conftest import ORIGINATION_ARN, logical_id, resources, synthesize, template_of
 from touchpoint import contract, metrics, routing
 from touchpoint.aws import tables as table_specs
+from touchpoint.journey.model import KpiTarget
 from touchpoint.registry import load as load_registry
 from touchpoint.settings import Settings
 
@@ -34,6 +44,7 @@ CONFIG = DeployConfig(
 )
 JOURNEYS = compiled.load(STATEMACHINES)
 REGISTRY = load_registry(STATEMACHINES / "registry.json")
+SENDING = [j for j in JOURNEYS if j.settings.channels]
 Built = tuple[TouchpointStack, dict[str, Any]]
 
 
@@ -84,11 +95,19 @@ def _function(template: dict[str, Any], stack: TouchpointStack, name: FunctionNa
 
 
 def test_every_resource_kind_of_the_engine_is_there(template: dict[str, Any]) -> None:
-    kpi_alarms = sum(
+    declared = sum(
         (kpi.floor is not None) + (kpi.ceiling is not None)
         for entry in REGISTRY.journeys.values()
         for kpi in entry.kpis.values()
     )
+    # the default send_failure_rate ceiling of every sending journey that declares none
+    defaulted = sum(
+        1
+        for j in SENDING
+        if j.settings.kpis.get("send_failure_rate") is None
+        or j.settings.kpis["send_failure_rate"].ceiling is None
+    )
+    per_journey = 2 * len(JOURNEYS) + len(SENDING)  # executions failed, throttled; sends failing
     operational = 3 + len(FUNCTIONS) + 1 + 2  # dead letters, function errors, backlog, SES reputation
     expected = {
         "AWS::DynamoDB::Table": 3,
@@ -110,7 +129,7 @@ def test_every_resource_kind_of_the_engine_is_there(template: dict[str, Any]) ->
         "AWS::SecretsManager::Secret": 1,
         "AWS::KMS::Key": 1,
         "AWS::CloudWatch::Dashboard": len(JOURNEYS) + 1,
-        "AWS::CloudWatch::Alarm": kpi_alarms + 2 * len(JOURNEYS) + operational,
+        "AWS::CloudWatch::Alarm": declared + defaulted + per_journey + operational,
     }
     counted = {kind: len(resources(template, kind)) for kind in expected}
     assert counted == expected
@@ -151,15 +170,23 @@ def test_rules_are_exactly_the_routing_rules(stack: TouchpointStack, template: d
         )
         for r in resources(template, "AWS::Events::Rule").values()
     )
+    configuration_set = {"Ref": logical_id(stack, stack.email_configuration_set)}
     expected = sorted(
         (
             json.dumps(bus[rule.bus]),
             json.dumps(rule.pattern, sort_keys=True),
             tuple(sorted(queues[t] for t in rule.targets)),
         )
-        for rule in routing.RULES
+        for rule in routing.deployed(configuration_set, stack.config.sms_origination_identity)  # type: ignore[arg-type]
     )
     assert synthesized == expected
+    ses_rule = next(
+        r for r in resources(template, "AWS::Events::Rule").values() if "aws.ses" in json.dumps(r)
+    )
+    # only this stack's configuration set: other applications' mail in the account is never counted
+    assert ses_rule["Properties"]["EventPattern"]["detail"] == {
+        "mail": {"tags": {"ses:configuration-set": [configuration_set]}}
+    }
 
 
 def test_each_rule_may_send_only_to_its_queues(stack: TouchpointStack, template: dict[str, Any]) -> None:
@@ -318,12 +345,6 @@ def test_cart_abandonment_iam_is_exactly_its_manifest(
             ],
         },
         {
-            "Sid": "UpdateProfiles",
-            "Action": "dynamodb:UpdateItem",
-            "Effect": "Allow",
-            "Resource": _arn(stack, stack.tables.profiles),
-        },
-        {
             "Sid": "PutEvents",
             "Action": "events:PutEvents",
             "Effect": "Allow",
@@ -359,8 +380,6 @@ def test_every_machine_may_use_only_its_manifest_integrations(
         sids = {s.get("Sid") for s in statements} - {None}
         invoked = journey.targets("arn:aws:states:::lambda:invoke")
         expected = {"InvokeFunctions"} if invoked else set()
-        if contract.PROFILES_TABLE in journey.targets("arn:aws:states:::dynamodb:updateItem"):
-            expected.add("UpdateProfiles")
         if contract.EVENT_BUS in journey.targets("arn:aws:states:::events:putEvents"):
             expected.add("PutEvents")
         assert sids == expected, journey.id
@@ -394,7 +413,7 @@ def test_schedules_come_from_the_manifests(stack: TouchpointStack, template: dic
                 journey.schedule.expression,
                 journey.schedule.timezone,
                 trigger,
-                {"action": "schedule", "journey_id": journey.id},
+                {"action": "schedule", "journey_id": journey.id, "run_id": "<aws.scheduler.scheduled-time>"},
             )
     assert set(schedules) == set(expected)
     for name, (expression, zone, target, payload) in expected.items():
@@ -511,18 +530,15 @@ def test_ses_configuration_set_publishes_every_routed_event_to_the_default_bus(
     assert props["Enabled"] is True
     assert props["EventBridgeDestination"]["EventBusArn"]["Fn::Join"][1][-1] == ":event-bus/default"
     assert set(SES_EVENTS) == set(routing.SES_DETAIL_TYPES)
-    assert sorted(props["MatchingEventTypes"]) == sorted(
+    assert sorted(props["MatchingEventTypes"]) == sorted(  # only what Touchpoint uses (docs/events.md)
         [
-            "send",
             "delivery",
-            "deliveryDelay",
             "open",
             "click",
             "bounce",
             "complaint",
             "renderingFailure",
             "reject",
-            "subscription",
         ]
     )
     (configuration_set,) = resources(template, "AWS::SES::ConfigurationSet").values()
@@ -587,14 +603,162 @@ def test_every_kpi_floor_and_ceiling_is_an_alarm_at_that_value(
                 assert sorted(u["Metric"]["MetricName"] for u in used) == sorted(
                     metrics.metric_name(c) for c in (*rate.numerator, *rate.denominator)
                 )
+                dimensions = [{"Name": metrics.DIM_JOURNEY, "Value": journey_id}]
+                if rate.channel is not None:  # email_delivery_rate: that channel's counters only
+                    dimensions.append({"Name": metrics.DIM_CHANNEL, "Value": rate.channel})
                 for stat in used:
                     assert stat["Period"] == metrics.KPI_ALARM_PERIOD_SECONDS
                     assert stat["Stat"] == "Sum"
                     assert stat["Metric"]["Namespace"] == metrics.NAMESPACE
-                    assert stat["Metric"]["Dimensions"] == [
-                        {"Name": metrics.DIM_JOURNEY, "Value": journey_id}
-                    ]
+                    assert sorted(stat["Metric"]["Dimensions"], key=lambda d: d["Name"]) == sorted(
+                        dimensions, key=lambda d: d["Name"]
+                    )
     assert checked >= 15  # the examples declare 17 floors and ceilings
+
+
+def test_a_channel_rate_alarm_reads_only_that_channel(template: dict[str, Any]) -> None:
+    alarm = _alarms(template)["touchpoint-membership-expiry-email_delivery_rate-floor"]
+    expression = next(m["Expression"] for m in alarm["Metrics"] if m.get("ReturnData", True))
+    assert expression == (
+        "IF((FILL(d_email_sent, 0)) >= 100, (FILL(n_email_delivered, 0)) / (FILL(d_email_sent, 0)), 0.9)"
+    )
+    channels = {
+        d["Value"]
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+        for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == metrics.DIM_CHANNEL
+    }
+    assert channels == {"email"}
+
+
+# ---------------------------------------------------------------------- send failures
+
+#: failed ÷ (sent + failed), as every send-failure alarm reads it (one Failed metric, read once).
+FAILED, SENT_OR_FAILED = "(FILL(n_failed, 0))", "(FILL(d_sent, 0) + FILL(n_failed, 0))"
+DAILY = (
+    f"IF({SENT_OR_FAILED} >= {SEND_FAILURE_MIN_SAMPLE}, {FAILED} / {SENT_OR_FAILED}, "
+    f"IF({FAILED} >= {SEND_FAILURE_MIN_FAILED}, {FAILED} / {SENT_OR_FAILED}, {SEND_FAILURE_CEILING}))"
+)
+HOURLY = f"IF({FAILED} >= {SEND_FAILURE_MIN_FAILED}, {FAILED} / {SENT_OR_FAILED}, 0)"
+
+
+def _judged(alarm: dict[str, Any]) -> tuple[str, dict[str, tuple[str, int]]]:
+    """The alarm's expression and, per metric id, (metric name, period)."""
+    expression = next(m["Expression"] for m in alarm["Metrics"] if m.get("ReturnData", True))
+    used = {
+        m["Id"]: (m["MetricStat"]["Metric"]["MetricName"], m["MetricStat"]["Period"])
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    }
+    for m in alarm["Metrics"]:
+        if "MetricStat" in m:
+            assert m["MetricStat"]["Stat"] == "Sum"
+            assert m["MetricStat"]["Metric"]["Namespace"] == metrics.NAMESPACE
+    return expression, used
+
+
+def test_every_sending_journey_alarms_on_its_send_failures(
+    stack: TouchpointStack, template: dict[str, Any]
+) -> None:
+    alarms = _alarms(template)
+    topic = {"Ref": logical_id(stack, stack.alert_topic)}
+    assert len(SENDING) == len(JOURNEYS)  # every example journey sends
+    for journey in SENDING:
+        assert "send_failure_rate" not in journey.settings.kpis  # so every one gets the defaults
+        daily = alarms[f"touchpoint-{journey.id}-send_failure_rate-ceiling"]
+        hourly = alarms[f"touchpoint-{journey.id}-sends-failing"]
+        for alarm, expected, period in ((daily, DAILY, 86400), (hourly, HOURLY, 3600)):
+            assert alarm["Threshold"] == SEND_FAILURE_CEILING == 0.05
+            assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+            assert alarm["TreatMissingData"] == "notBreaching"
+            assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1)
+            assert alarm["AlarmActions"] == [topic]
+            expression, used = _judged(alarm)
+            assert expression == expected, journey.id
+            assert used == {"n_failed": ("Failed", period), "d_sent": ("Sent", period)}
+            for m in alarm["Metrics"]:
+                if "MetricStat" in m:
+                    assert m["MetricStat"]["Metric"]["Dimensions"] == [
+                        {"Name": metrics.DIM_JOURNEY, "Value": journey.id}
+                    ]
+        assert "default ceiling" in daily["AlarmDescription"]
+
+
+class _Series(float):
+    """One datapoint of a metric-math series: a division by zero is no datapoint (NaN)."""
+
+    def __add__(self, other: float) -> _Series:
+        return _Series(float(self) + float(other))
+
+    def __truediv__(self, other: float) -> _Series:
+        return _Series(float(self) / float(other) if other else float("nan"))
+
+
+def _evaluate(expression: str, **counts: float) -> float:
+    """The subset of metric math the send-failure alarms use (IF, FILL, +, /, >=), on one period."""
+    python = expression.replace("FILL(", "_fill(").replace("IF(", "_if(")
+    names = {k: _Series(v) for k, v in counts.items()}
+    scope = {"_fill": lambda v, _: v, "_if": lambda c, a, b: a if c else b, **names}
+    return float(eval(python, {"__builtins__": {}}, scope))  # the stack's own expressions, no builtins
+
+
+def _alarms_on(expression: str, *, sent: int, failed: int) -> bool:
+    value = _evaluate(expression, n_failed=failed, d_sent=sent)
+    return value > SEND_FAILURE_CEILING  # GreaterThanThreshold; NaN never breaches
+
+
+@pytest.mark.parametrize(
+    ("case", "sent", "failed", "daily", "hourly"),
+    [
+        ("nothing sent", 0, 0, False, False),
+        ("one failure among thousands", 4000, 1, False, False),
+        ("a few failures among thousands", 4000, 30, False, False),
+        ("one profile without a variable, a small journey", 20, 1, False, False),
+        ("two failures", 10, 2, False, False),
+        ("a step broken for everyone, busy journey", 300, 100, True, True),
+        ("a step broken for everyone, small journey", 15, 5, True, True),
+        ("a share of profiles without a variable", 940, 60, True, True),
+    ],
+)
+def test_send_failure_alarms_page_for_a_broken_step_not_for_one_failure(
+    case: str, sent: int, failed: int, daily: bool, hourly: bool
+) -> None:
+    """What the two alarms decide on one period's counts (a day for the rate, an hour for
+    sends failing), read from the expressions the stack deploys."""
+    assert _alarms_on(DAILY, sent=sent, failed=failed) is daily, case
+    assert _alarms_on(HOURLY, sent=sent, failed=failed) is hourly, case
+
+
+def test_a_journeys_own_send_failure_ceiling_replaces_the_default() -> None:
+    journey = next(j for j in SENDING if j.id == "cart-abandonment")
+
+    def with_kpi(kpi: KpiTarget) -> compiled.CompiledJourney:
+        kpis = {**journey.settings.kpis, "send_failure_rate": kpi}
+        return dataclasses.replace(journey, settings=journey.settings.model_copy(update={"kpis": kpis}))
+
+    assert send_failure_kpi(journey) == (
+        KpiTarget(ceiling=SEND_FAILURE_CEILING, min_sample=SEND_FAILURE_MIN_SAMPLE),
+        True,
+    )
+    own = with_kpi(KpiTarget(ceiling=0.01, min_sample=500))
+    (alarm,) = [a for a in kpi_alarms(own) if a.kpi == "send_failure_rate"]
+    assert (alarm.name, alarm.threshold) == ("touchpoint-cart-abandonment-send_failure_rate-ceiling", 0.01)
+    assert "default" not in alarm.description
+    expression = alarm.metric.to_metric_config().math_expression
+    assert expression is not None
+    assert expression.expression == (
+        "IF((FILL(d_sent, 0) + FILL(n_failed, 0)) >= 500, "
+        "(FILL(n_failed, 0)) / (FILL(d_sent, 0) + FILL(n_failed, 0)), 0.01)"
+    )
+    # a target alone keeps the default ceiling, with the journey's own min_sample
+    target_only = with_kpi(KpiTarget(target=0.001, min_sample=50))
+    assert send_failure_kpi(target_only) == (KpiTarget(target=0.001, ceiling=0.05, min_sample=50), True)
+    (alarm,) = [a for a in kpi_alarms(target_only) if a.kpi == "send_failure_rate"]
+    assert alarm.threshold == SEND_FAILURE_CEILING
+    assert "default ceiling" in alarm.description
+    silent = dataclasses.replace(journey, settings=journey.settings.model_copy(update={"channels": []}))
+    assert send_failure_kpi(silent) is None  # a journey that never sends has nothing to fail
 
 
 def test_cart_abandonment_open_rate_floor_is_the_journeys_floor(template: dict[str, Any]) -> None:
@@ -613,6 +777,7 @@ def test_operational_alarms(stack: TouchpointStack, template: dict[str, Any]) ->
     for journey in JOURNEYS:
         assert alarms[f"touchpoint-{journey.id}-executions-failed"]["MetricName"] == "ExecutionsFailed"
         assert alarms[f"touchpoint-{journey.id}-executions-throttled"]["MetricName"] == "ExecutionThrottled"
+        assert f"touchpoint-{journey.id}-sends-failing" in alarms
     assert alarms["touchpoint-ses-bounce-rate"]["Threshold"] == SES_BOUNCE_REVIEW == 0.05
     assert alarms["touchpoint-ses-complaint-rate"]["Threshold"] == SES_COMPLAINT_REVIEW == 0.001
     assert alarms["touchpoint-ses-bounce-rate"]["MetricName"] == "Reputation.BounceRate"
@@ -649,6 +814,8 @@ def test_a_dashboard_per_journey_and_an_overview(template: dict[str, Any]) -> No
         for counter in ("entered", "sent", "delivered", "opened", "clicked", "converted"):
             assert f'"{metrics.metric_name(counter)}"' in body
         assert "IF((FILL(d_delivered, 0)) > 0, (FILL(n_opened, 0)) / (FILL(d_delivered, 0)))" in body
+        assert f"IF({SENT_OR_FAILED} > 0, {FAILED} / {SENT_OR_FAILED})" in body  # send_failure_rate
+        assert "send_failure_rate ceiling (default)" in body
     overview = dashboards["touchpoint-overview"]
     assert all(f"touchpoint-{j.id}" in overview for j in JOURNEYS)
     assert "Reputation.BounceRate" in overview

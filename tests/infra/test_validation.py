@@ -144,7 +144,7 @@ def test_every_acknowledgement_carries_its_reason(cli_template: dict[str, Any]) 
         r["id"] for r in acknowledged if r["id"].startswith("AwsSolutions-IAM5[Resource::arn:")
     )
     journeys = load(STATEMACHINES)
-    assert len(wildcards) == len(journeys) + 2  # executions of each journey; the schedule group, twice
+    assert len(wildcards) == len(journeys) + 3  # executions of each journey; the schedule group, thrice
     assert all(":execution:touchpoint-" in w or ":schedule/touchpoint/*" in w for w in wildcards)
 
 

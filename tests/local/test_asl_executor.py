@@ -18,7 +18,7 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 
 from touchpoint import routing
-from touchpoint.compiler.ir import DYNAMODB_UPDATE, EVENTS_PUT, LAMBDA_CALLBACK, LAMBDA_INVOKE
+from touchpoint.compiler.ir import EVENTS_PUT, LAMBDA_CALLBACK, LAMBDA_INVOKE
 from touchpoint.local.asl import (
     ExecutionAlreadyExists,
     Executor,
@@ -52,9 +52,9 @@ Handler = Callable[[Any, LambdaContext], Any]
 class Sim:
     """An executor on a fresh clock, with Lambda handlers that record when they were called."""
 
-    def __init__(self, *, seed: int = 1, dynamodb: Any = None, events: Any = None) -> None:
+    def __init__(self, *, seed: int = 1, events: Any = None) -> None:
         self.clock = VirtualClock(START)
-        self.integrations = AwsIntegrations(dynamodb=dynamodb, events=events)
+        self.integrations = AwsIntegrations(events=events)
         self.executor = Executor(self.clock, self.integrations, seed=seed)
         self.calls: list[tuple[float, Any]] = []
         self.ended: list[StatusChange] = []
@@ -287,7 +287,7 @@ def test_handler_gets_a_lambda_context_and_a_copy_of_the_payload() -> None:
     assert sim.output(arn) == {"a": 1, "r": {"p": {"a": 1, "mutated": True}}}  # the state input is untouched
     assert seen[0].function_name == "fn"
     assert seen[0].invoked_function_arn == FN
-    assert seen[0].get_remaining_time_in_millis() > 0
+    assert seen[0].get_remaining_time_in_millis() == -1  # past: a crashed attempt's lock has expired
 
 
 # ---------------------------------------------------------------------------------------------
@@ -904,7 +904,11 @@ def test_a_runaway_loop_fails_instead_of_hanging() -> None:
         ),
         ({**machine(("p", {"Type": "Pass", "End": True})), "QueryLanguage": "JSONata"}, "JSONata"),
         ({**machine(("p", {"Type": "Pass", "End": True})), "Extra": 1}, "unknown top-level field(s): Extra"),
-        (machine(("t", invoke(Resource=DYNAMODB_UPDATE))), "needs a DynamoDB client"),
+        # the compiler emits no DynamoDB integration any more (decision D15): nor does the executor run one
+        (
+            machine(("t", invoke(Resource="arn:aws:states:::dynamodb:updateItem"))),
+            "unknown resource 'arn:aws:states:::dynamodb:updateItem'",
+        ),
         (machine(("t", invoke(Resource=EVENTS_PUT))), "needs an EventBridge client"),
     ],
 )
@@ -925,71 +929,13 @@ def test_creating_the_same_state_machine_twice() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# DynamoDB and EventBridge integrations (moto)
+# The EventBridge integration (moto)
 
 
 @pytest.fixture
-def aws() -> Iterator[tuple[Any, Any]]:
+def aws() -> Iterator[Any]:
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        events = boto3.client("events", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="profiles",
-            KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.put_item(TableName="profiles", Item={"user_id": {"S": "u-1"}})
-        yield dynamodb, events
-
-
-def update_item(next_state: str | None = None) -> dict[str, Any]:
-    return invoke(
-        next_state,
-        Resource=DYNAMODB_UPDATE,
-        Parameters={
-            "TableName": "profiles",
-            "Key": {"user_id": {"S.$": "$.user_id"}},
-            "UpdateExpression": "SET #updated_at = :now ADD #tags :tags",
-            "ConditionExpression": "attribute_exists(#user_id)",
-            "ExpressionAttributeNames": {"#tags": "tags", "#updated_at": "updated_at", "#user_id": "user_id"},
-            "ExpressionAttributeValues": {":now": {"S.$": "$$.State.EnteredTime"}, ":tags": {"SS": ["vip"]}},
-        },
-        ResultPath=None,
-        Catch=[
-            {
-                "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
-                "Next": "gone",
-                "ResultPath": "$.last",
-            }
-        ],
-    )
-
-
-def test_dynamodb_update_item(aws: tuple[Any, Any]) -> None:
-    dynamodb, _ = aws
-    sim = Sim(dynamodb=dynamodb)
-    definition = machine(
-        ("w", {"Type": "Wait", "Seconds": 60, "Next": "tag"}), ("tag", update_item()), ("gone", SUCCEED)
-    )
-    arn = sim.run(definition, {"user_id": "u-1"})
-    assert sim.executor.path(arn) == ["w", "tag"]
-    assert sim.output(arn) == {"user_id": "u-1"}
-    item = dynamodb.get_item(TableName="profiles", Key={"user_id": {"S": "u-1"}})["Item"]
-    assert item["tags"] == {"SS": ["vip"]}
-    assert item["updated_at"] == {"S": "2026-12-01T00:01:00.000Z"}  # the virtual time
-    assert sim.executor.usage.requests["dynamodb"] == 1
-
-
-def test_dynamodb_client_error_names(aws: tuple[Any, Any]) -> None:
-    dynamodb, _ = aws
-    sim = Sim(dynamodb=dynamodb)
-    arn = sim.run(machine(("tag", update_item()), ("gone", SUCCEED)), {"user_id": "erased"})
-    assert sim.executor.path(arn) == ["tag", "gone"]
-    last = sim.output(arn)["last"]
-    assert last["Error"] == "DynamoDB.ConditionalCheckFailedException"
-    assert "Service: AmazonDynamoDBv2" in last["Cause"]
-    assert dynamodb.get_item(TableName="profiles", Key={"user_id": {"S": "erased"}}).get("Item") is None
+        yield boto3.client("events", region_name="us-east-1")
 
 
 def put_events(detail: Any, next_state: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -998,8 +944,8 @@ def put_events(detail: Any, next_state: str | None = None, **fields: Any) -> dic
                   ResultPath=None, **fields)  # fmt: skip
 
 
-def test_events_put_events(aws: tuple[Any, Any]) -> None:
-    _, events = aws
+def test_events_put_events(aws: Any) -> None:
+    events = aws
     sqs = boto3.client("sqs", region_name="us-east-1")
     events.create_event_bus(Name="touchpoint")
     queue = sqs.create_queue(QueueName="q")["QueueUrl"]
@@ -1021,8 +967,8 @@ def test_events_put_events(aws: tuple[Any, Any]) -> None:
     assert sim.executor.usage.requests["events"] == 1
 
 
-def test_events_failed_entry(aws: tuple[Any, Any]) -> None:
-    _, events = aws
+def test_events_failed_entry(aws: Any) -> None:
+    events = aws
     sim = Sim(events=events)
     events.create_event_bus(Name="touchpoint")
     retry = [{"ErrorEquals": ["EventBridge.FailedEntry"], "IntervalSeconds": 1, "MaxAttempts": 2}]

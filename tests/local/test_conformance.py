@@ -71,7 +71,6 @@ SUBSTITUTIONS = {
     contract.SEND_EMAIL_FUNCTION: function_arn("send_email"),
     contract.SEND_SMS_FUNCTION: function_arn("send_sms"),
     contract.TRIGGER_EVAL_FUNCTION: function_arn("trigger_eval"),
-    contract.PROFILES_TABLE: TABLE,
     contract.EVENT_BUS: BUS,
 }
 
@@ -291,12 +290,20 @@ class World:
     def __init__(self, run: Script, callbacks: Callbacks) -> None:
         self.queue = list(run.calls)
         self.callbacks = callbacks
+        self.profile = run.profile
         self.invocations: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
 
     def __call__(self, function: str, event: dict[str, Any]) -> Any:
         with self.lock:
             self.invocations.append((function, {k: v for k, v in event.items() if k != "token"}))
+            if event.get("action") == contract.ACTION_STEP:
+                # trigger_eval's tag / set / emit: applied (called back) unless the profile is gone
+                if event["kind"] != "emit" and not self.profile:
+                    self.callbacks.fail(event["token"], contract.PROFILE_GONE_ERROR, "the profile was erased")
+                else:
+                    self.callbacks.succeed(event["token"], {"status": "done"}, 0)
+                return None
             asked = event.get("step_id") or event["action"]
             assert self.queue, f"unscripted invocation of {function} for {asked!r}"
             label, behaviour = self.queue.pop(0)
@@ -360,7 +367,12 @@ class Aws:
         self.dynamodb.delete_item(TableName=TABLE, Key={"user_id": {"S": USER}})
         if present:
             self.dynamodb.put_item(
-                TableName=TABLE, Item={"user_id": {"S": USER}, "tags": {"SS": ["cart_open", "vip"]}}
+                TableName=TABLE,
+                Item={
+                    "user_id": {"S": USER},
+                    "created_at": {"S": "2026-11-01T00:00:00.000Z"},
+                    "tags": {"SS": ["cart_open", "vip"]},
+                },
             )
 
     def profile(self) -> dict[str, Any] | None:
@@ -527,7 +539,7 @@ def run_moto(aws: Aws, journey: str, run: Script) -> Outcome:
 def run_local(aws: Aws, journey: str, run: Script) -> tuple[Outcome, Executor]:
     aws.reset_profile(run.profile)
     clock = VirtualClock(START)
-    integrations = AwsIntegrations(dynamodb=aws.dynamodb, events=aws.events)
+    integrations = AwsIntegrations(events=aws.events)
     executor = Executor(clock, integrations, seed=7, region=REGION, account_id=ACCOUNT)
     world = World(run, LocalCallbacks(executor))
     for placeholder in (

@@ -19,6 +19,7 @@ import pytest
 from tests.local.conftest import MeteredDynamo
 from touchpoint.aws.dynamo import from_item
 from touchpoint.aws.state import DynamoState
+from touchpoint.clock import iso
 from touchpoint.engine.ports import (
     CapScope,
     EntryRecord,
@@ -27,6 +28,7 @@ from touchpoint.engine.ports import (
     MessageRecord,
     OverCap,
     Reserved,
+    SendIntent,
     SendView,
     WaitRecord,
 )
@@ -48,6 +50,7 @@ SCOPES = (
 KEYS = ("send-1", "send-2", "send-3", "send-4")
 WAITS = tuple(f"WAIT#{event}#welcome#wait_{event}#{n}" for event in ("opened", "purchased") for n in "ab")
 MESSAGES = ("m1", "m2", "m3", "m4")
+DIGESTS = ("d1", "d2", "d3")
 
 
 @dataclasses.dataclass
@@ -83,12 +86,12 @@ def _call(name: str, *args: Any) -> Op:
     return f"{name}{args!r}", lambda side: getattr(side.state, name)(*args)
 
 
-def _view(user: str, journey: str, scopes: tuple[CapScope, ...]) -> Op:
+def _view(user: str, journey: str, scopes: tuple[CapScope, ...], digest: str | None = None) -> Op:
     def run(side: Side) -> SendView:
-        side.views[user] = side.state.send_view(user, journey, scopes)
+        side.views[user] = side.state.send_view(user, journey, scopes, digest)
         return side.views[user]
 
-    return f"send_view{(user, journey, scopes)!r}", run
+    return f"send_view{(user, journey, scopes, digest)!r}", run
 
 
 def _reserve(
@@ -130,9 +133,12 @@ def _operation(rng: random.Random, now: dt.datetime, started: dict[tuple[str, st
                 pick([0, 1, 5]),
                 pick([None, now]),  # neither is written by put_entry
                 pick([None, "goal"]),
+                tuple(rng.sample(["h1", "h2", "h3"], rng.randrange(0, 3))),
+                pick([None, now - dt.timedelta(minutes=5)]),
             )
+            replacing = started.get((user, journey)) if rng.random() < 0.6 else pick([None, *ARNS])
             started[user, journey] = arn = rng.choice(ARNS)
-            return _call("put_entry", user, dataclasses.replace(record, execution_arn=arn))
+            return _call("put_entry", user, dataclasses.replace(record, execution_arn=arn), replacing)
         case "end_entry":
             return _call(
                 "end_entry", user, journey, arn, pick(["completed", "exited"]), pick([None, "", "goal"])
@@ -161,23 +167,60 @@ def _operation(rng: random.Random, now: dt.datetime, started: dict[tuple[str, st
         case "set_flag":
             return _call("set_flag", journey, pick(["paused", "stopped", "running"]), "ops", "why", now)
         case "put_hold":
-            return _call("put_hold", journey, f"{pick(ARNS)}#{pick(['s1', 's2'])}", {"n": rng.randrange(9)})
+            request = {"n": rng.randrange(9), "user_id": user}
+            return _call("put_hold", journey, f"{pick(ARNS)}#{pick(['s1', 's2'])}", request)
         case "holds":
             return _call("holds", journey)
         case "delete_hold":
-            return _call("delete_hold", journey, f"{pick(ARNS)}#{pick(['s1', 's2'])}")
+            return _call("delete_hold", journey, f"{pick(ARNS)}#{pick(['s1', 's2'])}", user)
         case "put_message":
-            message = MessageRecord(pick(MESSAGES), user, journey, "s1", "hello", pick(["email", "sms"]), arn)
+            message = MessageRecord(
+                pick(MESSAGES), user, journey, "s1", "hello", pick(["email", "sms"]), arn, pick([None, "c1"])
+            )
             return _call("put_message", message, now + dt.timedelta(days=90))
         case "message":
             return _call("message", pick(MESSAGES))
+        case "messages":
+            return _call("messages", rng.sample([*MESSAGES, "m9"], rng.randrange(0, 4)))
         case "reject":
-            raw = pick(['{"type": "x"}', "not json", "ünïcode 🎉" * rng.randrange(1, 5)])
-            return _call("reject", raw, pick(["schema", "unknown_type"]), now)
+            raw = pick(['{"type": "x"}', "not json", "ünïcode 🎉" * rng.randrange(1, 5), "to a@b.example"])
+            return _call("reject", raw, pick(["schema", "unknown_type"]), now, pick([None, user]))
+        case "log_consent":
+            changes = [
+                {"channel": c, "granted": rng.random() < 0.5, "at": iso(now), "source": "form"}
+                for c in rng.sample(["email", "sms"], rng.randrange(0, 3))
+            ]
+            return _call("log_consent", user, f"event-{rng.randrange(5)}", changes)
+        case "put_wakeup_ref":
+            return _call("put_wakeup_ref", user, f"defer-{rng.randrange(3)}", now + dt.timedelta(hours=1))
+        case "begin_send" | "finish_send" | "forget_send" as name:
+            intent = SendIntent(
+                pick(DIGESTS),
+                f"{arn}:s1",
+                user,
+                journey,
+                "s1",
+                "hello",
+                pick(["email", "sms"]),
+                arn,
+                now,
+                pick(["calling", "accepted", "unconfirmed"]),
+                pick([None, pick(MESSAGES)]),
+                pick([None, "hello.email.j2"]),
+                pick([None, "lost"]),
+                pick([None, "c1"]),
+            )
+            if name == "forget_send":
+                return _call(name, intent)
+            return _call(name, intent, now + dt.timedelta(days=45))
+        case "reconcile_send":
+            return _call(
+                "reconcile_send", pick([*DIGESTS, "d9"]), pick(MESSAGES), now + dt.timedelta(days=45)
+            )
         case "rejected":
             return _call("rejected", (now - dt.timedelta(days=rng.randrange(2))).date())
         case "send_view":
-            return _view(user, journey, scopes)
+            return _view(user, journey, scopes, pick([None, *DIGESTS]))
         case "reserve":
             return _reserve(user, journey, scopes, pick(KEYS), now, pick(["read", "fresh", "stale"]))
         case "release":
@@ -210,7 +253,14 @@ MAKERS = {
     "delete_hold": 2,
     "put_message": 3,
     "message": 2,
+    "messages": 2,
     "reject": 2,
+    "log_consent": 2,
+    "put_wakeup_ref": 1,
+    "begin_send": 3,
+    "finish_send": 2,
+    "forget_send": 1,
+    "reconcile_send": 2,
     "rejected": 1,
     "send_view": 3,
     "reserve": 8,
@@ -283,7 +333,7 @@ def test_ending_an_entry_twice_ends_it_once(sides: tuple[Side, Side]) -> None:
     entry = EntryRecord("welcome", ARNS[0], START, "e1", "running", False, "promo", 2)
     later = START + dt.timedelta(hours=1)
     ops = [
-        _call("put_entry", "u1", entry),
+        _call("put_entry", "u1", entry, None),
         _call("end_entry", "u1", "welcome", ARNS[1], "completed", "goal"),  # another execution's
         _call("mark_exiting", "u1", "welcome", ARNS[0], "goal"),
         _call("record_conversion", "u1", "welcome", ARNS[0], later),
@@ -304,7 +354,7 @@ def test_ending_an_entry_twice_ends_it_once(sides: tuple[Side, Side]) -> None:
 
 def test_a_full_cap_frees_up_at_the_same_moment(sides: tuple[Side, Side]) -> None:
     """Two sends an hour, and one a quarter for the journey: a send is refused until the scope
-    that frees up last does (counted from whole seconds; after a lowered cap, until enough sends
+    that frees up last does (counted from the next whole second; after a lowered cap, until enough sends
     leave), re-reserving a counted key is not refused, and a released send no longer counts."""
     dynamo, memory = sides
     hourly, quarter = CapScope("global:marketing", 2, 3600), CapScope("journey:welcome:email", 1, 900)
@@ -318,10 +368,10 @@ def test_a_full_cap_frees_up_at_the_same_moment(sides: tuple[Side, Side]) -> Non
         _reserve("u1", "welcome", both, "send-1", at[30], "read"),  # counted hourly, expired quarterly
         _call("release", "u1", both, "send-2"),
         _reserve("u1", "welcome", both, "send-3", at[30], "read"),  # the quarter holds send-1 again
-        _reserve("u1", "welcome", both, "send-4", at[45], "read"),  # send-1 leaves the quarter
+        _reserve("u1", "welcome", both, "send-4", at[45] + dt.timedelta(seconds=1), "read"),  # send-1 left
     ]
     answers = [a[1] if isinstance(a, tuple) else a for a in _apply(ops, dynamo, memory)]
-    whole = START.replace(microsecond=0)
+    whole = START.replace(microsecond=0) + dt.timedelta(seconds=1 if START.microsecond else 0)  # rounded up
     assert answers == [
         Reserved(),
         Reserved(),

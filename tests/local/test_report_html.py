@@ -1,6 +1,7 @@
 """The simulator's HTML report and journey diagram, on a hand-built sample of the ``--json``
 contract (``report_fixture.json``: four journeys incl. two Double-12 campaign stages, two scripted
-users, a few hundred synthetic messages).
+users, a few hundred synthetic messages), and on the same sample with failed and unconfirmed
+sends added (``with_failures``).
 
 The same DOM assertions run twice: on the rendered string parsed with ``html.parser``, and on the
 DOM headless Chromium builds from the file (``--dump-dom``), so what a browser shows is checked
@@ -31,7 +32,8 @@ from touchpoint.journey.loader import load_project
 from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.local import diagram
-from touchpoint.local.report_html import FUNNEL, render
+from touchpoint.local.report_html import FUNNEL, MAX_FAILURE_ROWS, render
+from touchpoint.local.terminal import RECONCILED, UNCONFIRMED
 
 FIXTURE = Path(__file__).with_name("report_fixture.json")
 EVIL = "<script>alert(1)</script>"
@@ -53,6 +55,93 @@ def journeys(results: dict[str, Any]) -> dict[str, Journey]:
 @pytest.fixture(scope="module")
 def page(results: dict[str, Any], journeys: dict[str, Journey]) -> str:
     return render(results, journeys)
+
+
+# --------------------------------------------------------------------------- failed sends
+
+NICKNAME = json.dumps(
+    {
+        "errorType": "TemplateError",
+        "errorMessage": "similar-products.email.j2: 'nickname' is undefined; add it to the profile, "
+        "declare a default in profile.yaml or use | default(...)",
+    },
+    sort_keys=True,
+)
+REFUSED = json.dumps(
+    {"errorType": "SendFailed", "errorMessage": "MessageRejected: Address blacklisted: ada@example.com"}
+)
+
+
+def _failed(user: str, journey: str, step: str, at: str, error: str, cause: str, channel: str | None) -> Any:
+    detail: dict[str, Any] = {"step_id": step, "error": error, "cause": cause}
+    if channel:
+        detail["channel"] = channel
+    return {"user_id": user, "journey_id": journey, "at": at, "kind": "step_failed", "detail": detail}
+
+
+def _message(user: str, journey: str, step: str, template: str, status: str, reason: Any, at: str) -> Any:
+    return {
+        "user_id": user,
+        "journey_id": journey,
+        "step_id": step,
+        "channel": "email",
+        "template": template,
+        "status": status,
+        "reason": reason,
+        "at": at,
+    }
+
+
+def with_failures(results: dict[str, Any]) -> dict[str, Any]:
+    """The sample with what issue 11 item 12 was about: cart-abandonment skips nothing but its
+    recommendation template is broken for three users (qa-1 among them), one coupon is refused
+    by SES (the refusal names the address), one wait_for could not register (not a send); in the
+    nurture the provider's answer to two offers was lost, one of them reconciled later."""
+    data = copy.deepcopy(results)
+    cart = "cart-abandonment"
+    data["messages"] = [
+        m for m in data["messages"] if not (m["journey_id"] == cart and m["status"] == "skipped")
+    ]
+    data["journeys"][cart]["kpis"]["counts"].update({"skipped": 0, "failed": 4, "email:failed": 4})
+    data["journeys"][cart]["kpis"]["rates"]["send_failure_rate"] = round(4 / 49, 4)
+    data["trace"] += [
+        _failed("qa-1", cart, "recommend", "2026-12-09T00:00:00.000Z", "TemplateError", NICKNAME, "email"),
+        _failed("u-0001", cart, "recommend", "2026-12-10T00:00:00.000Z", "TemplateError", NICKNAME, "email"),
+        _failed("u-0002", cart, "recommend", "2026-12-11T00:00:00.000Z", "TemplateError", NICKNAME, "email"),
+        _failed("u-0003", cart, "coupon", "2026-12-04T08:00:00.000Z", "SendFailed", REFUSED, "email"),
+        _failed("u-0004", cart, "coupon-click", "2026-12-05T08:00:00.000Z", "States.Timeout", "", None),
+    ]
+    nurture = "new-user-7day"
+    offer = next(m for m in data["messages"] if (m["user_id"], m["step_id"]) == ("qa-1", "offer"))
+    offer.update(status="sent_unconfirmed", reason="ambiguous")
+    data["messages"] += [
+        _message(
+            "qa-1", nurture, "offer", "first-order-offer", "sent", "reconciled", "2026-12-05T00:05:00.000Z"
+        ),
+        _message(
+            "u-0107",
+            nurture,
+            "offer",
+            "first-order-offer",
+            "sent_unconfirmed",
+            "ambiguous",
+            "2026-12-06T03:00:00.000Z",
+        ),
+    ]
+    data["messages"].sort(key=lambda m: (m["at"], m["user_id"], m["journey_id"], m["step_id"]))
+    data["journeys"][nurture]["kpis"]["counts"].update({"unconfirmed": 2, "reconciled": 1})
+    data["trace"].sort(key=lambda t: t["at"])
+    return data
+
+
+@pytest.fixture(scope="module")
+def failing(results: dict[str, Any]) -> dict[str, Any]:
+    return with_failures(results)
+
+
+@pytest.fixture(scope="module")
+def failing_page(failing: dict[str, Any], journeys: dict[str, Journey]) -> str:
+    return render(failing, journeys)
 
 
 # --------------------------------------------------------------------------- a tiny DOM
@@ -225,11 +314,127 @@ def assert_report_dom(root: El, results: dict[str, Any], journeys: dict[str, Jou
     assert sum(int(b.attrs["data-value"]) for b in bars) == len(results["rejected_events"])
 
 
+def assert_failures_dom(root: El, results: dict[str, Any]) -> None:
+    """What the DOM must show of failed and unconfirmed sends (``with_failures``)."""
+    failed = [t for t in results["trace"] if t["kind"] == "step_failed"]
+    for journey_id, data in results["journeys"].items():
+        mine = [t for t in failed if t["journey_id"] == journey_id]
+        section = root.by_id(f"journey-{journey_id}")
+        block = root.by_id(f"failures-{journey_id}")
+        assert block in list(section.iter())
+        assert int(block.attrs["data-count"]) == len(mine), journey_id
+        rows = block.find_all("tr", "failure")
+        assert [
+            (r.attrs["data-user"], r.attrs["data-step"], r.attrs["data-at"], r.attrs["data-error"])
+            for r in rows
+        ] == [(t["user_id"], t["detail"]["step_id"], t["at"], t["detail"]["error"]) for t in mine][
+            :MAX_FAILURE_ROWS
+        ]
+        if not mine:
+            assert "No step failed." in block.text()
+            assert not section.find_all(cls="failing")
+            continue
+        assert "Nothing skipped" not in section.text(), journey_id
+        counts = data["kpis"]["counts"]
+        if counts.get("failed"):
+            (bar,) = section.one("svg", "funnel").find_all("rect", "obar", data_outcome="failed")
+            assert int(bar.attrs["data-value"]) == counts["failed"]
+        steps = Counter(t["detail"]["step_id"] for t in mine)
+        nodes = section.one("svg", "diagram")
+        for step, n in steps.items():
+            node = nodes.one("g", "node", data_step=step)
+            assert "failing" in node.classes
+            assert int(node.attrs["data-failed"]) == n
+    cart = root.by_id("failures-cart-abandonment")
+    reasons = {c.attrs["data-step"]: int(c.attrs["data-value"]) for c in cart.find_all("span", "failure")}
+    assert reasons == {"recommend": 3, "coupon": 1, "coupon-click": 1}
+    why = {r.attrs["data-user"]: r.one("td", "why").text() for r in cart.find_all("tr", "failure")}
+    assert why["qa-1"].startswith("similar-products.email.j2: 'nickname' is undefined; add it")
+    assert why["u-0003"].startswith("MessageRejected: Address blacklisted: <redacted:")
+    assert why["u-0004"] == "no cause given"
+    assert "No send was skipped, but 5 failed" in root.by_id("journey-cart-abandonment").text()
+    # sends by step: the failed sends, not the wait_for that failed
+    sends = root.by_id("journey-cart-abandonment").one("svg", "sends")
+    assert {r.attrs["data-step"]: r.attrs.get("data-failed") for r in sends.find_all("g", "send-row")} == {
+        "coupon": "1",
+        "recommend": "3",
+    }
+    overview = root.by_id("overview").one("div", "tile", data_metric="failed")
+    assert int(overview.attrs["data-value"]) == sum(
+        d["kpis"]["counts"].get("failed", 0) for d in results["journeys"].values()
+    )
+    # the scripted user whose recommendation failed sees it in her timeline, in time order
+    timeline = root.by_id("timeline-qa-1")
+    (entry,) = timeline.find_all("li", "failure")
+    assert (entry.attrs["data-step"], entry.attrs["data-error"]) == ("recommend", "TemplateError")
+    assert "'nickname' is undefined" in entry.text()
+    listed = [e.attrs["data-at"] for e in timeline.one("ol", "events").find_all("li")]
+    assert listed == sorted(listed)
+    (mark,) = timeline.one("svg", "timeline-chart").find_all("g", "fail-mark")
+    assert mark.attrs["data-at"] == "2026-12-09T00:00:00.000Z"
+    assert "1 failed" in timeline.one("div", "tl-head").text()
+    # unconfirmed sends, told apart from sent, failed and skipped
+    unconfirmed = root.by_id("unconfirmed-new-user-7day")
+    assert unconfirmed.attrs["data-count"] == "2"
+    rows = unconfirmed.find_all("tr", "unconfirmed-send")
+    assert [(r.attrs["data-user"], r.attrs["data-reconciled"]) for r in rows] == [
+        ("qa-1", "true"),
+        ("u-0107", "false"),
+    ]
+    assert rows[0].text().endswith(f"{RECONCILED} (Dec 5 08:05)")
+    assert rows[1].text().endswith(UNCONFIRMED)
+    (bar,) = root.by_id("journey-new-user-7day").one("svg", "funnel").find_all("rect", "obar")
+    assert (bar.attrs["data-outcome"], bar.attrs["data-value"]) == ("unconfirmed", "2")
+    offer = timeline.one("li", "event", data_status="sent_unconfirmed")
+    assert "unconfirmed · answer lost, not retried" in offer.text()
+    assert not root.find_all(id="unconfirmed-cart-abandonment")
+
+
 # --------------------------------------------------------------------------- the report
 
 
 def test_report_dom_shows_the_input(page: str, results: dict[str, Any], journeys: dict[str, Journey]) -> None:
     assert_report_dom(parse(page), results, journeys)
+
+
+def test_report_shows_failed_steps_with_their_reasons(
+    failing_page: str, failing: dict[str, Any], journeys: dict[str, Journey]
+) -> None:
+    root = parse(failing_page)
+    assert_report_dom(root, failing, journeys)  # everything else still holds
+    assert_failures_dom(root, failing)
+    assert "ada@example.com" not in failing_page  # the refusal echoed the address: masked
+
+
+def test_a_report_without_failures_says_so_and_marks_nothing(page: str, results: dict[str, Any]) -> None:
+    root = parse(page)
+    blocks = [root.by_id(f"failures-{j}") for j in results["journeys"]]
+    assert [b.attrs["data-count"] for b in blocks] == ["0"] * len(results["journeys"])
+    assert all("No step failed." in b.text() for b in blocks)
+    assert not root.find_all(cls="failing")
+    assert not root.find_all("rect", "obar")
+    assert not root.find_all("li", "failure")
+    assert 'id="unconfirmed-' not in page
+    assert root.by_id("overview").one("div", "tile", data_metric="failed").attrs["data-value"] == "0"
+
+
+def test_many_failures_are_listed_up_to_a_limit_and_counted(
+    failing: dict[str, Any], journeys: dict[str, Journey]
+) -> None:
+    """A template broken for everyone fails thousands of sends: one reason, a bounded table."""
+    many = copy.deepcopy(failing)
+    at = "2026-12-20T00:00:00.000Z"
+    many["trace"] += [
+        _failed(f"u-{i:05d}", "d12-launch", "coupon", at, "TemplateError", NICKNAME, "email")
+        for i in range(120)
+    ]
+    block = parse(render(many, journeys)).by_id("failures-d12-launch")
+    assert block.attrs["data-count"] == "120"
+    assert len(block.find_all("tr", "failure")) == MAX_FAILURE_ROWS
+    assert "… and 70 more" in block.one("tr", "more").text()
+    (chip,) = block.find_all("span", "failure")
+    assert chip.attrs["data-value"] == "120"
+    assert "similar-products.email.j2: 'nickname' is undefined …" in chip.text()
 
 
 def test_report_is_self_contained(page: str) -> None:
@@ -328,9 +533,12 @@ def test_rejected_events_grouped_by_field(page: str) -> None:
     assert len(rejected.find_all("li", "rejected-event")) == 5
 
 
-def test_render_is_deterministic(results: dict[str, Any], journeys: dict[str, Journey]) -> None:
-    first = render(results, journeys)
-    assert render(copy.deepcopy(results), dict(reversed(list(journeys.items())))) == first
+def test_render_is_deterministic(
+    results: dict[str, Any], failing: dict[str, Any], journeys: dict[str, Journey]
+) -> None:
+    for given in (results, failing):
+        first = render(given, journeys)
+        assert render(copy.deepcopy(given), dict(reversed(list(journeys.items())))) == first
 
 
 def test_everything_from_the_input_is_escaped(results: dict[str, Any], journeys: dict[str, Journey]) -> None:
@@ -355,6 +563,17 @@ def test_everything_from_the_input_is_escaped(results: dict[str, Any], journeys:
             "reason": "</pre><svg onload=alert(6)>",
         }
     )
+    evil["trace"].append(
+        _failed(
+            EVIL,
+            "new-user-7day",
+            "welcome",
+            "2026-12-02T04:00:00.000Z",
+            "<img src=x onerror=alert(7)>",
+            json.dumps({"errorMessage": "<iframe onload=alert(8)>"}),
+            "email",
+        )
+    )
     page = render(evil, journeys)
     assert "<script" not in page.lower()
     root = parse(page)
@@ -369,6 +588,9 @@ def test_everything_from_the_input_is_escaped(results: dict[str, Any], journeys:
     assert event.attrs["data-reason"] == "<b onmouseover=alert(3)>no</b>"
     assert "</style><script>alert(4)</script>" in root.by_id("journey-new-user-7day").one("h3").text()
     assert "</pre><svg onload=alert(6)>" in root.by_id("rejected").text()
+    (failure,) = root.by_id("failures-new-user-7day").find_all("tr", "failure")
+    assert failure.attrs["data-error"] == "<img src=x onerror=alert(7)>"
+    assert failure.one("td", "why").text() == "<iframe onload=alert(8)>"
 
 
 def test_scripted_users_fall_back_to_rollout_test_users(
@@ -396,10 +618,21 @@ def test_sparse_or_odd_results_still_render() -> None:
         "scenario": {"start": "2026-12-01T00:00:00Z"},
         "messages": [{"at": "not a time", "status": "sent"}],
         "executions": [{}],
-        "journeys": {"x": {}},
-        "trace": [{"kind": "deferral"}],
+        "journeys": {"x": {"kpis": {"counts": {"failed": 1, "unconfirmed": 1}}}},
+        "trace": [
+            {"kind": "deferral"},
+            {"kind": "step_failed"},
+            {
+                "kind": "step_failed",
+                "journey_id": "x",
+                "at": "bad",
+                "detail": {"cause": "[1]", "error": None},
+            },
+        ],
     }
-    assert parse(render(odd, {})).by_id("journey-x").attrs["data-journey"] == "x"
+    root = parse(render(odd, {}))
+    assert root.by_id("journey-x").attrs["data-journey"] == "x"
+    assert root.by_id("failures-x").attrs["data-count"] == "1"
 
 
 # --------------------------------------------------------------------------- the diagram
@@ -551,6 +784,12 @@ def test_report_in_headless_chromium(
     root = parse(dumped)
     assert_report_dom(root, results, journeys)
     assert root.one("head").one("title").text() == "Touchpoint simulation report"
+    with_failed = tmp_path / "failing.html"
+    with_failed.write_text(render(with_failures(results), journeys), encoding="utf-8")
+    dumped = subprocess.run(
+        [*flags, "--dump-dom", with_failed.as_uri()], capture_output=True, text=True, timeout=90, check=True
+    ).stdout
+    assert_failures_dom(parse(dumped), with_failures(results))
 
     screenshot = tmp_path / "report.png"
     subprocess.run(

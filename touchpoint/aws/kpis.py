@@ -9,7 +9,8 @@ Key design::
 One partition per journey, days in sort-key order: the rollup reads any range of days with one
 query (a day-partitioned layout would need a query per day, and spreads no more write load).
     EVENT#<sha256(event id)>     EVENT                            ttl       counted events (15 days)
-    SEEN#<message id>            opened | clicked                 ttl       unique opens/clicks (90 d)
+    SEEN#<message id>            opened | clicked | complained    ttl       unique per message (90 d)
+                                 outcome                          ttl       its one final outcome (90 d)
     ALERT#<journey>              <kpi>                            state     ok | below_floor | above_ceiling
 
 Event ids embed user ids (``entry:<journey>:<user>:<event>``), so their markers store a hash: the
@@ -27,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,9 @@ from pydantic import ValidationError
 
 from touchpoint import metrics
 from touchpoint.aws.dynamo import THROTTLING, code
+from touchpoint.aws.failures import REFUSED_DATA
 from touchpoint.aws.tables import TTL_ATTRIBUTE
+from touchpoint.clock import pause
 from touchpoint.engine.kpi import (
     Alert,
     Cell,
@@ -49,7 +51,7 @@ from touchpoint.engine.kpi import (
     alert_subject,
     send_steps_of,
 )
-from touchpoint.errors import TransientError
+from touchpoint.errors import TransientError, Unstorable
 from touchpoint.journey.model import Journey
 from touchpoint.journey.source import SourceError, read_source
 
@@ -110,9 +112,12 @@ class DynamoKpis:
                 if not retryable or conflicts >= CONFLICT_ATTEMPTS:
                     if retryable:
                         raise TransientError("the counters stayed contended; the batch is retried") from error
+                    if code(error) in REFUSED_DATA or (cancelled and "ValidationError" in reasons):
+                        message = error.response.get("Error", {}).get("Message", "")
+                        raise Unstorable(f"{code(error)}: {message}") from error
                     raise
                 conflicts += 1
-                time.sleep(random.uniform(0, 0.02 * 2**conflicts))
+                pause(random.uniform(0, 0.02 * 2**conflicts))
                 continue
             for i in chunk:
                 result[i] = True

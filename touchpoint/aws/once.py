@@ -11,7 +11,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 
 from touchpoint.errors import TransientError
 
@@ -58,4 +61,8 @@ class PowertoolsOnce:
             result: dict[str, Any] = once(data={"key": key})
         except IdempotencyAlreadyInProgressError as error:
             raise TransientError("the same send is in progress") from error
+        except IdempotencyPersistenceLayerError as error:
+            # the record could not be read or written (a throttled table): retry the whole send;
+            # if the provider was already called, the send's intent answers the retry
+            raise TransientError(f"idempotency store: {error}") from error
         return result

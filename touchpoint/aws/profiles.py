@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from touchpoint.aws.dynamo import THROTTLING, code, from_item, to_attr, to_item
+from touchpoint.clock import iso
 from touchpoint.engine.ports import Applied, Item
 from touchpoint.errors import TransientError
-from touchpoint.profiles import SEEN_PREFIX, Mutation, stale_markers
+from touchpoint.profiles import ERASED_AT, Mutation, refusal, trimming
 
 
 class DynamoProfiles:
@@ -29,7 +31,8 @@ class DynamoProfiles:
 
     def apply(self, user_id: str, mutations: Sequence[Mutation]) -> Applied:
         """Apply in one UpdateItem (two when tags are both added and removed). ``ALL_OLD`` gives the
-        item before; the mutation applied in memory gives the item after."""
+        item before; the mutation applied in memory gives the item after. A refused condition
+        returns the stored item, which says why (``touchpoint.profiles.refusal``)."""
         first, *rest = mutations
         try:
             old = self._update(user_id, first, "ALL_OLD")
@@ -37,9 +40,8 @@ class DynamoProfiles:
             if code(error) != "ConditionalCheckFailedException":
                 raise _translate(error) from error
             current = from_item(error.response.get("Item"))  # type: ignore[arg-type]
-            if not current:
-                return Applied("gone", {}, {})
-            return Applied("duplicate", current, current)
+            why = refusal(first, current) or "duplicate"
+            return Applied(why, current, current)
         new = first.apply(old, user_id)
         for mutation in rest:
             try:
@@ -47,11 +49,13 @@ class DynamoProfiles:
             except ClientError as error:
                 raise _translate(error) from error
             new = mutation.apply(new, user_id)
-        stale = stale_markers(new)
-        if stale:
-            self._trim(user_id, stale)
-            for marker in stale:
-                new.pop(marker, None)
+        trim = trimming(new, max(m.marker_at for m in mutations))
+        if trim is not None:
+            try:
+                self._update(user_id, trim, "NONE")
+            except ClientError as error:
+                raise _translate(error) from error
+            new = trim.apply(new, user_id)
         return Applied("applied", old, new)
 
     def _update(self, user_id: str, mutation: Mutation, returns: str) -> Item:
@@ -61,22 +65,14 @@ class DynamoProfiles:
             "Key": self._key(user_id),
             "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {k: to_attr(v) for k, v in values.items()},
             "ReturnValues": returns,
         }
+        if values:  # DynamoDB refuses an empty map (a trim only removes)
+            request["ExpressionAttributeValues"] = {k: to_attr(v) for k, v in values.items()}
         if condition:
             request["ConditionExpression"] = condition
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return from_item(self.client.update_item(**request).get("Attributes"))
-
-    def _trim(self, user_id: str, markers: list[str]) -> None:
-        names = {f"#m{i}": m for i, m in enumerate(markers) if m.startswith(SEEN_PREFIX)}
-        self.client.update_item(
-            TableName=self.table,
-            Key=self._key(user_id),
-            UpdateExpression="REMOVE " + ", ".join(names),
-            ExpressionAttributeNames=names,
-        )
 
     def scan(self, start: Item | None, limit: int) -> tuple[list[Item], Item | None]:
         request: dict[str, Any] = {"TableName": self.table, "Limit": limit}
@@ -92,8 +88,16 @@ class DynamoProfiles:
     def put(self, item: Item) -> None:
         self.client.put_item(TableName=self.table, Item=to_item(item))
 
-    def delete(self, user_id: str) -> None:
-        self.client.delete_item(TableName=self.table, Key=self._key(user_id))
+    def erase(self, user_id: str, at: dt.datetime) -> None:
+        try:
+            self.client.put_item(TableName=self.table, Item=to_item(tombstone(user_id, at)))
+        except ClientError as error:
+            raise _translate(error) from error
+
+
+def tombstone(user_id: str, at: dt.datetime) -> Item:
+    """What erasure leaves: the id (to recognise a redelivered event) and when, nothing else."""
+    return {"user_id": user_id, ERASED_AT: iso(at)}
 
 
 def _translate(error: ClientError) -> Exception:

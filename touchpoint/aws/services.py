@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from touchpoint.aws.dynamo import code
+from touchpoint.clock import pause
 from touchpoint.errors import StartFailed, TransientError
 from touchpoint.events import JourneyEvent
 
@@ -120,7 +120,7 @@ class EventBus:
                     for entry, result in zip(batch, response["Entries"], strict=True)
                     if result.get("ErrorCode")
                 ]
-                time.sleep(0.05 * 2**attempt)
+                pause(0.05 * 2**attempt)
             else:
                 raise TransientError(f"EventBridge refused {len(batch)} events")
 
@@ -132,7 +132,8 @@ class SchedulerWakeups:
     def __init__(self, client: Any, group: str, role_arn: str) -> None:
         self.client, self.group, self.role_arn = client, group, role_arn
 
-    def schedule(self, at: dt.datetime, target_arn: str, payload: Mapping[str, Any], key: str) -> None:
+    def schedule(self, at: dt.datetime, target_arn: str, payload: Mapping[str, Any], key: str) -> str:
+        """The schedule's name (erasure cancels a user's pending wake-ups by it)."""
         name = "defer-" + hashlib.sha256(key.encode()).hexdigest()[:40]
         when = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
         try:
@@ -152,6 +153,15 @@ class SchedulerWakeups:
             )
         except ClientError as error:
             if code(error) != "ConflictException":
+                _raise(error)
+        return name
+
+    def cancel(self, name: str) -> None:
+        """Delete a pending wake-up; one that already ran (and deleted itself) is no error."""
+        try:
+            self.client.delete_schedule(Name=name, GroupName=self.group)
+        except ClientError as error:
+            if code(error) != "ResourceNotFoundException":
                 _raise(error)
 
 

@@ -9,6 +9,11 @@ a KPI. Key design (docs/storage.md):
     JOURNEY#<id>     FLAGS                                  paused / stopped
     JOURNEY#<id>     HOLD#<execution>#<step>                a send held while the journey is paused
     MSG#<message id> MSG                                    who a message was sent to (TTL)
+    SEND#<digest>    SEND                                   a send's intent and outcome (TTL)
+    USER#<user>      SENDREF#<digest>                       for erasure of the send intent (TTL)
+    USER#<user>      CONSENT#<at>#<channel>#<event>         the consent ledger: every decision
+    USER#<user>      HOLDREF# / REJREF# / WAKE#             for erasure of held sends, rejected
+                                                            events and pending wake-ups
     DATE#<attr>#<key> <user>                                date index for date triggers
     REJECTED#<day>   <time>#<hash>                          rejected events with the reason (TTL)
     idempotency#<fn> <hash>                                 Powertools idempotency records (TTL)
@@ -19,8 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import random
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -28,7 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from touchpoint.aws.dynamo import THROTTLING, code, from_item, to_attr, to_item
-from touchpoint.clock import iso
+from touchpoint.clock import iso, pause
 from touchpoint.conditions import parse_time
 from touchpoint.engine.ports import (
     CapScope,
@@ -38,11 +43,13 @@ from touchpoint.engine.ports import (
     MessageRecord,
     OverCap,
     Reserved,
+    SendIntent,
     SendView,
     UserState,
     WaitRecord,
 )
 from touchpoint.errors import TransientError
+from touchpoint.logs import redact
 
 REJECTED_DAYS = 14
 CAP_ATTEMPTS = 40
@@ -94,6 +101,29 @@ class DynamoState:
         if values:
             request["ExpressionAttributeValues"] = {k: to_attr(v) for k, v in values.items()}
         return self._conditional("put_item", **request) is not None
+
+    def _write_all(self, items: Sequence[Item]) -> None:
+        """Unconditional puts: one PutItem, or BatchWriteItems of 25 retried until all are in."""
+        if len(items) == 1:
+            self._put(items[0])
+            return
+        for start in range(0, len(items), 25):
+            request: dict[str, Any] = {
+                self.table: [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + 25]]
+            }
+            while request:
+                request = self._call_batch_write(request)
+
+    def _delete_all(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Unconditional deletes in BatchWriteItems of 25."""
+        for start in range(0, len(keys), 25):
+            request: dict[str, Any] = {
+                self.table: [
+                    {"DeleteRequest": {"Key": self._key(pk, sk)}} for pk, sk in keys[start : start + 25]
+                ]
+            }
+            while request:
+                request = self._call_batch_write(request)
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": pk}, "sk": {"S": sk}}
@@ -147,21 +177,12 @@ class DynamoState:
     def user_items(self, user_id: str) -> list[Item]:
         return self._query(f"USER#{user_id}")
 
-    def put_entry(self, user_id: str, record: EntryRecord) -> None:
-        item: Item = {
-            "pk": f"USER#{user_id}",
-            "sk": f"ENTRY#{record.journey_id}",
-            "journey_id": record.journey_id,
-            "execution_arn": record.execution_arn,
-            "entered_at": iso(record.entered_at),
-            "event_id": record.event_id,
-            "status": record.status,
-            "holdout": record.holdout,
-            "priority": record.priority,
-        }
-        if record.group:
-            item["group"] = record.group
-        self._put(item)
+    def put_entry(self, user_id: str, record: EntryRecord, replacing: str | None) -> bool:
+        """Conditioned on the entry read before the decision, so two events entering the same
+        user at the same moment start one execution, not two."""
+        if replacing is None:
+            return self._put(entry_item(user_id, record), "attribute_not_exists(pk)")
+        return self._put(entry_item(user_id, record), "execution_arn = :prev", values={":prev": replacing})
 
     def end_entry(
         self, user_id: str, journey_id: str, execution_arn: str, status: str, reason: str | None
@@ -278,16 +299,22 @@ class DynamoState:
         items = self._batch_get((f"JOURNEY#{j}", "FLAGS") for j in journey_ids)
         return {pk.removeprefix("JOURNEY#"): item["status"] for (pk, _), item in items.items()}
 
-    def send_view(self, user_id: str, journey_id: str, scopes: Sequence[CapScope]) -> SendView:
+    def send_view(
+        self, user_id: str, journey_id: str, scopes: Sequence[CapScope], digest: str | None = None
+    ) -> SendView:
         """What the send gate needs from this table, in one BatchGetItem: the journey's flag,
-        the user's entry and the cap items (reused by the first reservation attempt)."""
+        the user's entry, the cap items (reused by the first reservation attempt) and the send's
+        intent, if an earlier attempt of the same send reached its provider."""
         keys = [(f"JOURNEY#{journey_id}", "FLAGS"), (f"USER#{user_id}", f"ENTRY#{journey_id}")]
         keys += [(f"USER#{user_id}", f"CAP#{s.name}") for s in scopes]
+        if digest is not None:
+            keys.append(intent_key(digest))
         items = self._batch_get(keys)
         flag = items.get(keys[0], {}).get("status")
         entry = items.get(keys[1])
         caps = {s.name: items.get((f"USER#{user_id}", f"CAP#{s.name}"), {}) for s in scopes}
-        return SendView(flag, _entry(entry) if entry else None, caps)
+        intent = items.get(intent_key(digest)) if digest is not None else None
+        return SendView(flag, _entry(entry) if entry else None, caps, _intent(intent) if intent else None)
 
     def set_flag(self, journey_id: str, status: str, by: str, reason: str, at: dt.datetime) -> None:
         self._put(
@@ -302,53 +329,124 @@ class DynamoState:
         )
 
     def put_hold(self, journey_id: str, key: str, request: Mapping[str, Any]) -> None:
-        self._put({"pk": f"JOURNEY#{journey_id}", "sk": f"HOLD#{key}", "request": json.dumps(dict(request))})
+        """A send held while its journey is paused, and its user's reference (for erasure)."""
+        self._write_all(hold_items(journey_id, key, request))
 
     def holds(self, journey_id: str) -> list[dict[str, Any]]:
         return [json.loads(i["request"]) for i in self._query(f"JOURNEY#{journey_id}", "HOLD#")]
 
-    def delete_hold(self, journey_id: str, key: str) -> None:
-        self._call("delete_item", Key=self._key(f"JOURNEY#{journey_id}", f"HOLD#{key}"))
+    def delete_hold(self, journey_id: str, key: str, user_id: str) -> None:
+        self._delete_all(
+            [
+                (f"JOURNEY#{journey_id}", f"HOLD#{key}"),
+                (f"USER#{user_id}", f"HOLDREF#JOURNEY#{journey_id}#HOLD#{key}"),
+            ]
+        )
 
     # ------------------------------------------------------------------ message index
 
     def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None:
         """The message index entry and the user's reference to it, in one batch write."""
-        items = message_items(record, ttl)
-        request: dict[str, Any] = {self.table: [{"PutRequest": {"Item": to_item(i)}} for i in items]}
-        while request:
-            request = self._call_batch_write(request)
+        self._write_all(message_items(record, ttl))
 
     def _call_batch_write(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._aws("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
 
     def message(self, message_id: str) -> MessageRecord | None:
         item = self._get(f"MSG#{message_id}", "MSG")
-        if not item:
-            return None
-        return MessageRecord(
-            message_id,
-            item["user_id"],
-            item["journey_id"],
-            item["step_id"],
-            item["template"],
-            item["channel"],
-            item["execution_arn"],
+        return _message(message_id, item) if item else None
+
+    def messages(self, message_ids: Sequence[str]) -> dict[str, MessageRecord]:
+        """Several message index entries in one BatchGetItem (kpi_rollup's attribution)."""
+        items = self._batch_get((f"MSG#{m}", "MSG") for m in message_ids)
+        return {
+            pk.removeprefix("MSG#"): _message(pk.removeprefix("MSG#"), item)
+            for (pk, _), item in items.items()
+        }
+
+    # ------------------------------------------------------------------ send intents
+
+    def begin_send(self, intent: SendIntent, ttl: dt.datetime) -> SendIntent | None:
+        """Record that ``intent`` is about to call its provider, with the user's reference to it,
+        in one transaction; None when recorded now, the stored intent when one existed."""
+        item, ref = intent_items(intent, ttl)
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": to_item(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self.table, "Item": to_item(ref)}},
+                ]
+            )
+        except ClientError as error:
+            if code(error) in THROTTLING:
+                raise TransientError(code(error)) from error
+            if code(error) != "TransactionCanceledException":
+                raise
+            stored = self._get(*intent_key(intent.digest))
+            if not stored:  # cancelled by a conflicting transaction, not by the condition
+                raise TransientError("the send intent is being written concurrently") from error
+            return _intent(stored)
+        return None
+
+    def finish_send(self, intent: SendIntent, ttl: dt.datetime) -> None:
+        """The provider's answer: the intent's outcome, and the message index when it has an id."""
+        self._write_all(finished_items(intent, ttl))
+
+    def forget_send(self, intent: SendIntent) -> None:
+        """The provider refused for certain: nothing was sent, so no intent remains."""
+        self._delete_all([intent_key(intent.digest), (f"USER#{intent.user_id}", f"SENDREF#{intent.digest}")])
+
+    def reconcile_send(
+        self, digest: str, message_id: str, ttl: dt.datetime
+    ) -> tuple[SendIntent, bool] | None:
+        """A provider event revealed the message of an unconfirmed send: record it (once; the
+        bool says whether this call did) and index the message. None: no such send."""
+        pk, sk = intent_key(digest)
+        response = self._conditional(
+            "update_item",
+            Key=self._key(pk, sk),
+            UpdateExpression="SET #s = :reconciled, message_id = :m",
+            ConditionExpression="#s IN (:calling, :unconfirmed)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":reconciled": {"S": "reconciled"},
+                ":calling": {"S": "calling"},
+                ":unconfirmed": {"S": "unconfirmed"},
+                ":m": {"S": message_id},
+            },
+            ReturnValues="ALL_NEW",
         )
+        if response is None:
+            stored = self._get(pk, sk)
+            return (_intent(stored), False) if stored else None
+        intent = _intent(from_item(response["Attributes"]))
+        self.put_message(intent.message(message_id), ttl)
+        return intent, True
 
     # ------------------------------------------------------------------ rejected events
 
-    def reject(self, raw: str, reason: str, at: dt.datetime) -> None:
-        digest = hashlib.sha256(raw.encode()).hexdigest()[:16]
-        self._put(
-            {
-                "pk": f"REJECTED#{at.date().isoformat()}",
-                "sk": f"{iso(at)}#{digest}",
-                "reason": reason,
-                "event": raw[:100_000],
-                "ttl": _epoch(at) + REJECTED_DAYS * 86400,
-            }
-        )
+    def reject(self, raw: str, reason: str, at: dt.datetime, user_id: str | None = None) -> None:
+        """Keep a rejected input for 14 days with its reason, its contact points redacted, and a
+        reference from its user (when it names one) so erasure removes it too."""
+        self._write_all(rejected_items(raw, reason, at, user_id))
+
+    def put_wakeup_ref(self, user_id: str, name: str, at: dt.datetime) -> None:
+        """The user's reference to a pending wake-up schedule (its payload names the user), so
+        erasure can cancel it; it expires a day after the wake-up ran."""
+        self._put({"pk": f"USER#{user_id}", "sk": f"WAKE#{name}", "ttl": _epoch(at) + 86400})
+
+    def log_consent(self, user_id: str, event_id: str, changes: Sequence[Mapping[str, Any]]) -> None:
+        """The consent ledger: every decision an item of its own (the profile holds only the
+        current one), keyed by the event so a redelivery writes the same items again."""
+        items = consent_items(user_id, event_id, changes)
+        if items:
+            self._write_all(items)
 
     def rejected(self, day: dt.date) -> list[Item]:
         return self._query(f"REJECTED#{day.isoformat()}")
@@ -416,7 +514,7 @@ class DynamoState:
                 *THROTTLING,
             ):
                 raise
-            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**backoff)))
+            pause(random.uniform(0, min(0.2, 0.005 * 2**backoff)))
             return False
         return True
 
@@ -437,15 +535,65 @@ class DynamoState:
     def erase_user(self, user_id: str) -> int:
         """Delete everything keyed by the user, and the message index entries pointing at them."""
         keys = erasure_keys(self._query(f"USER#{user_id}"))
-        for start in range(0, len(keys), 25):
-            request = {
-                self.table: [
-                    {"DeleteRequest": {"Key": self._key(pk, sk)}} for pk, sk in keys[start : start + 25]
-                ]
-            }
-            while request:
-                request = self._call_batch_write(request)
+        self._delete_all(keys)
         return len(keys)
+
+
+def entry_item(user_id: str, record: EntryRecord) -> Item:
+    item: Item = {
+        "pk": f"USER#{user_id}",
+        "sk": f"ENTRY#{record.journey_id}",
+        "journey_id": record.journey_id,
+        "execution_arn": record.execution_arn,
+        "entered_at": iso(record.entered_at),
+        "event_id": record.event_id,
+        "status": record.status,
+        "holdout": record.holdout,
+        "priority": record.priority,
+    }
+    if record.group:
+        item["group"] = record.group
+    if record.history:
+        item["entered_by"] = list(record.history)
+    if record.trigger_at is not None:
+        item["trigger_at"] = iso(record.trigger_at)
+    return item
+
+
+def hold_items(journey_id: str, key: str, request: Mapping[str, Any]) -> list[Item]:
+    items: list[Item] = [
+        {"pk": f"JOURNEY#{journey_id}", "sk": f"HOLD#{key}", "request": json.dumps(dict(request))}
+    ]
+    user = request.get("user_id")
+    if isinstance(user, str):
+        items.append({"pk": f"USER#{user}", "sk": f"HOLDREF#JOURNEY#{journey_id}#HOLD#{key}"})
+    return items
+
+
+def rejected_items(raw: str, reason: str, at: dt.datetime, user_id: str | None) -> list[Item]:
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    pk, sk = f"REJECTED#{at.astimezone(dt.UTC).date().isoformat()}", f"{iso(at)}#{digest}"
+    expires = _epoch(at) + REJECTED_DAYS * 86400
+    text = redact(raw[:100_000].encode("utf-8", "replace").decode("utf-8"))
+    items: list[Item] = [{"pk": pk, "sk": sk, "reason": redact(reason[:2000]), "event": text, "ttl": expires}]
+    if user_id:
+        items.append({"pk": f"USER#{user_id}", "sk": f"REJREF#{pk}#{sk}", "ttl": expires})
+    return items
+
+
+def consent_items(user_id: str, event_id: str, changes: Sequence[Mapping[str, Any]]) -> list[Item]:
+    digest = hashlib.sha256(event_id.encode()).hexdigest()[:16]
+    return [
+        {
+            "pk": f"USER#{user_id}",
+            "sk": f"CONSENT#{change['at']}#{change['channel']}#{digest}",
+            "channel": change["channel"],
+            "granted": change["granted"],
+            "at": change["at"],
+            "source": change["source"],
+        }
+        for change in changes
+    ]
 
 
 def group_item(user_id: str, slot: GroupSlot) -> Item:
@@ -473,9 +621,79 @@ def message_items(record: MessageRecord, ttl: dt.datetime) -> list[Item]:
             "channel": record.channel,
             "execution_arn": record.execution_arn,
             "ttl": expires,
+            **({"contact": record.contact} if record.contact else {}),
         },
         {"pk": f"USER#{record.user_id}", "sk": f"MSGREF#{record.message_id}", "ttl": expires},
     ]
+
+
+def intent_key(digest: str) -> tuple[str, str]:
+    return f"SEND#{digest}", "SEND"
+
+
+def intent_items(intent: SendIntent, ttl: dt.datetime) -> tuple[Item, Item]:
+    """The intent item and the user's reference to it (so erasure finds it)."""
+    pk, sk = intent_key(intent.digest)
+    item: Item = {
+        "pk": pk,
+        "sk": sk,
+        "key": intent.key,
+        "user_id": intent.user_id,
+        "journey_id": intent.journey_id,
+        "step_id": intent.step_id,
+        "template": intent.template,
+        "channel": intent.channel,
+        "execution_arn": intent.execution_arn,
+        "at": iso(intent.at),
+        "status": intent.status,
+        "ttl": _epoch(ttl),
+    }
+    for name in ("message_id", "template_file", "detail", "contact"):
+        if getattr(intent, name) is not None:
+            item[name] = getattr(intent, name)
+    ref: Item = {"pk": f"USER#{intent.user_id}", "sk": f"SENDREF#{intent.digest}", "ttl": _epoch(ttl)}
+    return item, ref
+
+
+def finished_items(intent: SendIntent, ttl: dt.datetime) -> list[Item]:
+    """What ``finish_send`` writes: the intent with its outcome, its reference, and the message
+    index with its reference when the provider gave a message id."""
+    items = list(intent_items(intent, ttl))
+    if intent.message_id is not None:
+        items += message_items(intent.message(intent.message_id), ttl)
+    return items
+
+
+def _message(message_id: str, item: Item) -> MessageRecord:
+    return MessageRecord(
+        message_id,
+        item["user_id"],
+        item["journey_id"],
+        item["step_id"],
+        item["template"],
+        item["channel"],
+        item["execution_arn"],
+        item.get("contact"),
+    )
+
+
+def _intent(item: Item) -> SendIntent:
+    return SendIntent(
+        item["pk"].removeprefix("SEND#"),
+        item["key"],
+        item["user_id"],
+        item["journey_id"],
+        item["step_id"],
+        item["template"],
+        item["channel"],
+        item["execution_arn"],
+        _time(item["at"]),
+        item["status"],
+        item.get("message_id"),
+        item.get("template_file"),
+        item.get("detail"),
+        item.get("contact"),
+    )
 
 
 def erasure_keys(items: Sequence[Item]) -> list[tuple[str, str]]:
@@ -484,17 +702,30 @@ def erasure_keys(items: Sequence[Item]) -> list[tuple[str, str]]:
     keys += [
         (f"MSG#{i['sk'].removeprefix('MSGREF#')}", "MSG") for i in items if i["sk"].startswith("MSGREF#")
     ]
+    keys += [intent_key(i["sk"].removeprefix("SENDREF#")) for i in items if i["sk"].startswith("SENDREF#")]
+    keys += [_ref_key(i["sk"].removeprefix("REJREF#")) for i in items if i["sk"].startswith("REJREF#")]
+    keys += [_ref_key(i["sk"].removeprefix("HOLDREF#")) for i in items if i["sk"].startswith("HOLDREF#")]
     return keys
+
+
+def _ref_key(ref: str) -> tuple[str, str]:
+    """``<pk>#<sk>`` of a referenced item whose pk has exactly one ``#`` (REJECTED#…, JOURNEY#…)."""
+    kind, rest = ref.split("#", 1)
+    name, sk = rest.split("#", 1)
+    return f"{kind}#{name}", sk
 
 
 def counted(item: Item, scope: CapScope, key: str, now: dt.datetime) -> dict[str, int] | OverCap:
     """A cap item's sends still in the scope's window with ``key`` counted (kept at its first
-    time), or, when the scope is full, when its oldest counted send leaves the window."""
-    sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if int(v) > _epoch(now) - scope.seconds}
+    time), or, when the scope is full, when its oldest counted send leaves the window. A send is
+    kept at the next whole second, so a window never closes early (a send at 09.27 still counts
+    at 09.00 a day later, which a truncated time would let through)."""
+    moment = now.timestamp()
+    sends = {k: int(v) for k, v in (item.get("sends") or {}).items() if int(v) > moment - scope.seconds}
     if key not in sends and len(sends) >= scope.max:
         oldest = sorted(sends.values())[len(sends) - scope.max]
         return OverCap(dt.datetime.fromtimestamp(oldest + scope.seconds, dt.UTC), scope.name)
-    sends[key] = sends.get(key, _epoch(now))
+    sends[key] = sends.get(key, math.ceil(moment))
     return sends
 
 
@@ -510,7 +741,7 @@ def cap_item(user_id: str, scope: CapScope, item: Item, sends: dict[str, int]) -
 
 
 def _entry(item: Item) -> EntryRecord:
-    converted = item.get("converted_at")
+    converted, trigger_at = item.get("converted_at"), item.get("trigger_at")
     return EntryRecord(
         item["journey_id"],
         item["execution_arn"],
@@ -522,6 +753,8 @@ def _entry(item: Item) -> EntryRecord:
         int(item.get("priority", 0)),
         _time(converted) if converted else None,
         item.get("exit_reason"),
+        tuple(item.get("entered_by") or ()),
+        _time(trigger_at) if trigger_at else None,
     )
 
 

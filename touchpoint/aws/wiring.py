@@ -35,6 +35,11 @@ from touchpoint.render import Renderer
 from touchpoint.settings import Settings
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+#: Message providers (SES, End User Messaging, SNS for SMS) get exactly one attempt: the SDK would
+#: otherwise re-send a message whose response was lost (touchpoint/channels/provider.py).
+PROVIDER_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=3, read_timeout=10
+)
 
 
 _OVERRIDES: dict[str, Any] = {}
@@ -60,12 +65,19 @@ class Clients:
     made: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, service: str) -> Any:
+        return self._client(service, _RETRIES, service)
+
+    def provider(self, service: str) -> Any:
+        """The one-attempt client of a message provider."""
+        return self._client(service, PROVIDER_CONFIG, f"{service}:provider")
+
+    def _client(self, service: str, config: Config, slot: str) -> Any:
         if service in _OVERRIDES:
             return _OVERRIDES[service]
-        if service not in self.made:
+        if slot not in self.made:
             session = self.session or boto3.session.Session()
-            self.made[service] = session.client(service, config=_RETRIES)  # type: ignore[call-overload]
-        return self.made[service]
+            self.made[slot] = session.client(service, config=config)  # type: ignore[call-overload]
+        return self.made[slot]
 
 
 @cache
@@ -159,7 +171,7 @@ class AwsAdapters:
 
     def email(self, settings: Settings) -> SesEmail:
         return SesEmail(
-            self.clients("sesv2"),
+            self.clients.provider("sesv2"),
             settings.email_from,
             settings.ses_configuration_set,
             settings.email_identity_arn,
@@ -167,9 +179,9 @@ class AwsAdapters:
 
     def sms(self, settings: Settings) -> SmsPort:
         if settings.sms_adapter == "sns":
-            return SnsSms(self.clients("sns"))
+            return SnsSms(self.clients.provider("sns"))
         return EndUserMessagingSms(
-            self.clients("pinpoint-sms-voice-v2"),
+            self.clients.provider("pinpoint-sms-voice-v2"),
             settings.sms_origination_identity,
             settings.sms_configuration_set,
         )
@@ -213,6 +225,7 @@ def kpi_rollup(settings: Settings, clients: Clients, clock: Clock) -> KpiRollup:
         ports.alerts(settings),
         clock,
         load_send_steps(settings.journeys_dir, sorted(journeys.journeys)),
+        ports.state(settings),
     )
 
 
@@ -223,6 +236,7 @@ def privacy(settings: Settings, clients: Clients, clock: Clock) -> Privacy:
         ports.profiles(settings),
         ports.state(settings),
         ports.executions(),
+        ports.wakeups(settings),
         clock,
     )
 
@@ -235,7 +249,13 @@ def operations(settings: Settings, clients: Clients, clock: Clock) -> Operations
 def opt_out(settings: Settings, clients: Clients, clock: Clock) -> OptOut:
     settings = with_secret(settings, clients)
     ports = adapters(clients)
-    return OptOut(settings.unsubscribe_secret, ports.profiles(settings), ports.bus(settings), clock)
+    return OptOut(
+        settings.unsubscribe_secret,
+        ports.profiles(settings),
+        ports.state(settings),
+        ports.bus(settings),
+        clock,
+    )
 
 
 def sender(settings: Settings, clients: Clients, clock: Clock, channel: str) -> tuple[Sender, LambdaOnce]:

@@ -10,23 +10,9 @@ from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from touchpoint.aws.dynamo import code
-from touchpoint.errors import SendFailed, TransientError
-from touchpoint.logs import redact
-
-_TRANSIENT = frozenset(
-    {
-        "TooManyRequestsException",
-        "ThrottlingException",
-        "LimitExceededException",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "Throttling",
-    }
-)
-_TAG_SAFE = str.maketrans(dict.fromkeys(" !\"#$%&'()*+,/:;<=>?[\\]^`{|}~", "_"))
+from touchpoint.channels import tags as message_tags
+from touchpoint.channels.provider import classify
+from touchpoint.errors import SendFailed
 
 
 def build_message(
@@ -145,11 +131,6 @@ def _boundary(parts: tuple[tuple[list[str], str], ...]) -> str:
             return boundary
 
 
-def tag_value(value: str) -> str:
-    """SES tag values allow letters, digits, _ - . @ only."""
-    return value.translate(_TAG_SAFE)[:256] or "_"
-
-
 class SesEmail:
     def __init__(
         self, client: Any, sender: str, configuration_set: str | None, identity_arn: str | None
@@ -162,7 +143,7 @@ class SesEmail:
             "FromEmailAddress": self.sender,
             "Destination": {"ToAddresses": [recipient]},
             "Content": {"Raw": {"Data": raw}},
-            "EmailTags": [{"Name": k, "Value": tag_value(v)} for k, v in sorted(tags.items())],
+            "EmailTags": [{"Name": k, "Value": message_tags.encode(v)} for k, v in sorted(tags.items())],
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
@@ -170,8 +151,5 @@ class SesEmail:
             request["FromEmailAddressIdentityArn"] = self.identity_arn
         try:
             return str(self.client.send_email(**request)["MessageId"])
-        except ClientError as error:
-            if code(error) in _TRANSIENT:
-                raise TransientError(code(error)) from error
-            detail = redact(str(error.response.get("Error", {}).get("Message", "")))
-            raise SendFailed(f"{code(error)}: {detail}") from None  # the provider text may echo the address
+        except Exception as error:  # one attempt: classify says whether it may have gone out
+            raise classify(error) from None  # the provider text may echo the address

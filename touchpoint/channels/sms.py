@@ -9,25 +9,17 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from touchpoint.aws.dynamo import code
-from touchpoint.errors import SendFailed, TransientError
-from touchpoint.logs import redact
+from touchpoint.channels.provider import classify
+from touchpoint.errors import ContactOptedOut
 
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
     "¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED = set("^{}\\[~]|€\f")
-_TRANSIENT = frozenset(
-    {
-        "ThrottlingException",
-        "ServiceQuotaExceededException",
-        "InternalServerException",
-        "Throttling",
-        "InternalError",
-        "ServiceUnavailable",
-    }
-)
+#: End User Messaging refuses a number that replied STOP (or is on the account's opt-out list)
+#: with ConflictException and this reason: the number is suppressed, later sends are skipped.
+OPTED_OUT = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
 
 
 def segments(body: str) -> tuple[Literal["GSM-7", "UCS-2"], int]:
@@ -49,14 +41,15 @@ def compose(body: str, phone: str, marketing: bool, signature_cn: str, opt_out_c
     return text
 
 
-def _translate(error: ClientError) -> Exception:
-    if code(error) in _TRANSIENT:
-        return TransientError(code(error))
-    return SendFailed(f"{code(error)}: {redact(str(error.response.get('Error', {}).get('Message', '')))}")
+def _translate(error: Exception) -> Exception:
+    if isinstance(error, ClientError) and error.response.get("Reason") == OPTED_OUT:
+        return ContactOptedOut("carrier_opt_out")
+    return classify(error)
 
 
 class EndUserMessagingSms:
-    """``pinpoint-sms-voice-v2`` SendTextMessage; the context travels to the delivery events."""
+    """``pinpoint-sms-voice-v2`` SendTextMessage; the context travels to the delivery events
+    (a second key beside the message id: trigger_eval attributes feedback by the message id)."""
 
     def __init__(self, client: Any, origination_identity: str | None, configuration_set: str | None) -> None:
         self.client, self.origination, self.configuration_set = (
@@ -78,7 +71,7 @@ class EndUserMessagingSms:
             request["ConfigurationSetName"] = self.configuration_set
         try:
             return str(self.client.send_text_message(**request)["MessageId"])
-        except ClientError as error:
+        except Exception as error:  # one attempt: _translate says whether it may have gone out
             raise _translate(error) from None  # the provider text may echo the number
 
 
@@ -101,5 +94,5 @@ class SnsSms:
                     "MessageId"
                 ]
             )
-        except ClientError as error:
+        except Exception as error:
             raise _translate(error) from None  # the provider text may echo the number

@@ -13,9 +13,8 @@ Json = Any
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
-DYNAMODB_UPDATE = "arn:aws:states:::dynamodb:updateItem"
 EVENTS_PUT = "arn:aws:states:::events:putEvents"
-RESOURCES = (LAMBDA_INVOKE, LAMBDA_CALLBACK, DYNAMODB_UPDATE, EVENTS_PUT)
+RESOURCES = (LAMBDA_INVOKE, LAMBDA_CALLBACK, EVENTS_PUT)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ decisions 3–6, and docs/decisions.md for the choices made here):
 * ``wait_for`` a callback Task on trigger_eval that stores the token; the matching event resumes
                it; ``States.Timeout`` is caught into ``on_timeout``.
 * ``split``    a Choice on the per-user bucket trigger_eval put in the execution input.
-* ``tag/set``  ``dynamodb:updateItem`` on the profile (only if it still exists: an erased user
-               is not recreated).
-* ``emit``     ``events:putEvents`` with an event id derived from the execution, so retries
-               are recognisable downstream.
+* ``tag/set/emit`` a callback Task on trigger_eval (action ``step``), which applies it to the
+               profile (never recreating an erased one) or puts the event (its id derived from
+               the execution, so retries are recognisable downstream), and holds it while the
+               journey is paused (docs/decisions.md D15).
 * ``exit``     a terminal Pass that records the reason in the output."""
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Any, assert_never
 
 from touchpoint import contract
 from touchpoint.compiler.ir import (
-    DYNAMODB_UPDATE,
     EVENTS_PUT,
     LAMBDA_CALLBACK,
     LAMBDA_INVOKE,
@@ -67,24 +66,13 @@ _LAMBDA_RETRY = Retry(
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
+        *contract.CRASH_ERRORS,
         contract.TRANSIENT_ERROR,
     ),
     interval_seconds=2,
     max_attempts=6,
     backoff_rate=2.0,
     max_delay_seconds=300,
-)
-_DYNAMODB_RETRY = Retry(
-    errors=(
-        "DynamoDB.ProvisionedThroughputExceededException",
-        "DynamoDB.ThrottlingException",
-        "DynamoDB.RequestLimitExceeded",
-        "DynamoDB.InternalServerErrorException",
-    ),
-    interval_seconds=1,
-    max_attempts=6,
-    backoff_rate=2.0,
-    max_delay_seconds=60,
 )
 _EVENTS_RETRY = Retry(
     errors=("EventBridge.FailedEntry", "EventBridge.InternalException", "EventBridge.ThrottlingException"),
@@ -178,9 +166,13 @@ class _Lowering:
             next_state = self.add(
                 Choice(
                     f"{node.id}{SEP}check",
-                    (ChoiceRule(f"{contract.LAST}.status", "StringEquals", "sent", self.target(cont)),),
+                    tuple(
+                        ChoiceRule(f"{contract.LAST}.status", "StringEquals", status, self.target(cont))
+                        for status in contract.SENT_STATUSES
+                    ),
                     default=self.target(after),
-                    comment="Not sent (skipped or failed): run the fallback steps.",
+                    comment="Not sent (skipped or failed): run the fallback steps. An unconfirmed "
+                    "send may have reached the user: no fallback.",
                 )
             )
         payload: dict[str, Json] = {
@@ -375,94 +367,44 @@ class _Lowering:
         return self.add(Choice(node.id, tuple(rules), default=entries[-1], comment=f"split: {names}"))
 
     def tag(self, node: Node, step: TagStep, cont: str | None) -> str:
-        if step.tag.add and step.tag.remove:
-            cont = self.add(self.profile_update(f"{node.id}{SEP}remove", "DELETE", step.tag.remove, cont))
-            return self.add(self.profile_update(node.id, "ADD", step.tag.add, cont))
-        action, tags = ("ADD", step.tag.add) if step.tag.add else ("DELETE", step.tag.remove)
-        return self.add(self.profile_update(node.id, action, tags, cont))
-
-    def profile_update(self, name: str, action: str, tags: list[str], cont: str | None) -> Task:
-        return self.update_item(
-            name,
-            [],
-            f"{action} #tags :tags",
-            {"#tags": "tags"},
-            {":tags": {"SS": sorted(set(tags))}},
-            cont,
-            f"{action.lower()} tags",
-        )
+        change = {"add": sorted(set(step.tag.add)), "remove": sorted(set(step.tag.remove))}
+        return self.add(self.journey_action(node, "tag", change, cont, "tags"))
 
     def set(self, node: Node, step: SetStep, cont: str | None) -> str:
-        names: dict[str, str] = {}
-        values: dict[str, Json] = {}
-        sets: list[str] = []
-        removes: list[str] = []
-        for i, (name, value) in enumerate(sorted(step.set.items())):
-            names[f"#a{i}"] = name
-            if value is None:
-                removes.append(f"#a{i}")
-            else:
-                values[f":v{i}"] = _attribute_value(value)
-                sets.append(f"#a{i} = :v{i}")
-        clause = f"REMOVE {', '.join(removes)}" if removes else ""
-        return self.add(self.update_item(node.id, sets, clause, names, values, cont, "set attributes"))
-
-    def update_item(
-        self,
-        name: str,
-        sets: list[str],
-        clause: str,
-        names: dict[str, str],
-        values: dict[str, Json],
-        cont: str | None,
-        comment: str,
-    ) -> Task:
-        """UpdateItem on the profile that also stamps updated_at, and never creates a profile."""
-        expression = " ".join(filter(None, [f"SET {', '.join(['#updated_at = :now', *sets])}", clause]))
-        return Task(
-            name,
-            DYNAMODB_UPDATE,
-            {
-                "TableName": placeholder(contract.PROFILES_TABLE),
-                "Key": {"user_id": {"S.$": f"$.{contract.INPUT_USER}"}},
-                "UpdateExpression": expression,
-                "ConditionExpression": "attribute_exists(#user_id)",
-                "ExpressionAttributeNames": {**names, "#updated_at": "updated_at", "#user_id": "user_id"},
-                "ExpressionAttributeValues": {**values, ":now": {"S.$": "$$.State.EnteredTime"}},
-            },
-            next=cont,
-            result_path=None,
-            retry=(_DYNAMODB_RETRY,),
-            catch=(Catch(("DynamoDB.ConditionalCheckFailedException",), self.profile_gone(), contract.LAST),),
-            comment=comment,
+        return self.add(
+            self.journey_action(node, "set", dict(sorted(step.set.items())), cont, "set attributes")
         )
 
     def emit(self, node: Node, step: EmitStep, cont: str | None) -> str:
-        detail = {
-            "event_id.$": f"States.Format('{{}}:{node.id}', $$.Execution.Name)",
+        event = {"type": step.emit.type, "properties": dict(step.emit.properties)}
+        return self.add(self.journey_action(node, "emit", event, cont, f"emit {step.emit.type}"))
+
+    def journey_action(self, node: Node, kind: str, change: Json, cont: str | None, comment: str) -> Task:
+        """A tag, set or emit step: one callback Task to trigger_eval, which applies it unless the
+        journey is paused (then it is held, like a send, and goes on when resumed: nothing a
+        paused journey does reaches a user or a CRM) and never writes to a profile that is gone
+        or erased (docs/decisions.md D5, D15)."""
+        payload: dict[str, Json] = {
+            "action": contract.ACTION_STEP,
+            "token.$": "$$.Task.Token",
+            "execution.$": "$$.Execution.Id",
+            "execution_name.$": "$$.Execution.Name",
             "user_id.$": f"$.{contract.INPUT_USER}",
-            "occurred_at.$": "$$.State.EnteredTime",
-            "properties": {**step.emit.properties, "journey_id": self.journey.id, "step_id": node.id},
+            "journey_id": self.journey.id,
+            "step_id": node.id,
+            "kind": kind,
+            "change": change,
         }
-        return self.add(
-            Task(
-                node.id,
-                EVENTS_PUT,
-                {
-                    "Entries": [
-                        {
-                            "EventBusName": placeholder(contract.EVENT_BUS),
-                            "Source": contract.JOURNEY_SOURCE,
-                            "DetailType": step.emit.type,
-                            "Detail": detail,
-                        }
-                    ]
-                },
-                next=cont,
-                result_path=None,
-                retry=(_EVENTS_RETRY,),
-                comment=f"emit {step.emit.type}",
-            )
+        return Task(
+            node.id,
+            LAMBDA_CALLBACK,
+            {"FunctionName": placeholder(contract.TRIGGER_EVAL_FUNCTION), "Payload": payload},
+            next=cont,
+            result_path=None,
+            timeout_seconds=contract.SEND_TIMEOUT_SECONDS,
+            retry=(_LAMBDA_RETRY,),
+            catch=(Catch((contract.PROFILE_GONE_ERROR,), self.profile_gone(), contract.LAST),),
+            comment=comment,
         )
 
 
@@ -486,11 +428,3 @@ def _message_where(journey_id: str, event: str, where: dict[str, Json]) -> dict[
     if event.startswith(("email.", "sms.")) and "step_id" in where and "journey_id" not in where:
         return {**where, "journey_id": journey_id}
     return where
-
-
-def _attribute_value(value: bool | int | float | str) -> dict[str, Json]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": repr(value) if isinstance(value, float) else str(value)}
-    return {"S": value}

@@ -20,6 +20,17 @@ SkipReason = str
 """not_effective · paused · stopped · audience · already_entered · in_journey · reentry_wait ·
 not_in_rollout · lower_priority · group_busy"""
 
+#: Entry events remembered per journey and user (``EntryRecord.history``).
+HISTORY_KEEP = 20
+#: A redelivery of the event that entered a running journey may finish a start that crashed
+#: before StartExecution, for this long after the entry (SQS redelivers within minutes); later
+#: copies change nothing.
+RESUME_SECONDS = 6 * 3600
+
+
+def event_digest(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode()).hexdigest()[:16]
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -30,6 +41,8 @@ class Decision:
     holdout: bool = False
     buckets: dict[str, int] = field(default_factory=dict)
     preempts: GroupSlot | None = None  # a lower-priority journey of the group to stop
+    resume: EntryRecord | None = None  # a redelivery: finish this recorded entry, write nothing new
+    replay: bool = False  # a copy of the event that entered: report the entry again, start nothing
 
 
 def decide(
@@ -53,9 +66,22 @@ def decide(
     if journey.audience is not None and not evaluate(journey.audience, profile, now):
         return skip("audience")
     previous = user.entries.get(journey.id)
-    if previous is not None and previous.event_id == event_id and previous.status == "ended":
-        return skip("already_entered", eligible=True)  # a redelivery of the event that entered it
-    if previous is not None and previous.event_id != event_id:
+    if previous is not None and event_digest(event_id) in entered_by(previous):
+        # a copy of an event that entered: at most finish its own start, never a second entry
+        if (
+            previous.event_id == event_id
+            and previous.status == "running"
+            and now - previous.entered_at < dt.timedelta(seconds=RESUME_SECONDS)
+        ):
+            buckets = {
+                s.key: bucketing.bucket(profile.user_id, journey.id, f"split:{s.step_id}")
+                for s in journey.splits
+            }
+            return Decision(journey.id, True, None, True, previous.holdout, buckets, resume=previous)
+        if previous.event_id == event_id:  # its journey.entry is reported again (same id: counted once)
+            return Decision(journey.id, False, "already_entered", True, previous.holdout, replay=True)
+        return skip("already_entered", eligible=True)
+    if previous is not None:
         reentry = journey.entry.reentry
         if previous.status != "ended":
             return skip("in_journey", eligible=True)
@@ -124,9 +150,21 @@ def execution_name(journey_id: str, version: str, user_id: str, event_id: str) -
     return f"{journey_id[:40]}-{digest[:32]}"
 
 
+def entered_by(record: EntryRecord) -> tuple[str, ...]:
+    """The digests of the events that entered (records from before the history: the last one)."""
+    return record.history or (event_digest(record.event_id),)
+
+
 def entry_record(
-    journey: RegistryEntry, decision: Decision, execution_arn: str, event_id: str, now: dt.datetime
+    journey: RegistryEntry,
+    decision: Decision,
+    execution_arn: str,
+    event_id: str,
+    now: dt.datetime,
+    previous: EntryRecord | None,
+    trigger_at: dt.datetime,
 ) -> EntryRecord:
+    history = (*(entered_by(previous) if previous else ()), event_digest(event_id))[-HISTORY_KEEP:]
     return EntryRecord(
         journey.id,
         execution_arn,
@@ -136,4 +174,6 @@ def entry_record(
         decision.holdout,
         journey.entry.group,
         journey.entry.priority,
+        history=history,
+        trigger_at=trigger_at,
     )

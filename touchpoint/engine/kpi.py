@@ -17,12 +17,21 @@ Counting
     except for opens and clicks, which are unique per message: their marker is the message id and
     the kind (``SEEN#<message id>`` / ``opened``), so the third open of an email counts nothing.
 
-    Feedback that arrives after acceptance but is not a delivery (``sms.failed``: a carrier
-    failure, an invalid or opted-out number; ``email.failed``: SES rejected or could not render
-    the accepted message) counts as ``bounced``, not ``failed``: ``failed`` means the send itself
-    failed and was never accepted, and ``send_failure_rate`` divides it by ``sent + failed``, which
-    only works while the two are disjoint. A message is therefore ``sent`` and then exactly one of
-    ``delivered`` / ``bounced`` (or nothing yet).
+    Each message has at most one final outcome, counted once whichever arrives first (its marker
+    is ``SEEN#<message id>`` / ``outcome``): ``delivered``; ``bounced`` (the recipient's server
+    or the carrier refused it: a bounce, a final SMS failure); or ``dropped`` (the provider took
+    the request but never sent it: SES's suppression lists, a reject, a rendering failure; AWS
+    counts those in no bounce or complaint rate). Non-final statuses are in flight and count
+    nothing. None of them is ``failed``: ``failed`` means the send itself failed and was never
+    accepted, and ``send_failure_rate`` divides it by ``sent + failed``, which only works while
+    the two are disjoint. A message is therefore ``sent`` and then one outcome (or none yet).
+
+    A send whose provider answer was lost counts as ``unconfirmed``; when the provider's events
+    show it was sent after all, trigger_eval reports it again as sent (``reconciled``), so it
+    then counts in ``sent`` as well (docs/reliability.md).
+
+    Feedback is attributed by the message's tags (SES) or echoed context (End User Messaging),
+    and when those are missing by the message index, as trigger_eval attributes it.
 
 Metrics
     The counts of a batch are summed and emitted once per (journey, channel, step) as EMF with the
@@ -57,13 +66,23 @@ import json
 import re
 from collections import Counter as Tally
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, Literal, Protocol, cast
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
-from touchpoint import contract, metrics
+from touchpoint import contract, metrics, wire
 from touchpoint.clock import Clock, iso
+from touchpoint.engine.ports import MessageRecord
+from touchpoint.errors import TransientError, Unstorable
 from touchpoint.events import (
     Event,
     ExecutionEnded,
@@ -71,11 +90,13 @@ from touchpoint.events import (
     Ignored,
     Rejected,
     describe_errors,
+    in_range,
     parse_envelope,
 )
 from touchpoint.journey.model import COUNT_KPIS, Goal, Journey, KpiTarget, SendStep
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.journey.types import CHANNELS
+from touchpoint.logs import redact
 from touchpoint.registry import Registry, RegistryEntry
 from touchpoint.routing import JOURNEY_EVENT_PREFIX
 from touchpoint.settings import Settings
@@ -116,11 +137,20 @@ FEEDBACK_COUNTERS: Mapping[str, metrics.Counter] = {
     "email.clicked": "clicked",
     "email.bounced": "bounced",
     "email.complained": "complained",
-    "email.failed": "bounced",  # accepted, then rejected or not rendered: never delivered
-    "sms.failed": "bounced",  # accepted, then the carrier failed it: never delivered
+    "email.failed": "dropped",  # accepted, then suppressed, rejected or not rendered: never sent
+    "sms.failed": "bounced",  # accepted, then the carrier failed it for good: never delivered
 }
 FEEDBACK_SOURCES = frozenset({"aws.ses", "aws.sms-voice"})
-UNIQUE_PER_MESSAGE = frozenset({"opened", "clicked"})
+UNIQUE_PER_MESSAGE = frozenset({"opened", "clicked", "complained"})
+#: A message's one final outcome (the first to arrive is counted, later ones are not).
+OUTCOMES = frozenset({"delivered", "bounced", "dropped"})
+OUTCOME = "outcome"
+#: The statuses of journey.message and what each counts.
+MESSAGE_STATUSES: Mapping[str, tuple[str, ...]] = {
+    "sent": ("sent",),
+    "skipped": ("skipped",),
+    "sent_unconfirmed": ("unconfirmed",),
+}
 #: Rates where less is better: their target is met at or below it.
 LOWER_IS_BETTER = frozenset({"unsubscribe_rate", "complaint_rate", "bounce_rate", "send_failure_rate"})
 
@@ -185,7 +215,7 @@ class Plan:
 class Outcome:
     """What happened to one input, for the log line and the tests."""
 
-    status: Literal["counted", "duplicate", "ignored", "rejected"]
+    status: Literal["counted", "duplicate", "ignored", "rejected", "retry"]
     reason: str | None = None
     journey_id: str | None = None
     counters: tuple[str, ...] = ()
@@ -298,6 +328,12 @@ class AlertsPort(Protocol):
     def publish(self, alert: Alert) -> None: ...
 
 
+class MessagesPort(Protocol):
+    """The message index (the state table): who and which step a provider's message id was."""
+
+    def messages(self, message_ids: Sequence[str]) -> dict[str, MessageRecord]: ...
+
+
 # --------------------------------------------------------------------------- parsing
 
 
@@ -306,6 +342,11 @@ class _JourneyDetail(BaseModel):
     event_id: Annotated[str, Field(min_length=1, max_length=2048)]
     occurred_at: AwareDatetime
     properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_range(cls, value: dt.datetime) -> dt.datetime:
+        return in_range(value)
 
 
 class RollupAction(BaseModel):
@@ -357,7 +398,7 @@ def _day(moment: dt.datetime) -> dt.date:
 
 def _journey_of(properties: Mapping[str, Any]) -> str | Rejected:
     journey = properties.get("journey_id")
-    if not isinstance(journey, str) or not _JOURNEY_ID.match(journey):
+    if not isinstance(journey, str) or not _JOURNEY_ID.fullmatch(journey):
         return Rejected("properties.journey_id is missing or is not a journey id")
     return journey
 
@@ -366,7 +407,7 @@ def _step_of(properties: Mapping[str, Any]) -> str | Rejected | None:
     step = properties.get("step_id")
     if step is None:
         return None
-    if not isinstance(step, str) or not _STEP_ID.match(step):
+    if not isinstance(step, str) or not _STEP_ID.fullmatch(step):
         return Rejected("properties.step_id is not a step id")
     return step
 
@@ -392,11 +433,12 @@ def plan_for(
         counter = FEEDBACK_COUNTERS.get(item.type)
         if counter is None:
             return Ignored(f"{item.type} is not counted")
-        marker = (
-            Marker("seen", item.message_id, counter)
-            if counter in UNIQUE_PER_MESSAGE
-            else Marker("event", item.event_id)
-        )
+        if counter in OUTCOMES:
+            marker = Marker("seen", item.message_id, OUTCOME)
+        elif counter in UNIQUE_PER_MESSAGE:
+            marker = Marker("seen", item.message_id, counter)
+        else:
+            marker = Marker("event", item.event_id)
         return Plan(journey, day, marker, (counter,), item.channel, step_dim)
 
     marker = Marker("event", item.event_id)
@@ -418,11 +460,13 @@ def plan_for(
         return Plan(journey, day, marker, tuple(counters))
     if item.type == "journey.message":
         status = properties.get("status")
-        if status not in ("sent", "skipped"):
-            return Rejected('properties.status must be "sent" or "skipped"')
+        if not isinstance(status, str) or status not in MESSAGE_STATUSES:
+            return Rejected(f"properties.status must be one of {', '.join(MESSAGE_STATUSES)}")
         if channel is None:
             return Rejected("properties.channel is missing")
-        return Plan(journey, day, marker, (str(status),), channel, step_dim)
+        reconciled = status == "sent" and properties.get("reconciled") is True
+        message_counters = ("sent", "reconciled") if reconciled else MESSAGE_STATUSES[status]
+        return Plan(journey, day, marker, message_counters, channel, step_dim)
     if item.type == contract.STEP_FAILED:
         if channel is None and step is not None:
             channel = (send_steps or {}).get(journey, {}).get(step)
@@ -473,10 +517,13 @@ def metric_blobs(tallies: Mapping[tuple[str, str | None, str | None], Mapping[st
 
 
 def totals(rows: Iterable[tuple[Cell, int]]) -> dict[str, int]:
-    """Counter totals of stored cells, summed over channels and steps."""
+    """Counter totals of stored cells, summed over channels and steps, and for message counters
+    also per channel (``email:sent``), which the per-channel rates divide."""
     counts: Tally[str] = Tally()
     for cell, n in rows:
         counts[cell.counter] += n
+        if cell.channel != NONE:
+            counts[metrics.channel_key(cell.channel, cell.counter)] += n
     return dict(counts)
 
 
@@ -699,6 +746,10 @@ def alert_event(alert: Alert) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the service
 
 
+def _unreadable(error: Exception) -> str:
+    return f"{type(error).__name__}: {redact(str(error))[:300]}"
+
+
 def _duplicate(plan: Plan) -> Outcome:
     reason = "already counted for this message" if plan.marker.kind == "seen" else "already counted"
     return Outcome("duplicate", reason, plan.journey_id)
@@ -713,17 +764,14 @@ class KpiRollup:
     alerts: AlertsPort
     clock: Clock
     send_steps: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    messages: MessagesPort | None = None
     _batch: dict[tuple[str, str | None, str | None], Tally[str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ counting
 
     def count_body(self, body: str) -> Outcome:
         """One SQS message (an EventBridge event)."""
-        try:
-            data = json.loads(body)
-        except ValueError as error:
-            return Outcome("rejected", f"not JSON: {error}")
-        return self.count(parse_input(data))
+        return self.count_bodies([body])[0]
 
     def count(self, item: Input) -> Outcome:
         return self._count([self._plan(item)])[0]
@@ -731,16 +779,69 @@ class KpiRollup:
     def count_bodies(self, bodies: Sequence[str]) -> list[Outcome]:
         """An SQS batch: every countable input in one transaction where they fit (fewer writes
         and fewer conflicts on hot counters than one transaction per record), same exactly-once
-        guarantee: each input's marker is in the transaction that adds its counts."""
-        prepared: list[Plan | Outcome] = []
+        guarantee: each input's marker is in the transaction that adds its counts.
+
+        One bad record never fails its neighbours: an input that cannot be read or planned is
+        rejected with its reason, and if the store refuses the batch's data (Unstorable), each
+        record is counted alone so only the one at fault is rejected. Contention and throttling
+        (TransientError) answer ``retry`` for the records not yet counted; any other failure (a
+        missing table, a permission) fails the invocation, as a retry or a fix can cure it."""
+        items: list[Input | Outcome] = []
         for body in bodies:
             try:
-                data = json.loads(body)
-            except ValueError as error:
-                prepared.append(Outcome("rejected", f"not JSON: {error}"))
-                continue
-            prepared.append(self._plan(parse_input(data)))
-        return self._count(prepared)
+                items.append(parse_input(wire.load(body)))
+            except wire.Unacceptable as error:
+                items.append(Outcome("rejected", str(error)))
+            except Exception as error:  # a hostile body must not fail the batch
+                items.append(Outcome("rejected", _unreadable(error)))
+        self._attribute(items)
+        prepared: list[Plan | Outcome] = []
+        for item in items:
+            try:
+                prepared.append(item if isinstance(item, Outcome) else self._plan(item))
+            except Exception as error:  # as above
+                prepared.append(Outcome("rejected", _unreadable(error)))
+        try:
+            return self._count(prepared)
+        except TransientError:
+            return [
+                p if isinstance(p, Outcome) else Outcome("retry", "contended", p.journey_id) for p in prepared
+            ]
+        except Exception:  # find the record at fault
+            return [self._count_alone(p) for p in prepared]
+
+    def _count_alone(self, plan: Plan | Outcome) -> Outcome:
+        if isinstance(plan, Outcome):
+            return plan
+        try:
+            return self._count([plan])[0]
+        except TransientError:
+            return Outcome("retry", "contended", plan.journey_id)
+        except Unstorable as error:  # this record is the one the store refuses
+            return Outcome("rejected", f"could not be counted: {_unreadable(error)}", plan.journey_id)
+
+    def _attribute(self, items: list[Input | Outcome]) -> None:
+        """Feedback without the journey in its tags or context (End User Messaging events carry
+        no context unless the send set one) is attributed by the message index, in one read."""
+        missing = [
+            i
+            for i, item in enumerate(items)
+            if isinstance(item, Feedback) and "journey_id" not in item.properties
+        ]
+        if not missing or self.messages is None:
+            return
+        ids = sorted({cast(Feedback, items[i]).message_id for i in missing})
+        found = self.messages.messages(ids)
+        for i in missing:
+            feedback = cast(Feedback, items[i])
+            record = found.get(feedback.message_id)
+            if record is not None:
+                context = {
+                    "journey_id": record.journey_id,
+                    "step_id": record.step_id,
+                    "template": record.template,
+                }
+                items[i] = replace(feedback, properties={**feedback.properties, **context})
 
     def _plan(self, item: Input) -> Plan | Outcome:
         if isinstance(item, Ignored):

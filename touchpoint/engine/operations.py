@@ -1,7 +1,8 @@
 """Launch controls (R13): pause, resume and stop a journey at once, for users already inside it.
 
-Pause holds every send at the gate (the state machine waits on its task token; nothing is
-dropped); resume wakes the held sends; stop makes the gate skip and stops every running execution."""
+Pause holds every send at the gate and every tag, set and emit step (the state machine waits on
+its task token; nothing is dropped); resume wakes what was held; stop makes the gate skip and
+stops every running execution."""
 
 from __future__ import annotations
 
@@ -45,7 +46,10 @@ class Operations:
         holds = self.state.holds(journey_id)
         for hold in holds:
             target = str(hold.pop("function_arn"))
-            self.wakeups.schedule(wake, target, hold, f"resume:{hold['execution']}:{hold['step_id']}:{wake}")
+            name = self.wakeups.schedule(
+                wake, target, hold, f"resume:{hold['execution']}:{hold['step_id']}:{wake}"
+            )
+            self.state.put_wakeup_ref(str(hold["user_id"]), name, wake)
         return {"journey_id": journey_id, "status": "active", "woken": len(holds)}
 
     def stop(self, journey_id: str, by: str, reason: str) -> dict[str, Any]:

@@ -10,9 +10,9 @@ import html
 from dataclasses import dataclass
 
 from touchpoint.clock import Clock
-from touchpoint.engine.ports import BusPort, ProfilesPort
+from touchpoint.engine.ports import BusPort, ProfilesPort, StatePort
 from touchpoint.events import Event, EventDetail, JourneyEvent
-from touchpoint.profiles import mutations_for
+from touchpoint.profiles import Profile, mutations_for
 from touchpoint.unsubscribe import InvalidToken, verify
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
@@ -32,8 +32,10 @@ def page(title: str, text: str, form: str = "", status: int = 200) -> Page:
 
 
 class OptOut:
-    def __init__(self, secret: str, profiles: ProfilesPort, bus: BusPort, clock: Clock) -> None:
-        self.secret, self.profiles, self.bus, self.clock = secret, profiles, bus, clock
+    def __init__(
+        self, secret: str, profiles: ProfilesPort, state: StatePort, bus: BusPort, clock: Clock
+    ) -> None:
+        self.secret, self.profiles, self.state, self.bus, self.clock = secret, profiles, state, bus, clock
 
     def confirm(self, token: str) -> Page:
         try:
@@ -54,7 +56,11 @@ class OptOut:
             request = verify(self.secret, token, int(now.timestamp()))
         except InvalidToken:
             return page("Link not valid", "This unsubscribe link is not valid. 退订链接无效。", status=400)
-        event_id = "unsubscribe:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+        # The event id is the link and the consent decision it revokes: clicking again changes
+        # nothing, but after the user opts in again the same link works again.
+        current = Profile(self.profiles.get(request.user_id)).consent(request.channel) or {}
+        revokes = f"{token}|{current.get('at', '-')}|{current.get('granted', '-')}"
+        event_id = "unsubscribe:" + hashlib.sha256(revokes.encode()).hexdigest()[:32]
         detail = EventDetail(
             event_id=event_id,
             user_id=request.user_id,
@@ -62,7 +68,10 @@ class OptOut:
             properties={"source": "unsubscribe-link", "journey_id": request.journey_id},
         )
         event = Event(f"{request.channel}.unsubscribed", "touchpoint.unsubscribe", detail)
-        applied = self.profiles.apply(request.user_id, mutations_for(event, now))
+        mutations = mutations_for(event, now)
+        applied = self.profiles.apply(request.user_id, mutations)
+        if applied.status in ("applied", "duplicate"):  # a duplicate: the ledger write may not have happened
+            self.state.log_consent(request.user_id, event_id, mutations[0].consent_changes)
         if applied.status == "applied":  # counted once per user, journey and channel, however often clicked
             counted = f"unsubscribed:{request.journey_id}:{request.user_id}:{request.channel}"
             self.bus.put(

@@ -16,9 +16,12 @@ Item = dict[str, Any]
 
 @dataclass(frozen=True)
 class Applied:
-    """Result of applying an event's mutations: the item before and after."""
+    """Result of applying an event's mutations: the item before and after. Not applied:
+    ``duplicate`` (the event's marker is there), ``gone`` (feedback for a profile that does not
+    exist), ``erased`` (the profile was erased after the event occurred), ``full``
+    (touchpoint.profiles.FULL_BYTES)."""
 
-    status: Literal["applied", "duplicate", "gone"]
+    status: Literal["applied", "duplicate", "gone", "erased", "full"]
     old: Item
     new: Item
 
@@ -35,6 +38,15 @@ class EntryRecord:
     priority: int = 0
     converted_at: dt.datetime | None = None
     exit_reason: str | None = None
+    #: Digests of the events that entered this journey for the user, newest last (bounded): a
+    #: copy of any of them, however late, never enters again.
+    history: tuple[str, ...] = ()
+    #: When the triggering event happened: exits and goals count only what happened since.
+    trigger_at: dt.datetime | None = None
+
+    @property
+    def since(self) -> dt.datetime:
+        return self.trigger_at or self.entered_at
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,46 @@ class MessageRecord:
     template: str
     channel: str
     execution_arn: str
+    contact: str | None = None  # digest of the address or number (touchpoint.profiles.contact_digest)
+
+
+SendStatus = Literal["calling", "accepted", "unconfirmed", "reconciled"]
+
+
+@dataclass(frozen=True)
+class SendIntent:
+    """A send that got as far as its provider call (docs/reliability.md): written before the call,
+    so a retry, a crashed invocation or a late provider event knows the message may exist.
+    ``calling`` until the provider answers; ``accepted`` with its message id; ``unconfirmed``
+    when the answer was lost; ``reconciled`` when the provider's events revealed the message."""
+
+    digest: str  # touchpoint.channels.tags.send_digest(key): also the message's ``send`` tag
+    key: str  # <execution>:<step>
+    user_id: str
+    journey_id: str
+    step_id: str
+    template: str
+    channel: str
+    execution_arn: str
+    at: dt.datetime
+    status: SendStatus = "calling"
+    message_id: str | None = None
+    template_file: str | None = None
+    detail: str | None = None  # why it is unconfirmed
+    contact: str | None = None  # digest of the address or number it goes to
+
+    def message(self, message_id: str) -> MessageRecord:
+        """The message record this send made, once its provider message id is known."""
+        return MessageRecord(
+            message_id,
+            self.user_id,
+            self.journey_id,
+            self.step_id,
+            self.template,
+            self.channel,
+            self.execution_arn,
+            self.contact,
+        )
 
 
 @dataclass(frozen=True)
@@ -91,6 +143,7 @@ class SendView:
     flag: str | None
     entry: EntryRecord | None
     caps: dict[str, Item]
+    intent: SendIntent | None = None
 
 
 @dataclass(frozen=True)
@@ -104,12 +157,18 @@ class ProfilesPort(Protocol):
     def get(self, user_id: str) -> Item: ...
     def apply(self, user_id: str, mutations: Sequence[Mutation]) -> Applied: ...
     def scan(self, start: Item | None, limit: int) -> tuple[list[Item], Item | None]: ...
-    def delete(self, user_id: str) -> None: ...
+    def erase(self, user_id: str, at: dt.datetime) -> None:
+        """Replace the profile by its tombstone (``user_id`` and ``erased_at``)."""
+        ...
 
 
 class StatePort(Protocol):
     def user_state(self, user_id: str) -> UserState: ...
-    def put_entry(self, user_id: str, record: EntryRecord) -> None: ...
+    def put_entry(self, user_id: str, record: EntryRecord, replacing: str | None) -> bool:
+        """Write the entry if the stored one is still ``replacing`` (the execution read before the
+        decision; None: there was none). False when another entry got there first."""
+        ...
+
     def end_entry(
         self, user_id: str, journey_id: str, execution_arn: str, status: str, reason: str | None
     ) -> EntryRecord | None: ...
@@ -125,11 +184,22 @@ class StatePort(Protocol):
     def set_flag(self, journey_id: str, status: str, by: str, reason: str, at: dt.datetime) -> None: ...
     def put_hold(self, journey_id: str, key: str, request: Mapping[str, Any]) -> None: ...
     def holds(self, journey_id: str) -> list[dict[str, Any]]: ...
-    def delete_hold(self, journey_id: str, key: str) -> None: ...
+    def delete_hold(self, journey_id: str, key: str, user_id: str) -> None: ...
     def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None: ...
     def message(self, message_id: str) -> MessageRecord | None: ...
-    def reject(self, raw: str, reason: str, at: dt.datetime) -> None: ...
-    def send_view(self, user_id: str, journey_id: str, scopes: Sequence[CapScope]) -> SendView: ...
+    def messages(self, message_ids: Sequence[str]) -> dict[str, MessageRecord]: ...
+    def reject(self, raw: str, reason: str, at: dt.datetime, user_id: str | None = None) -> None: ...
+    def log_consent(self, user_id: str, event_id: str, changes: Sequence[Mapping[str, Any]]) -> None: ...
+    def put_wakeup_ref(self, user_id: str, name: str, at: dt.datetime) -> None: ...
+    def send_view(
+        self, user_id: str, journey_id: str, scopes: Sequence[CapScope], digest: str | None = None
+    ) -> SendView: ...
+    def begin_send(self, intent: SendIntent, ttl: dt.datetime) -> SendIntent | None: ...
+    def finish_send(self, intent: SendIntent, ttl: dt.datetime) -> None: ...
+    def forget_send(self, intent: SendIntent) -> None: ...
+    def reconcile_send(
+        self, digest: str, message_id: str, ttl: dt.datetime
+    ) -> tuple[SendIntent, bool] | None: ...
     def reserve(
         self,
         user_id: str,
@@ -159,7 +229,8 @@ class BusPort(Protocol):
 
 
 class WakeupsPort(Protocol):
-    def schedule(self, at: dt.datetime, target_arn: str, payload: Mapping[str, Any], key: str) -> None: ...
+    def schedule(self, at: dt.datetime, target_arn: str, payload: Mapping[str, Any], key: str) -> str: ...
+    def cancel(self, name: str) -> None: ...
 
 
 class QueuePort(Protocol):

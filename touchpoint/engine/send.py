@@ -1,19 +1,26 @@
 """The send gate and delivery: every message of every journey passes through ``Sender.handle``.
 
-Order of the checks (each skip carries its reason): journey stopped → paused (held) → holdout →
-the user left the journey → no profile / contact → suppressed → no consent (marketing) → outside
-the send window (deferred) → template → frequency caps (deferred or skipped) → provider.
+Order of the checks (each skip carries its reason): an earlier attempt reached the provider →
+journey stopped → paused (held) → holdout → the user left the journey → no profile / contact →
+suppressed → no consent (marketing) → outside the send window (deferred) → template → frequency
+caps (deferred or skipped) → provider.
 
 A send is idempotent on (execution, step): the decision and the provider call run once, and a
 retry — with a new task token, after the provider had already accepted — gets the stored result
 instead of a second message. Deferrals are not stored as results; they schedule a wake-up that
-runs the gate again (docs/decisions.md D1)."""
+runs the gate again (docs/decisions.md D1).
+
+Provider calls are not idempotent, so the call is bracketed by a *send intent* in the state table
+(docs/reliability.md): intent written → provider called once (no SDK retries) → outcome recorded.
+A retry that finds an intent never calls the provider again: an accepted send returns its message
+id, and one whose answer was lost (a timeout, a crash between the call and the record) becomes
+``sent_unconfirmed``, which the journey treats as sent and a provider event later reconciles."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,26 +28,29 @@ from pydantic import BaseModel, ConfigDict, Field
 from touchpoint import contract
 from touchpoint.channels import email as mime
 from touchpoint.channels import sms as sms_text
-from touchpoint.clock import Clock, iso
+from touchpoint.channels import tags
+from touchpoint.clock import Clock, iso, pause
 from touchpoint.engine.ports import (
     BusPort,
     CapScope,
     ExecutionsPort,
-    MessageRecord,
     OverCap,
     ProfilesPort,
+    SendIntent,
     StatePort,
     WakeupsPort,
 )
 from touchpoint.engine.timing import window_opens
-from touchpoint.errors import SendFailed, TransientError
+from touchpoint.errors import ContactOptedOut, SendAmbiguous, SendFailed, TransientError
 from touchpoint.events import E164, EMAIL, JourneyEvent
-from touchpoint.profiles import Profile
+from touchpoint.profiles import Profile, contact_digest, suppression_mutation
 from touchpoint.render import Renderer
 from touchpoint.settings import Settings
 from touchpoint.unsubscribe import Unsubscribe, link
 
-MESSAGE_INDEX_DAYS = 45
+#: Attempts to record a provider's answer before the invocation gives up (a retry then finds the
+#: intent still ``calling`` and records the send as unconfirmed: never a second message).
+RECORD_ATTEMPTS = 4
 
 
 class Limit(BaseModel):
@@ -104,7 +114,7 @@ class Deferred(Exception):  # noqa: N818 - a control-flow signal, not an error
 
 @dataclass(frozen=True)
 class Handled:
-    status: Literal["sent", "skipped", "deferred"]
+    status: Literal["sent", "sent_unconfirmed", "skipped", "deferred"]
     reason: str | None
     result: dict[str, Any]
 
@@ -142,12 +152,13 @@ class Sender:
                 self.state.put_hold(
                     request.journey_id, request.key, {**wake.model_dump(), "function_arn": function_arn}
                 )
-            self.wakeups.schedule(
+            name = self.wakeups.schedule(
                 deferral.until, function_arn, wake.model_dump(), f"{request.key}:{iso(deferral.until)}"
             )
+            self.state.put_wakeup_ref(request.user_id, name, deferral.until)
             return Handled("deferred", deferral.reason, {"until": iso(deferral.until)})
         if request.held:
-            self.state.delete_hold(request.journey_id, request.key)
+            self.state.delete_hold(request.journey_id, request.key, request.user_id)
         self.executions.succeed(request.token, result)
         self.bus.put(
             [
@@ -186,7 +197,10 @@ class Sender:
 
         marketing = request.category == "marketing"
         scopes = self._scopes(request, marketing)
-        view = self.state.send_view(request.user_id, request.journey_id, scopes)
+        digest = tags.send_digest(request.key)
+        view = self.state.send_view(request.user_id, request.journey_id, scopes, digest)
+        if view.intent is not None:  # an earlier attempt reached the provider: never call it again
+            return self._resume(view.intent, now)
         flag = view.flag
         if flag == "stopped":
             return skipped("stopped")
@@ -203,7 +217,7 @@ class Sender:
         contact = profile.contact(request.channel)
         if contact is None:
             return skipped("no_contact")
-        if not (EMAIL if request.channel == "email" else E164).match(contact):
+        if not (EMAIL if request.channel == "email" else E164).fullmatch(contact):
             return skipped("invalid_contact")
         if profile.suppression(request.channel) is not None:
             return skipped("suppressed")
@@ -236,25 +250,77 @@ class Sender:
                 if request.on_cap == "skip":
                     return skipped("frequency_cap")
                 return defer(reservation.free_at, "frequency_cap")
+        intent = SendIntent(
+            digest,
+            request.key,
+            request.user_id,
+            request.journey_id,
+            request.step_id,
+            request.template,
+            request.channel,
+            request.execution,
+            now,
+            contact=contact_digest(contact),
+        )
+        stored = self.state.begin_send(intent, self._expiry(now))
+        if stored is not None:  # a concurrent attempt got there first
+            return self._resume(stored, now)
         try:
-            result = self._deliver(request, contact, rendered, unsubscribe_url, marketing)
-        except (TransientError, SendFailed):
+            result = self._deliver(request, contact, rendered, unsubscribe_url, marketing, digest)
+        except SendAmbiguous as error:
+            self._record(replace(intent, status="unconfirmed", detail=str(error)), now)
+            return self._unconfirmed(str(error), now)
+        except (TransientError, SendFailed) as error:
+            self.state.forget_send(intent)  # the provider answered: nothing went out
             if scopes:
                 self.state.release(request.user_id, scopes, request.key)
+            if isinstance(error, ContactOptedOut):
+                self.profiles.apply(
+                    request.user_id, [suppression_mutation(request.channel, error.reason, contact, now)]
+                )
+                return skipped(error.reason)
             raise
-        self.state.put_message(
-            MessageRecord(
-                result["message_id"],
-                request.user_id,
-                request.journey_id,
-                request.step_id,
-                request.template,
-                request.channel,
-                request.execution,
-            ),
-            now + dt.timedelta(days=MESSAGE_INDEX_DAYS),
+        accepted = replace(
+            intent, status="accepted", message_id=result["message_id"], template_file=result["template_file"]
         )
+        self._record(accepted, now)
         return {"status": "sent", "reason": None, "at": iso(now), **result}
+
+    def _resume(self, intent: SendIntent, now: dt.datetime) -> dict[str, Any]:
+        """The result of a send whose provider call already happened, without calling it again."""
+        detail = (
+            intent.detail
+            or "an earlier attempt ended after calling the provider, before its answer was recorded"
+        )
+        if intent.status == "reconciled":
+            # the provider's events revealed the message before this retry, and were counted as
+            # its send then: this attempt reports what it knows, as when the events come after
+            return {**self._unconfirmed(detail, now), "message_id": intent.message_id}
+        if intent.message_id is not None:
+            result: dict[str, Any] = {"message_id": intent.message_id}
+            if intent.template_file is not None:
+                result["template_file"] = intent.template_file
+            return {"status": "sent", "reason": None, "at": iso(intent.at), **result}
+        if intent.status == "calling":
+            self._record(replace(intent, status="unconfirmed", detail=detail), now)
+        return self._unconfirmed(detail, now)
+
+    def _unconfirmed(self, detail: str, now: dt.datetime) -> dict[str, Any]:
+        return {"status": "sent_unconfirmed", "reason": "ambiguous", "detail": detail[:500], "at": iso(now)}
+
+    def _record(self, intent: SendIntent, now: dt.datetime) -> None:
+        """The provider's answer, retried here: a retry of the whole send could not call again."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                self.state.finish_send(intent, self._expiry(now))
+                return
+            except TransientError:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                pause(0.05 * 2**attempt)
+
+    def _expiry(self, now: dt.datetime) -> dt.datetime:
+        return now + dt.timedelta(days=contract.MESSAGE_INDEX_DAYS)
 
     def _scopes(self, request: SendRequest, marketing: bool) -> list[CapScope]:
         scopes = []
@@ -273,9 +339,20 @@ class Sender:
         return scopes
 
     def _deliver(
-        self, request: SendRequest, contact: str, rendered: Any, unsubscribe_url: str, marketing: bool
+        self,
+        request: SendRequest,
+        contact: str,
+        rendered: Any,
+        unsubscribe_url: str,
+        marketing: bool,
+        digest: str,
     ) -> dict[str, Any]:
-        tags = {"journey": request.journey_id, "step": request.step_id, "template": request.template}
+        labels = {
+            tags.JOURNEY: request.journey_id,
+            tags.STEP: request.step_id,
+            tags.TEMPLATE: request.template,
+            tags.SEND: digest,
+        }
         if request.channel == "email":
             if self.email is None:
                 raise SendFailed("this function has no email provider")
@@ -287,7 +364,7 @@ class Sender:
                 rendered.html or "",
                 unsubscribe_url,
             )
-            return {"message_id": self.email.send(contact, raw, tags), "template_file": rendered.file}
+            return {"message_id": self.email.send(contact, raw, labels), "template_file": rendered.file}
         if self.sms is None:
             raise SendFailed("this function has no SMS provider")
         body = sms_text.compose(
@@ -298,7 +375,12 @@ class Sender:
             self.settings.sms_opt_out_suffix_cn,
         )
         encoding, parts = sms_text.segments(body)
-        context = {"journey_id": request.journey_id, "step_id": request.step_id, "template": request.template}
+        context = {
+            "journey_id": request.journey_id,
+            "step_id": request.step_id,
+            "template": request.template,
+            tags.SEND: digest,
+        }
         message_id = self.sms.send(contact, body, marketing, context)
         return {
             "message_id": message_id,

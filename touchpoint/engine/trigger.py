@@ -8,6 +8,7 @@ doing it twice. Journey lifecycle events carry deterministic ids so kpi_rollup c
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from touchpoint import contract
+from touchpoint import contract, wire
 from touchpoint.clock import Clock, iso
 from touchpoint.conditions import evaluate, matches_where
 from touchpoint.engine import entry as rules
@@ -24,6 +25,7 @@ from touchpoint.engine.ports import (
     BusPort,
     ExecutionsPort,
     GroupSlot,
+    MessageRecord,
     ProfilesPort,
     QueuePort,
     StatePort,
@@ -31,7 +33,7 @@ from touchpoint.engine.ports import (
     WaitRecord,
 )
 from touchpoint.engine.timing import next_local_time
-from touchpoint.errors import StartFailed
+from touchpoint.errors import StartFailed, TransientError
 from touchpoint.events import (
     Event,
     ExecutionEnded,
@@ -44,7 +46,14 @@ from touchpoint.events import (
     parse_envelope,
 )
 from touchpoint.journey.model import AttributeTrigger, Condition, DateTrigger, EventTrigger, Where
-from touchpoint.profiles import Profile, changed, mutations_for
+from touchpoint.profiles import (
+    CONTACT_PROPERTY,
+    Profile,
+    changed,
+    mutations_for,
+    property_problems,
+    step_mutations,
+)
 from touchpoint.registry import Registry, RegistryEntry
 from touchpoint.settings import Settings
 
@@ -75,10 +84,26 @@ class RegisterWaitAction(BaseModel):
     timeout_seconds: int
 
 
+class StepAction(BaseModel):
+    """A journey's tag, set or emit step (touchpoint/compiler/lower.py ``journey_action``), or its
+    wake-up after a pause (``held``)."""
+
+    action: Literal["step"]
+    token: str
+    execution: str
+    execution_name: str
+    user_id: str
+    journey_id: str
+    step_id: str
+    kind: Literal["tag", "set", "emit"]
+    change: dict[str, Any]
+    held: bool = False
+
+
 class ScheduleAction(BaseModel):
     action: Literal["schedule"]
     journey_id: str
-    run_id: str | None = None  # the schedule's fire time; set by the first page
+    run_id: str | None = None  # the schedule's fire time (the stack passes Scheduler's scheduled time)
     start: dict[str, Any] | None = None
 
 
@@ -87,7 +112,7 @@ class DatesAction(BaseModel):
 
 
 Action = Annotated[
-    EvaluateAction | NextTimeAction | RegisterWaitAction | ScheduleAction | DatesAction,
+    EvaluateAction | NextTimeAction | RegisterWaitAction | StepAction | ScheduleAction | DatesAction,
     Field(discriminator="action"),
 ]
 ACTION: TypeAdapter[Action] = TypeAdapter(Action)
@@ -136,9 +161,9 @@ class TriggerEval:
     def handle_body(self, body: str) -> Outcome:
         """One SQS message: an EventBridge event, or a continuation page of a schedule run."""
         try:
-            data = json.loads(body)
-        except ValueError as error:
-            return self.handle(Rejected(f"not JSON: {error}"), body)
+            data = wire.load(body)
+        except wire.Unacceptable as error:
+            return self.handle(Rejected(str(error)), body)
         if isinstance(data, dict) and "action" in data and "detail-type" not in data:
             try:
                 action = ACTION.validate_python(data)
@@ -148,8 +173,9 @@ class TriggerEval:
             return Outcome("processed", str(data["action"]))
         return self.handle(parse_envelope(data), body)
 
-    def run(self, action: Action) -> dict[str, Any]:
-        """A direct invocation: from a state machine, EventBridge Scheduler, or the queue."""
+    def run(self, action: Action, function_arn: str = "") -> dict[str, Any]:
+        """A direct invocation: from a state machine, EventBridge Scheduler, or the queue
+        (``function_arn``: this function's, where a held step is woken up)."""
         match action:
             case EvaluateAction():
                 return {"result": self.evaluate(action.user_id, action.condition)}
@@ -158,6 +184,8 @@ class TriggerEval:
             case RegisterWaitAction():
                 self.register_wait(action.model_dump())
                 return {"registered": True}
+            case StepAction():
+                return {"status": self.journey_step(action, function_arn)}
             case ScheduleAction():
                 run_id = action.run_id or iso(self.clock.now().replace(second=0, microsecond=0))
                 outcome = self.run_schedule(action.journey_id, run_id, action.start)
@@ -168,9 +196,18 @@ class TriggerEval:
             case _:
                 assert_never(action)
 
+    def reject_body(self, body: str, reason: str) -> Outcome:
+        """An input that failed while being processed for a reason no retry can change (data the
+        store refuses, a value the code cannot handle): recorded once with the reason, as a
+        malformed event is, instead of failing every retry into the dead-letter queue."""
+        return self._reject(body, f"could not be processed: {reason}")
+
     def handle(self, parsed: Parsed, raw: str) -> Outcome:
         match parsed:
             case Event():
+                problems = property_problems(parsed.type, parsed.properties)
+                if problems:
+                    return self._reject(raw, "; ".join(f"detail.{p}" for p in problems), parsed.user_id)
                 return self.on_event(parsed)
             case Feedback():
                 return self.on_feedback(parsed)
@@ -179,13 +216,18 @@ class TriggerEval:
             case Ignored():
                 return Outcome("ignored", parsed.reason)
             case Rejected():
-                self.state.reject(raw, parsed.reason, self.clock.now())
-                return Outcome("rejected", parsed.reason)
+                return self._reject(raw, parsed.reason)
             case _:
                 assert_never(parsed)
 
+    def _reject(self, raw: str, reason: str, user_id: str | None = None) -> Outcome:
+        self.state.reject(raw, reason, self.clock.now(), user_id or _user_in(raw))
+        return Outcome("rejected", reason)
+
     def on_feedback(self, feedback: Feedback) -> Outcome:
         message = self.state.message(feedback.message_id)
+        if message is None and feedback.send is not None:
+            message = self._reconcile(feedback)
         if message is None:
             return Outcome("ignored", f"no message {feedback.message_id} was sent by Touchpoint")
         context = {
@@ -195,6 +237,8 @@ class TriggerEval:
             "channel": message.channel,
             "execution": message.execution_arn,
         }
+        if message.contact:
+            context[CONTACT_PROPERTY] = message.contact
         event = feedback.attributed(message.user_id, context)
         if feedback.permanent:
             event = Event(
@@ -204,11 +248,63 @@ class TriggerEval:
             )
         return self.on_event(event)
 
+    def _reconcile(self, feedback: Feedback) -> MessageRecord | None:
+        """Feedback about a message whose send was recorded as unconfirmed (its provider's answer
+        was lost): the provider has it after all. Record it once, as sent."""
+        assert feedback.send is not None
+        expires = self.clock.now() + dt.timedelta(days=contract.MESSAGE_INDEX_DAYS)
+        found = self.state.reconcile_send(feedback.send, feedback.message_id, expires)
+        if found is None:
+            return None
+        intent, now_reconciled = found
+        if now_reconciled:
+            self.bus.put(
+                [
+                    JourneyEvent(
+                        "journey.message",
+                        f"message:{intent.key}:reconciled",
+                        intent.user_id,
+                        feedback.occurred_at,
+                        {
+                            "journey_id": intent.journey_id,
+                            "step_id": intent.step_id,
+                            "channel": intent.channel,
+                            "template": intent.template,
+                            "execution": intent.execution_arn,
+                            "status": "sent",
+                            "reason": "reconciled",
+                            "reconciled": True,
+                            "message_id": feedback.message_id,
+                        },
+                    )
+                ]
+            )
+        return intent.message(feedback.message_id)
+
     def on_event(self, event: Event) -> Outcome:
         now = self.clock.now()
-        applied = self.profiles.apply(event.user_id, mutations_for(event, now))
+        mutations = mutations_for(event, now)
+        applied = self.profiles.apply(event.user_id, mutations)
         if applied.status == "gone":
-            return Outcome("ignored", "the profile was erased")
+            return Outcome("ignored", "no such profile (feedback about a profile that does not exist)")
+        if applied.status == "erased":
+            if event.is_message_event:
+                return Outcome("ignored", "the profile was erased")
+            reason = (
+                f"erased: the user was erased at {applied.old.get('erased_at')}, after this event occurred"
+            )
+            # kept without its content and without a reference from the user: nothing personal remains
+            self.state.reject(_erased_stub(event), reason, now)
+            return Outcome("rejected", reason)
+        if applied.status == "full":
+            reason = (
+                "profile_full: the profile holds over 300 KB; remove attributes (a profile.updated "
+                "event with null values) before it takes more"
+            )
+            return self._reject(_describe(event), reason, event.user_id)
+        changes = mutations[0].consent_changes
+        if changes:
+            self.state.log_consent(event.user_id, event.id, changes)
         self._index_dates(event.user_id, applied.old, applied.new)
         outcome = Outcome("duplicate" if applied.status == "duplicate" else "processed")
         attribute_candidates = self._attribute_triggers(applied.old, applied.new)
@@ -228,7 +324,9 @@ class TriggerEval:
         candidates += attribute_candidates
         if candidates:
             user = self.state.user_state(event.user_id) if outcome.exited else user
-            outcome.decisions = self._enter(candidates, profile, user, event.id, event.type, now, emitted)
+            outcome.decisions = self._enter(
+                candidates, profile, user, event.id, event.type, now, emitted, trigger_at=event.at
+            )
         self.bus.put(emitted)
         return outcome
 
@@ -280,6 +378,9 @@ class TriggerEval:
             if wait.expires_at < now:
                 self.state.take_wait(event.user_id, wait.sort_key)
                 continue
+            entry = user.entries.get(wait.journey_id)
+            if entry is not None and entry.execution_arn == wait.execution_arn and event.at < entry.since:
+                continue  # happened before this run began: a late copy of an old event
             if not matches_where(WHERE.validate_python(dict(wait.where)), event.properties, now):
                 continue
             if self.state.take_wait(event.user_id, wait.sort_key):
@@ -294,7 +395,7 @@ class TriggerEval:
             goal, record = journey.goal, user.entries.get(journey.id)
             if goal is None or record is None or record.converted_at is not None:
                 continue
-            in_window = record.entered_at <= event.at <= record.entered_at + dt.timedelta(seconds=goal.within)
+            in_window = record.since <= event.at <= record.since + dt.timedelta(seconds=goal.within)
             if not in_window or not matches_where(goal.where, event.properties, event.at):
                 continue
             if self.state.record_conversion(event.user_id, journey.id, record.execution_arn, event.at):
@@ -320,8 +421,8 @@ class TriggerEval:
         exited = []
         for journey in self.registry.exits_on(event.type):
             record = user.entries.get(journey.id)
-            if record is None or record.status != "running":
-                continue
+            if record is None or record.status != "running" or event.at < record.since:
+                continue  # an event from before this run started (a late copy) cannot end it
             if not any(
                 r.event == event.type and matches_where(r.where, event.properties, event.at)
                 for r in journey.exit
@@ -363,6 +464,7 @@ class TriggerEval:
         event_type: str,
         now: dt.datetime,
         emitted: list[JourneyEvent],
+        trigger_at: dt.datetime | None = None,
     ) -> list[rules.Decision]:
         journeys = {j.id: j for j in candidates}
         flags = self.state.flags(journeys)
@@ -378,7 +480,7 @@ class TriggerEval:
         for candidate in decisions:
             journey = journeys[candidate.journey_id]
             decision = (
-                self._start(journey, candidate, profile.user_id, user, event_id, event_type, now)
+                self._start(journey, candidate, profile.user_id, user, event_id, event_type, now, trigger_at)
                 if candidate.enter
                 else candidate
             )
@@ -391,9 +493,11 @@ class TriggerEval:
                     now,
                     {
                         "journey_id": journey.id,
-                        "entered": decision.enter,
+                        # a replay reports the entry its event made (a retry after a crash may
+                        # not have reported it): the same event id, so it is counted once
+                        "entered": decision.enter or decision.replay,
                         "eligible": decision.eligible,
-                        "reason": decision.reason,
+                        "reason": None if decision.replay else decision.reason,
                         "holdout": decision.holdout,
                         "trigger": event_type,
                     },
@@ -410,10 +514,13 @@ class TriggerEval:
         event_id: str,
         event_type: str,
         now: dt.datetime,
+        trigger_at: dt.datetime | None,
     ) -> rules.Decision:
         name = rules.execution_name(journey.id, journey.version, user_id, event_id)
         machine = self.settings.state_machine_arn(journey.id)
         arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
+        resumed = decision.resume
+        entered_at = resumed.entered_at if resumed is not None else now
         group = journey.entry.group
         if group is not None:
             slot = GroupSlot(group, journey.id, journey.entry.priority, arn)
@@ -430,11 +537,18 @@ class TriggerEval:
             "journey_version": journey.version,
             contract.INPUT_HOLDOUT: decision.holdout,
             contract.INPUT_BUCKETS: decision.buckets,
-            contract.INPUT_ENTRY: {"event_id": event_id, "type": event_type, "at": iso(now)},
+            contract.INPUT_ENTRY: {"event_id": event_id, "type": event_type, "at": iso(entered_at)},
         }
         # The entry is recorded first: the execution's first step may be a send, and the gate
-        # only sends for executions it finds running.
-        self.state.put_entry(user_id, rules.entry_record(journey, decision, arn, event_id, now))
+        # only sends for executions it finds running. Conditioned on the entry read before the
+        # decision, so two events entering at once start one execution.
+        if resumed is None:
+            previous = user.entries.get(journey.id)
+            record = rules.entry_record(journey, decision, arn, event_id, now, previous, trigger_at or now)
+            if not self.state.put_entry(user_id, record, previous.execution_arn if previous else None):
+                if group is not None:
+                    self.state.release_group(user_id, group, arn)
+                return rules.Decision(journey.id, False, "in_journey", True)
         try:
             self.executions.start(machine, name, payload)
         except StartFailed as failure:
@@ -469,16 +583,26 @@ class TriggerEval:
         now = self.clock.now()
         outcome = Outcome("processed")
         emitted: list[JourneyEvent] = []
-        for item in items:
+        event_id = f"schedule:{journey_id}:{run_id}"
+        for index, item in enumerate(items):
             profile = Profile(item)
             # The audience is checked on the scanned item first: a schedule considers every profile,
             # but only the ones it could enter cost a state read and a journey.entry event.
-            if journey.audience is not None and not evaluate(journey.audience, profile, now):
+            if not profile.exists or (
+                journey.audience is not None and not evaluate(journey.audience, profile, now)
+            ):
                 continue
-            user = self.state.user_state(profile.user_id)
-            outcome.decisions += self._enter(
-                [journey], profile, user, f"schedule:{journey_id}:{run_id}", "schedule", now, emitted
-            )
+            try:
+                user = self.state.user_state(profile.user_id)
+                outcome.decisions += self._enter([journey], profile, user, event_id, "schedule", now, emitted)
+            except TransientError:
+                if index == 0:
+                    raise  # no progress to keep: the invocation is retried
+                # Keep the progress: what entered so far is reported, and the rest of the page
+                # continues from this profile on, as a page of its own (a retried page would
+                # redo every entry: idempotent, but on a throttled table it might never finish).
+                next_start = {"user_id": items[index - 1]["user_id"]}
+                break
         self.bus.put(emitted)
         if next_start is not None:
             self.queue.send(
@@ -528,6 +652,49 @@ class TriggerEval:
         profile = Profile(self.profiles.get(user_id))
         zone = profile.timezone(journey_timezone)
         return iso(next_local_time(self.clock.now(), zone, time, weekday)).replace(".000Z", "Z")
+
+    def journey_step(self, step: StepAction, function_arn: str) -> str:
+        """Apply a tag, set or emit step and call its Task back; while the journey is paused the
+        step is held (the token waits; ``resume`` wakes it), as a send is: a paused journey
+        changes no profile and tells no CRM anything. A retry applies it again harmlessly: tags
+        and attributes are set, not added, and an emitted event keeps its id."""
+        flag = self.state.flags([step.journey_id]).get(step.journey_id)
+        key = f"{step.execution}:{step.step_id}"
+        if flag == "paused":
+            if not step.held:
+                held = {**step.model_dump(), "held": True, "function_arn": function_arn}
+                self.state.put_hold(step.journey_id, key, held)
+            return "held"
+        if step.held:
+            self.state.delete_hold(step.journey_id, key, step.user_id)
+        if flag == "stopped":
+            self.executions.succeed(step.token, {"status": "skipped", "reason": "stopped"})
+            return "skipped"
+        now = self.clock.now()
+        if step.kind == "emit":
+            properties = {
+                **step.change.get("properties", {}),
+                "journey_id": step.journey_id,
+                "step_id": step.step_id,
+            }
+            self.bus.put(
+                [
+                    JourneyEvent(
+                        str(step.change["type"]),
+                        f"{step.execution_name}:{step.step_id}",
+                        step.user_id,
+                        now,
+                        properties,
+                    )
+                ]
+            )
+        else:
+            applied = self.profiles.apply(step.user_id, step_mutations(step.kind, step.change, now))
+            if applied.status != "applied":
+                self.executions.fail(step.token, contract.PROFILE_GONE_ERROR, "the profile was erased")
+                return "gone"
+        self.executions.succeed(step.token, {"status": "done"})
+        return "done"
 
     def register_wait(self, payload: Mapping[str, Any]) -> None:
         now = self.clock.now()
@@ -606,6 +773,31 @@ def _as_set(value: Any) -> set[Any]:
     if isinstance(value, set | frozenset | list | tuple):
         return set(value)
     return set() if value is None else {value}
+
+
+def _user_in(raw: str) -> str | None:
+    """The user a rejected input names, if it parses that far (so erasure finds the record)."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    detail = data.get("detail") if isinstance(data, dict) else None
+    user = detail.get("user_id") if isinstance(detail, dict) else None
+    return user if isinstance(user, str) and 0 < len(user) <= 128 else None
+
+
+def _erased_stub(event: Event) -> str:
+    digest = hashlib.sha256(event.id.encode()).hexdigest()[:16]
+    return json.dumps({"detail-type": event.type, "event_id_sha256": digest}, sort_keys=True)
+
+
+def _describe(event: Event) -> str:
+    """An event as the rejected-events store keeps it, when it came from inside (feedback)."""
+    return json.dumps(
+        {"detail-type": event.type, "source": event.source, "detail": event.detail.model_dump(mode="json")},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
 
 
 def _journey_of(state_machine_arn: str) -> str | None:

@@ -345,6 +345,8 @@ class Goal(Strict):
 RATE_KPIS: tuple[str, ...] = (
     "reach_rate",
     "delivery_rate",
+    "email_delivery_rate",
+    "sms_delivery_rate",
     "open_rate",
     "click_rate",
     "click_to_open_rate",
@@ -353,12 +355,16 @@ RATE_KPIS: tuple[str, ...] = (
     "complaint_rate",
     "bounce_rate",
     "send_failure_rate",
+    "email_send_failure_rate",
+    "sms_send_failure_rate",
     "trigger_success_rate",
 )
 COUNT_KPIS: tuple[str, ...] = ("entered", "sent", "delivered", "opened", "clicked", "converted")
 KpiName = Literal[
     "reach_rate",
     "delivery_rate",
+    "email_delivery_rate",
+    "sms_delivery_rate",
     "open_rate",
     "click_rate",
     "click_to_open_rate",
@@ -367,6 +373,8 @@ KpiName = Literal[
     "complaint_rate",
     "bounce_rate",
     "send_failure_rate",
+    "email_send_failure_rate",
+    "sms_send_failure_rate",
     "trigger_success_rate",
     "entered",
     "sent",

@@ -54,7 +54,7 @@ _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 def _local_time(value: object) -> str:
-    if isinstance(value, str) and _TIME.match(value):
+    if isinstance(value, str) and _TIME.fullmatch(value):
         return value
     raise PydanticCustomError(
         "local_time",
@@ -133,7 +133,7 @@ class _Name:
         }
 
     def _check(self, value: object) -> str:
-        if isinstance(value, str) and self.regex.match(value) and len(value) <= self.max_length:
+        if isinstance(value, str) and self.regex.fullmatch(value) and len(value) <= self.max_length:
             return value
         raise PydanticCustomError(
             "name",

@@ -15,8 +15,9 @@ from typing import assert_never
 
 import jinja2
 
-from touchpoint import contract, durations, templates
-from touchpoint.attributes import RESERVED, TEMPLATE_CONTEXT, ProfileSchema
+from touchpoint import contract, durations, sandbox, templates
+from touchpoint.attributes import TEMPLATE_CONTEXT, ProfileSchema, is_reserved
+from touchpoint.channels import tags as message_tags
 from touchpoint.conditions import attributes_in, required_consents
 from touchpoint.journey.model import (
     RATE_KPIS,
@@ -94,6 +95,15 @@ def _step_ids(nodes: tuple[Node, ...]) -> Findings:
             )
         else:
             seen[node.id] = node.path
+        if isinstance(node.step, SendStep) and not message_tags.fits(node.id):
+            length = len(node.id)
+            yield (
+                (*node.path, "id"),
+                f'step id "{node.id[:40]}…" ({length} characters) is too long to travel as an SES '
+                f"message tag (at most {message_tags.MAX_VALUE} once encoded); give this send or the "
+                "steps around it shorter ids",
+                "error",
+            )
 
 
 def always_exits(node: Node) -> bool:
@@ -349,7 +359,7 @@ def _steps_against_profile(nodes: tuple[Node, ...], ctx: Context) -> Findings:
             continue
         for name, value in step.set.items():
             where = (*node.path, "set", name)
-            if name in RESERVED or name == "tags":
+            if is_reserved(name):
                 yield where, f'"{name}" cannot be set by a journey; it changes only through events', "error"
                 continue
             spec = ctx.profile.get(name)
@@ -454,6 +464,13 @@ def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: C
                     )
                 )
                 continue
+            except jinja2.TemplateNotFound as error:
+                found.append(
+                    Violation(
+                        f"{tdir}/{file_name}", 1, "", f'includes "{error.name}", which is not in {tdir}/'
+                    )
+                )
+                continue
             if channel == "email":
                 for block in templates.EMAIL_BLOCKS:
                     if block not in info.blocks:
@@ -466,6 +483,16 @@ def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: C
                             )
                         )
             for variable in sorted(info.variables - known):
+                if variable in sandbox.REMOVED_GLOBALS:
+                    found.append(
+                        at(
+                            source,
+                            path,
+                            f'{file_name} uses "{variable}", which message templates cannot use '
+                            "(it can grow output without bound)",
+                        )
+                    )
+                    continue
                 close = difflib.get_close_matches(variable, sorted(known), n=1)
                 hint = (
                     f'; did you mean "{close[0]}"?'
@@ -475,4 +502,71 @@ def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: C
                 found.append(
                     at(source, path, f'{file_name} uses "{variable}", which is not a profile attribute{hint}')
                 )
+            if channel == "sms" or info.blocks >= set(templates.EMAIL_BLOCKS):
+                sample = _sample_context(ctx.profile, journey.id, node.id)
+                # unknown names (reported above) get a value too, so the render goes on past them
+                unknown = info.variables - set(ctx.envs.plain.globals) - sandbox.REMOVED_GLOBALS
+                sample |= {name: "sample" for name in unknown if name not in sample}
+                found += _sample_render(ctx, tdir, channel, file_name, sample)
     return found
+
+
+_SAMPLE_BY_TYPE: dict[str, object] = {
+    "string": "sample",
+    "number": 1,
+    "boolean": True,
+    "timestamp": "2026-01-01T09:00:00Z",
+    "date": "2026-01-01",
+    "list": ["sample"],
+}
+
+
+def _sample_context(profile: ProfileSchema, journey_id: str, step_id: str) -> dict[str, object]:
+    """A typical profile: declared defaults, else a plain value of the declared type."""
+    context: dict[str, object] = {}
+    for name in profile.names:
+        attribute = profile.get(name)
+        if attribute is not None:
+            default = attribute.default
+            context[name] = _SAMPLE_BY_TYPE[attribute.type] if default is None else default
+    context |= {
+        "unsubscribe_url": "https://example.com/unsubscribe?token=sample",
+        "journey_id": journey_id,
+        "step_id": step_id,
+    }
+    return context
+
+
+def _sample_render(
+    ctx: Context, tdir: str, channel: templates.Channel, file_name: str, sample: dict[str, object]
+) -> list[Violation]:
+    """Render once for a sample profile: a template that cannot stay within the render limits (or
+    that the sandbox refuses) fails for every profile, so it is refused here rather than at send.
+    Errors that depend on the data (an undefined variable, 1/0 on a sample value) are left alone:
+    undefined variables are reported above, and sample values are not real ones."""
+    try:
+        templates.render_message(ctx.envs, channel, file_name, sample)
+    except jinja2.TemplateSyntaxError as error:  # compiling: e.g. a filter that does not exist
+        where = f"{tdir}/{error.name or file_name}"
+        return [Violation(where, error.lineno or 1, "", f"template error: {error.message}")]
+    except (sandbox.LimitExceeded, RecursionError, MemoryError, OverflowError) as error:
+        reason = next((text for kind, text in _LIMIT_ERRORS if isinstance(error, kind)), str(error))
+        return [_at_template(error, tdir, file_name, f"cannot be rendered within the limits: {reason}")]
+    except jinja2.exceptions.SecurityError as error:
+        return [_at_template(error, tdir, file_name, f"is refused by the sandbox: {error}")]
+    except Exception:  # data-dependent (1/0 on a sample value): the runtime reports it for real data
+        return []
+    return []
+
+
+_LIMIT_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (RecursionError, "it nests too deeply (Python's recursion limit)"),
+    (MemoryError, "it runs out of memory"),
+    (OverflowError, "a number is too large"),
+)
+"""Python's own limits, in the words of the render limits (LimitExceeded says which one itself)."""
+
+
+def _at_template(error: BaseException, tdir: str, file_name: str, what: str) -> Violation:
+    name, line = templates.location(error) or (file_name, 1)
+    return Violation(f"{tdir}/{name}", line, "", f"template {what}")

@@ -1568,6 +1568,7 @@ class Executor:
             delay = retrier.delay(attempt.retries[index], self._jitter)
             attempt.retries[index] += 1
             attempt.retry_count += 1
+            self.usage.task_retries += 1
 
             def retry() -> None:
                 self._transition(run)  # AWS bills each retry as a state transition

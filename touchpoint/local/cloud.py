@@ -35,16 +35,20 @@ from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.aws.state import DynamoState
 from touchpoint.aws.tables import create_tables
 from touchpoint.clock import process_clock, use_clock
+from touchpoint.local import strict
 from touchpoint.local.asl import Executor, status_change_event
 from touchpoint.local.clock import VirtualClock
+from touchpoint.local.faults import FaultyClient, Injector, InvocationCrashed
 from touchpoint.local.integrations import AwsIntegrations, LambdaContext, Usage
 from touchpoint.local.memory import MemoryAdapters, MemoryTables
-from touchpoint.local.memory.clients import EventsClient, MemoryQueues, ProfileUpdates, QueuedMessage
+from touchpoint.local.memory.clients import EventsClient, MemoryQueues, QueuedMessage
 from touchpoint.local.memory.kpis import MemoryKpis
 from touchpoint.local.memory.profiles import MemoryProfiles
 from touchpoint.local.memory.state import MemoryState
 from touchpoint.local.meter import Meter
+from touchpoint.local.provider_events import SesMessages
 from touchpoint.local.sfn_client import LocalStepFunctionsClient
+from touchpoint.local.sms_voice import LocalSmsVoice
 from touchpoint.local.speedups import moto_speedups
 from touchpoint.registry import state_machine_name
 from touchpoint.settings import Settings
@@ -52,9 +56,12 @@ from touchpoint.settings import Settings
 REGION, ACCOUNT = "us-east-1", DEFAULT_ACCOUNT_ID
 FUNCTIONS = ("trigger-eval", "send-email", "send-sms", "kpi-rollup", "unsubscribe")
 SENDER = "news@touchpoint.example"
+SMS_ORIGINATION = "+12065550100"  # the local deployment's SMS number (a documentation number)
 QUEUES = ("trigger", "kpi", "observer")
 BACKENDS = ("moto", "memory")
 VISIBILITY = 300  # seconds a received message stays hidden; drained batches are deleted long before
+MAX_RECEIVES = 5  # the stack's redrive policy: the fifth failed receive goes to the dead-letter queue
+SCHEDULER_RETRIES = 10  # EventBridge Scheduler's retry policy of the stack's schedules
 
 
 def function_arn(name: str) -> str:
@@ -67,7 +74,6 @@ def substitutions(settings: Settings) -> dict[str, str]:
         contract.SEND_EMAIL_FUNCTION: function_arn("send-email"),
         contract.SEND_SMS_FUNCTION: function_arn("send-sms"),
         contract.TRIGGER_EVAL_FUNCTION: function_arn("trigger-eval"),
-        contract.PROFILES_TABLE: settings.profiles_table,
         contract.EVENT_BUS: settings.event_bus_name,
     }
 
@@ -77,7 +83,11 @@ def local_settings(bundle: Path, overrides: dict[str, Any]) -> Settings:
         "state_machine_arn_prefix": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:",
         "scheduler_role_arn": f"arn:aws:iam::{ACCOUNT}:role/touchpoint-scheduler",
         "email_from": f"Touchpoint Coffee <{SENDER}>",
-        "sms_adapter": "sns",  # moto has no End User Messaging SMS; SNS is the real alternative adapter
+        # End User Messaging SMS, as a deployment sends: moto has none, so the local one
+        # (touchpoint/local/sms_voice.py); a scenario may choose SNS, which reports no delivery
+        "sms_adapter": "end-user-messaging",
+        "sms_origination_identity": SMS_ORIGINATION,
+        "sms_configuration_set": "touchpoint-sms",
         "unsubscribe_secret": "local-simulation-secret",
         "unsubscribe_url": "https://unsubscribe.touchpoint.example/",
         "sms_signature_cn": "【Touchpoint】",
@@ -93,10 +103,22 @@ class LocalCloud:
     handlers and adapters' semantics on in-memory tables and moto's models without HTTP: ~20x
     faster, for population runs; ``touchpoint/local/memory``)."""
 
-    def __init__(self, settings: Settings, clock: VirtualClock, seed: int, backend: str = "moto") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: VirtualClock,
+        seed: int,
+        backend: str = "moto",
+        faults: Injector | None = None,
+    ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self.settings, self.clock, self.seed, self.backend = settings, clock, seed, backend
+        self.faults = faults
+        #: SQS records redelivered, direct invocations retried, records and invocations given up
+        self.recovery: Counter[str] = Counter()
+        self.dead_letters: list[dict[str, Any]] = []
+        self._receives: Counter[tuple[str, str]] = Counter()
         self.usage = Usage()
         self.meter = Meter()
         self.invocations: Counter[str] = Counter()
@@ -113,19 +135,15 @@ class LocalCloud:
         self._meter_requests()
         self.session = boto3.session.Session(region_name=REGION)
         self.clients = wiring.Clients(self.session)
-        dynamodb: Any
         if self.backend == "memory":
             self.memory: MemoryTables | None = MemoryTables(self.meter, QUEUES)
             self.sqs: MemoryQueues | MotoQueues = self.memory.queues
             self._exit.enter_context(self.memory.queues.as_event_targets())
             self.events: Any = EventsClient(self.meter, ACCOUNT, REGION)
-            dynamodb = ProfileUpdates(
-                self.meter, ACCOUNT, REGION, self.memory.profiles, self.settings.profiles_table
-            )
         else:
             self.memory, self.sqs = None, MotoQueues()
-            self.events, dynamodb = self.client("events"), self.client("dynamodb")
-        self.integrations = AwsIntegrations(dynamodb=dynamodb, events=self.events, seed=self.seed)
+            self.events = self.client("events")
+        self.integrations = AwsIntegrations(events=self.events, seed=self.seed)
         self.executor = Executor(
             self.clock, self.integrations, seed=self.seed, region=REGION, account_id=ACCOUNT, usage=self.usage
         )
@@ -135,14 +153,71 @@ class LocalCloud:
         stepfunctions = LocalStepFunctionsClient(self.executor)
         wiring.override_client("stepfunctions", stepfunctions)
         self._exit.callback(wiring.override_client, "stepfunctions", None)
+        # the message providers: strict (AWS's limits, AWS's errors), End User Messaging local,
+        # and what SES and End User Messaging accepted kept for their events
+        self.ses_messages = SesMessages(self.clock, ACCOUNT, REGION)
+        self.sms_voice = LocalSmsVoice(self.meter, self.clock, self.seed)
         self.adapters: wiring.AwsAdapters | MemoryAdapters = wiring.AwsAdapters(self.clients)
         if self.memory is not None:
-            self.adapters = MemoryAdapters(self.memory, stepfunctions, ACCOUNT, REGION)
+            self.adapters = MemoryAdapters(self.memory, stepfunctions, ACCOUNT, REGION, self.sms_voice)
+            self.adapters.sesv2.accepted.append(self.ses_messages.accept)
             wiring.override_adapters(self.adapters)
             self._exit.callback(wiring.override_adapters, None)
+            providers: dict[str, Any] = {"pinpoint-sms-voice-v2": self.sms_voice}
+        else:
+            providers = {
+                "sesv2": strict.install(
+                    self.session.client("sesv2", config=wiring.PROVIDER_CONFIG), self.ses_messages.accept
+                ),
+                "sns": strict.install(self.session.client("sns", config=wiring.PROVIDER_CONFIG)),
+                "pinpoint-sms-voice-v2": self.sms_voice,
+            }
+        if self.faults is not None:
+            providers = self._faulty(providers, self.faults)
+        for service, client in providers.items():
+            wiring.override_client(service, client)
+            self._exit.callback(wiring.override_client, service, None)
         self._deploy()
         self.meter.reset()
         return self
+
+    def arm_faults(self) -> None:
+        """Start DynamoDB's faults: after the deployment and the imported profiles, whose writes
+        are CloudFormation's and a backfill's, not the engine's."""
+        if self.faults is not None:
+            self._dynamodb_faults(self.faults)
+            self.faults.armed = True
+
+    def disarm_faults(self) -> None:
+        """Stop every fault: the simulator reads its results as an operator would, afterwards."""
+        if self.faults is not None:
+            self.faults.armed = False
+
+    def _faulty(self, providers: dict[str, Any], faults: Injector) -> dict[str, Any]:
+        """The provider clients with the scenario's faults around their sends (both backends)."""
+        channels = {"sesv2": "email", "pinpoint-sms-voice-v2": "sms", "sns": "sms"}
+        if isinstance(self.adapters, MemoryAdapters):
+            self.adapters.sesv2 = FaultyClient(self.adapters.sesv2, "email", faults)  # type: ignore[assignment]
+            self.adapters.sns = FaultyClient(self.adapters.sns, "sms", faults)  # type: ignore[assignment]
+            self.adapters.sms_voice = FaultyClient(self.adapters.sms_voice, "sms", faults)  # type: ignore[assignment]
+        return {
+            service: FaultyClient(client, channels[service], faults) for service, client in providers.items()
+        }
+
+    def _dynamodb_faults(self, faults: Injector) -> None:
+        if self.memory is not None:
+            for table in (self.memory.profiles, self.memory.state, self.memory.kpis):
+                table.fault = faults.dynamodb_memory
+            return
+
+        def refuse(model: Any, **_: Any) -> None:
+            faults.dynamodb(model.name)
+
+        # one client for the handlers and the simulator, so the hook sees every request the engine sends
+        client = self.clients("dynamodb")
+        client.meta.events.register("before-call.dynamodb.*", refuse)
+        wiring.override_client("dynamodb", client)
+        self._exit.callback(wiring.override_client, "dynamodb", None)
 
     def __exit__(self, *_: object) -> None:
         self._exit.close()
@@ -170,7 +245,7 @@ class LocalCloud:
             "POWERTOOLS_SERVICE_NAME": "touchpoint",
             "POWERTOOLS_METRICS_NAMESPACE": "Touchpoint",
             "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",  # a simulation's output is its report
             "POWERTOOLS_IDEMPOTENCY_DISABLED": "false",
         }
         for name, variable in Settings.env_names().items():
@@ -215,7 +290,7 @@ class LocalCloud:
                 "QueueArn"
             ]
             self.queues[name] = (url, arn)
-        for rule in routing.RULES:
+        for rule in routing.deployed(s.ses_configuration_set, s.sms_origination_identity):
             bus = s.event_bus_name if rule.bus == "app" else "default"
             events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
             events.put_targets(
@@ -265,6 +340,7 @@ class LocalCloud:
             unsubscribe_app.logger,
             send_handler.logger,
         ):
+            self._exit.callback(module_logger.setLevel, module_logger.log_level)  # restored after the run
             module_logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         wiring.load_registry.cache_clear()
         wiring.load_renderer.cache_clear()
@@ -288,6 +364,24 @@ class LocalCloud:
             return result
 
         return invoke
+
+    def invoke_retried(self, name: str, payload: Any, attempt: int = 0) -> None:
+        """Invoke as EventBridge Scheduler does: a failed invocation is retried (exponential
+        backoff from a minute, up to 10 retries, as the stack's schedules and wake-ups are
+        configured), then sent to the dead-letter queue."""
+        try:
+            self.invoke(name, payload)
+        except (Exception, InvocationCrashed) as error:
+            if attempt >= SCHEDULER_RETRIES:
+                self.recovery["invocations_dead_lettered"] += 1
+                self.dead_letters.append({"function": name, "error": type(error).__name__})
+                return
+            self.recovery["invocations_retried"] += 1
+            self.clock.call_later(
+                60.0 * 2**attempt,
+                lambda: self.invoke_retried(name, payload, attempt + 1),
+                label=f"retry {name}",
+            )
 
     def invoke(self, name: str, payload: Any) -> Any:
         """Invoke a function the way EventBridge Scheduler or a Function URL would."""
@@ -350,16 +444,29 @@ class LocalCloud:
                     for message in messages:
                         yield json.loads(message.body)
                 else:
-                    response = self.invoke(targets[name], _sqs_event(messages, arn))
-                    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-                    if failed:
-                        raise RuntimeError(
-                            f"{targets[name]} failed records {sorted(failed)}: a simulation "
-                            "has no transient faults, so this is a bug"
-                        )
+                    try:
+                        response = self.invoke(targets[name], _sqs_event(messages, arn))
+                        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+                    except Exception:  # the invocation failed (every record did): all come back
+                        failed = {m.id for m in messages}
+                    for message in messages:
+                        if message.id in failed:
+                            self._redeliver(name, message.body)
                 self.sqs.delete(name, messages)
                 for _ in range(0, len(messages), 10):
                     self.meter.record("sqs", "DeleteMessageBatch", {})
+
+    def _redeliver(self, name: str, body: str) -> None:
+        """A record its function reported failed: SQS makes it visible again after the visibility
+        timeout, and after ``MAX_RECEIVES`` receives moves it to the dead-letter queue."""
+        key = (name, body)
+        self._receives[key] += 1
+        if self._receives[key] >= MAX_RECEIVES:
+            self.recovery["records_dead_lettered"] += 1
+            self.dead_letters.append({"queue": name, "body": body[:200]})
+            return
+        self.recovery["records_redelivered"] += 1
+        self.clock.call_later(VISIBILITY, lambda: self.sqs.send(name, body), label=f"redeliver {name}")
 
     def _receive(self, name: str) -> list[QueuedMessage]:
         """One batch as the event source mapping gathers it: receives of up to ten messages until
@@ -377,6 +484,10 @@ class LocalCloud:
 
     # ------------------------------------------------------------------ deferred sends
 
+    def wake_scheduled(self) -> None:
+        """Put the wake-up schedules created outside a send (an operator's resume) on the clock."""
+        self._schedule_wakeups()
+
     def _schedule_wakeups(self) -> None:
         group = scheduler_backends[ACCOUNT][REGION].schedule_groups[self.settings.scheduler_group]
         for name, schedule in list(group.schedules.items()):
@@ -388,9 +499,10 @@ class LocalCloud:
             payload = json.loads(target["Input"])
 
             def fire(name: str = name, arn: str = target["Arn"], body: Any = payload) -> None:
-                group.schedules.pop(name, None)  # ActionAfterCompletion: DELETE
                 self._scheduled.discard(name)
-                self.invoke(arn.rsplit(":function:touchpoint-", 1)[1], body)
+                if group.schedules.pop(name, None) is None:  # ActionAfterCompletion: DELETE
+                    return  # deleted before it ran (an erasure cancelled it)
+                self.invoke_retried(arn.rsplit(":function:touchpoint-", 1)[1], body)
 
             self.clock.call_at(max(at, self.clock.now()), fire, label=f"wake {name}")
 
@@ -428,3 +540,6 @@ class MotoQueues:
     def delete(self, name: str, messages: list[QueuedMessage]) -> None:
         for message in messages:
             sqs_backends[ACCOUNT][REGION].delete_message(name, message.receipt)
+
+    def send(self, name: str, body: str) -> None:
+        sqs_backends[ACCOUNT][REGION].send_message(name, body)

@@ -58,6 +58,9 @@ class StepCounts:
     completed: int = 0  # executions that reached the end
     exited_on_event: int = 0  # executions ended by one of the journey's exit events
     running: int = 0  # executions still inside the journey when the scenario ended
+    # step id → runs the step failed in (caught, the run went on: docs/decisions.md D6)
+    failed: Mapping[str, int] = field(default_factory=dict)
+    unconfirmed: Mapping[str, int] = field(default_factory=dict)  # send step id → answers lost
 
 
 def step_counts(results: Mapping[str, Any], journey_id: str) -> StepCounts:
@@ -78,6 +81,7 @@ def step_counts(results: Mapping[str, Any], journey_id: str) -> StepCounts:
             on_event += 1
     sent: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
+    unconfirmed: Counter[str] = Counter()
     for message in results.get("messages") or ():
         if message.get("journey_id") != journey_id:
             continue
@@ -86,7 +90,24 @@ def step_counts(results: Mapping[str, Any], journey_id: str) -> StepCounts:
             sent[step] += 1
         elif message.get("status") == "skipped":
             skipped[step] += 1
-    return StepCounts(entered, dict(reached), dict(sent), dict(skipped), completed, on_event, running)
+        elif message.get("status") == "sent_unconfirmed":
+            unconfirmed[step] += 1
+    failed = Counter(
+        str((t.get("detail") or {}).get("step_id"))
+        for t in results.get("trace") or ()
+        if t.get("kind") == "step_failed" and t.get("journey_id") == journey_id
+    )
+    return StepCounts(
+        entered,
+        dict(reached),
+        dict(sent),
+        dict(skipped),
+        completed,
+        on_event,
+        running,
+        dict(failed),
+        dict(unconfirmed),
+    )
 
 
 def journey_svg(journey: Journey, counts: StepCounts | None = None, *, title: str | None = None) -> str:
@@ -213,6 +234,7 @@ class _Drawer:
         reached = counts.reached.get(node.id, 0) if counts else None
         label = step_text(node)
         sub = node.id if step.id else None
+        alarm = self.failures(node.id)
         match step:
             case SendStep():
                 stats = None
@@ -228,6 +250,7 @@ class _Drawer:
                     sub=sub,
                     stats=stats,
                     channel=step.send.channel,
+                    alarm=alarm,
                 )
                 if not node.branches:
                     return box
@@ -236,7 +259,7 @@ class _Drawer:
                     box, [("sent", "sent", _Block(0, 0, "")), ("fallback", "not sent", fallback)]
                 )
             case IfStep() | WaitForStep() | SplitStep():
-                box = self.box(step.kind, label, step=node.id, count=reached, sub=sub)
+                box = self.box(step.kind, label, step=node.id, count=reached, sub=sub, alarm=alarm)
                 labels = dict(_EDGE_LABELS)
                 if isinstance(step, SplitStep):
                     labels = {p.name: f"{p.name} {p.percent:g}%" for p in step.split}
@@ -246,12 +269,19 @@ class _Drawer:
                 ]
                 return self.branching(box, columns)
             case ExitStep():
-                box = self.box("exit", label, step=node.id, count=reached, sub=sub)
+                box = self.box("exit", label, step=node.id, count=reached, sub=sub, alarm=alarm)
                 box.open = False
                 return box
             case WaitStep() | TagStep() | SetStep() | EmitStep():
-                return self.box(step.kind, label, step=node.id, count=reached, sub=sub)
+                return self.box(step.kind, label, step=node.id, count=reached, sub=sub, alarm=alarm)
         raise AssertionError(f"unknown step kind {step.kind}")  # pragma: no cover
+
+    def failures(self, step: str) -> tuple[int, int] | None:
+        """(failed, unconfirmed) of a step, or None when neither happened (the box stays as is)."""
+        if self.counts is None:
+            return None
+        failed, unconfirmed = self.counts.failed.get(step, 0), self.counts.unconfirmed.get(step, 0)
+        return (failed, unconfirmed) if failed or unconfirmed else None
 
     def branching(self, head: _Block, columns: list[tuple[str, str, _Block]]) -> _Block:
         widths = [max(block.width, MIN_COL) for _, _, block in columns]
@@ -302,10 +332,24 @@ class _Drawer:
         stats: str | None = None,
         channel: str | None = None,
         width: float = BOX_W,
+        alarm: tuple[int, int] | None = None,
     ) -> _Block:
+        """One node; ``alarm`` (failed, unconfirmed) adds a red line and marks the box failing."""
         inner = width - (44 if kind in ("if", "wait_for", "split") else 28)
         lines = _wrap(text, inner, FONT)
-        height = PAD_Y * 2 + LINE * len(lines) + (13 if sub else 0) + (15 if stats else 0)
+        alarm_text = None
+        if alarm is not None:
+            failed, unconfirmed = alarm
+            words = [f"{failed:,} failed"] if failed else []
+            words += [f"{unconfirmed:,} unconfirmed"] if unconfirmed else []
+            alarm_text = " · ".join(words)
+        height = (
+            PAD_Y * 2
+            + LINE * len(lines)
+            + (13 if sub else 0)
+            + (15 if stats else 0)
+            + (15 if alarm_text else 0)
+        )
         shape = _shape(kind, width, height)
         parts = [shape]
         if channel:
@@ -321,6 +365,9 @@ class _Drawer:
             y += 13
         if stats:
             parts.append(f'<text class="stats" x="{_n(width / 2)}" y="{_n(y)}">{_e(stats)}</text>')
+            y += 15
+        if alarm_text:
+            parts.append(f'<text class="fails" x="{_n(width / 2)}" y="{_n(y)}">{_e(alarm_text)}</text>')
         if count is not None:
             label = f"{count:,}"
             badge_w = max(24.0, text_width(label, 10.5) + 12)
@@ -330,9 +377,13 @@ class _Drawer:
                 f'width="{_n(badge_w)}" height="18" rx="9"/><text x="0" y="4">{_e(label)}</text></g>'
             )
         tip = text + (f" · {sub}" if sub else "") + (f" · {count:,} users" if count is not None else "")
-        attrs = f'class="node n-{kind}" data-step="{_a(step)}" data-kind="{kind}"'
+        tip += f" · {alarm_text}" if alarm_text else ""
+        failing = " failing" if alarm and alarm[0] else " unconfirmed" if alarm else ""
+        attrs = f'class="node n-{kind}{failing}" data-step="{_a(step)}" data-kind="{kind}"'
         if count is not None:
             attrs += f' data-count="{count}"'
+        if alarm is not None:
+            attrs += f' data-failed="{alarm[0]}" data-unconfirmed="{alarm[1]}"'
         if channel:
             attrs += f' data-channel="{_a(channel)}"'
         svg = f"<g {attrs}><title>{_e(tip)}</title>{''.join(parts)}</g>"
@@ -402,6 +453,9 @@ svg.diagram .badge rect { fill: #0f172a; stroke: #fff; stroke-width: 1.5; }
 svg.diagram .badge text { font-size: 10.5px; fill: #fff; text-anchor: middle; font-weight: 700; }
 svg.diagram .edge-label rect { fill: #fff; stroke: #cbd5e1; }
 svg.diagram .edge-label text { font-size: 11px; fill: #334155; text-anchor: middle; }
+svg.diagram .fails { font-size: 10.5px; text-anchor: middle; fill: #b91c1c; font-weight: 700; }
+svg.diagram .failing .shape { stroke: #dc2626; stroke-width: 2.5; }
+svg.diagram .unconfirmed .shape { stroke: #d97706; stroke-width: 2.5; stroke-dasharray: 5 3; }
 """
 
 # --------------------------------------------------------------------------- text

@@ -8,9 +8,9 @@ how AWS reports its failures, so that Retry and Catch see the same error names a
   ``StatusCode``, …). A handler exception is a task failure named after the exception class, with
   the Lambda error object (``errorMessage``, ``errorType``) as the cause, as Lambda reports it.
 * ``lambda:invoke.waitForTaskToken`` is the same invocation; the executor then waits for the token.
-* ``dynamodb:updateItem`` and ``events:putEvents`` call injected boto3 clients (moto in tests and
-  in the simulator); ``ClientError`` code X becomes ``DynamoDB.X`` / ``EventBridge.X`` and a
-  non-zero ``FailedEntryCount`` becomes ``EventBridge.FailedEntry``.
+* ``events:putEvents`` calls an injected boto3 client (moto in tests and in the simulator);
+  ``ClientError`` code X becomes ``EventBridge.X`` and a non-zero ``FailedEntryCount`` becomes
+  ``EventBridge.FailedEntry``.
 
 Clients are injected and never created here, so importing this module touches no AWS
 configuration."""
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from touchpoint.compiler import ir
+from touchpoint.local.faults import InvocationCrashed
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_events.client import EventBridgeClient
 
 Json = Any
@@ -46,8 +46,9 @@ class Usage:
 
     state_transitions: int = 0
     executions_started: int = 0
+    task_retries: int = 0  # Task attempts retried by a Retry (each also a transition)
     lambda_invocations: Counter[str] = field(default_factory=Counter)  # by function name
-    #: by service: lambda, dynamodb, events (Task integrations) and states (API calls made through
+    #: by service: lambda, events (Task integrations) and states (API calls made through
     #: ``LocalStepFunctionsClient``)
     requests: Counter[str] = field(default_factory=Counter)
 
@@ -107,8 +108,11 @@ class LambdaContext:
     log_stream_name: str = "local"
 
     def get_remaining_time_in_millis(self) -> int:
-        # Tasks take no virtual time, so the whole timeout is always left.
-        return self.timeout_seconds * 1000
+        """Already past, on the wall clock Powertools Idempotency reads: an in-progress record
+        expires with its invocation, and in AWS Step Functions retries a crashed invocation only
+        after its time ran out, while here no virtual time passes between the crash and the retry.
+        A simulation runs one invocation at a time, so no concurrent attempt needs the lock."""
+        return -1
 
 
 def lambda_error_object(exc: BaseException) -> dict[str, str]:
@@ -132,25 +136,10 @@ def _function_name(function: str) -> str:
 # ---- service parameters the optimized integrations accept (the API's own request fields)
 
 _LAMBDA_PARAMETERS: Final = frozenset({"FunctionName", "Payload"})
-_UPDATE_ITEM_PARAMETERS: Final = frozenset(
-    {
-        "TableName",
-        "Key",
-        "UpdateExpression",
-        "ConditionExpression",
-        "ExpressionAttributeNames",
-        "ExpressionAttributeValues",
-        "ReturnValues",
-        "ReturnConsumedCapacity",
-        "ReturnItemCollectionMetrics",
-        "ReturnValuesOnConditionCheckFailure",
-    }
-)
 _PUT_EVENTS_PARAMETERS: Final = frozenset({"Entries"})
 _REQUIRED: Final[Mapping[str, frozenset[str]]] = {
     ir.LAMBDA_INVOKE: frozenset({"FunctionName"}),
     ir.LAMBDA_CALLBACK: frozenset({"FunctionName"}),
-    ir.DYNAMODB_UPDATE: frozenset({"TableName", "Key"}),
     ir.EVENTS_PUT: frozenset({"Entries"}),
 }
 
@@ -173,17 +162,15 @@ def _client_error(service: str, prefix: str, exc: ClientError) -> TaskError:
 
 
 class AwsIntegrations:
-    """Lambda handlers in-process; DynamoDB and EventBridge through injected boto3 clients."""
+    """Lambda handlers in-process; EventBridge through an injected boto3 client."""
 
     def __init__(
         self,
         *,
-        dynamodb: DynamoDBClient | None = None,
         events: EventBridgeClient | None = None,
         functions: Mapping[str, Handler] | None = None,
         seed: int = 0,
     ) -> None:
-        self._dynamodb = dynamodb
         self._events = events
         self._functions: dict[str, tuple[str, Handler]] = {}
         self._ids = random.Random(f"{seed}:lambda-request-ids")
@@ -200,10 +187,6 @@ class AwsIntegrations:
         match resource:
             case ir.LAMBDA_INVOKE | ir.LAMBDA_CALLBACK:
                 allowed = _LAMBDA_PARAMETERS
-            case ir.DYNAMODB_UPDATE:
-                allowed = _UPDATE_ITEM_PARAMETERS
-                if self._dynamodb is None:
-                    raise UnsupportedIntegrationError(f"{resource} needs a DynamoDB client")
             case ir.EVENTS_PUT:
                 allowed = _PUT_EVENTS_PARAMETERS
                 if self._events is None:
@@ -227,8 +210,6 @@ class AwsIntegrations:
         match resource:
             case ir.LAMBDA_INVOKE | ir.LAMBDA_CALLBACK:
                 return self._lambda(parameters, context)
-            case ir.DYNAMODB_UPDATE:
-                return self._update_item(parameters, context)
             case ir.EVENTS_PUT:
                 return self._put_events(parameters, context)
             case _:  # pragma: no cover - check() rejected it
@@ -260,6 +241,9 @@ class AwsIntegrations:
         )
         try:
             result = handler(event, lambda_context)
+        except InvocationCrashed as crash:  # the function died: Lambda reports the timeout
+            error = {"errorMessage": "Task timed out", "errorType": crash.error}
+            raise TaskError(crash.error, json.dumps(error, separators=(",", ":"))) from None
         except Exception as exc:  # the Lambda runtime reports any handler exception as a function error
             raise TaskError(type(exc).__name__, lambda_error_cause(exc)) from exc
         try:
@@ -284,18 +268,6 @@ class AwsIntegrations:
             "SdkResponseMetadata": {"RequestId": request_id},
             "StatusCode": 200,
         }
-
-    def _update_item(self, parameters: dict[str, Json], context: TaskContext) -> Json:
-        assert self._dynamodb is not None  # check() requires it
-        context.usage.requests["dynamodb"] += 1
-        try:
-            response: dict[str, Any] = dict(self._dynamodb.update_item(**parameters))
-        except ClientError as exc:
-            raise _client_error("AmazonDynamoDBv2", "DynamoDB", exc) from exc
-        except BotoCoreError as exc:
-            raise TaskError("DynamoDB.AmazonDynamoDBException", str(exc)) from exc
-        response.pop("ResponseMetadata", None)
-        return json.loads(json.dumps(response, default=str))
 
     def _put_events(self, parameters: dict[str, Json], context: TaskContext) -> Json:
         assert self._events is not None  # check() requires it

@@ -36,6 +36,7 @@ class PlannedEvent:
     properties: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] | None = None
     consent: dict[str, Any] | None = None
+    event_id: str | None = None  # a scripted id (copies of one event share it); else derived
 
 
 @dataclass
@@ -215,9 +216,30 @@ def _spontaneous(rng: random.Random, kind: str, at: dt.datetime) -> list[Planned
 
 @dataclass(frozen=True)
 class Reaction:
-    kind: str  # delivered, opened, clicked, bounced, failed, unsubscribe, convert
+    kind: str  # delivered, delayed, pending, opened, clicked, bounced, failed, unsubscribe, convert
     at: dt.datetime
     event: PlannedEvent | None = None
+    detail: str | None = None  # the provider's word: a bounce's Type/SubType, an SMS status
+
+
+#: The final SMS failures, in the order one roll is split between them.
+SMS_FAILURES = (
+    ("sms_carrier_unreachable", "TEXT_CARRIER_UNREACHABLE"),
+    ("sms_blocked", "TEXT_BLOCKED"),
+    ("sms_invalid", "TEXT_INVALID"),
+    ("sms_ttl_expired", "TEXT_TTL_EXPIRED"),
+)
+
+
+def account_suppressed(behaviour: Behaviour, seed: int, user_id: str) -> bool:
+    """Whether the user's address is on SES's account-level suppression list (from before
+    Touchpoint, or another application of the account): one draw per user."""
+    return random.Random(f"{seed}:ses-suppressed:{user_id}").random() < behaviour.account_suppressed
+
+
+def carrier_opted_out(behaviour: Behaviour, seed: int, user_id: str) -> bool:
+    """Whether the user's number is on End User Messaging's opt-out list: one draw per user."""
+    return random.Random(f"{seed}:carrier-opt-out:{user_id}").random() < behaviour.carrier_opt_out
 
 
 def react(
@@ -229,15 +251,48 @@ def react(
     at: dt.datetime,
     journey: RegistryEntry | None,
 ) -> list[Reaction]:
-    """What a synthetic user does with one message: drawn from a stream seeded by the message, so
-    a change elsewhere in the scenario does not reshuffle it."""
+    """What a synthetic user does with one message, and what the provider reports: drawn from
+    streams seeded by the message (the user's reactions; the provider's fate of the message
+    apart), so a change elsewhere in the scenario does not reshuffle it, and the provider's
+    outcomes leave the user's draws as they were."""
     rng = random.Random(f"{seed}:react:{user_id}:{message_key}")
+    provider = random.Random(f"{seed}:provider:{user_id}:{message_key}")
     out: list[Reaction] = []
-    if channel == "email" and rng.random() < behaviour.bounce:
-        return [Reaction("bounced", at + dt.timedelta(seconds=rng.randrange(5, 120)))]
-    if channel == "sms" and rng.random() < 0.02:
-        return [Reaction("failed", at + dt.timedelta(seconds=rng.randrange(5, 120)))]
-    delivered = at + dt.timedelta(seconds=rng.randrange(2, 90))
+    extra = dt.timedelta(0)  # how much later than usual the provider delivers
+    if channel == "email":
+        if account_suppressed(behaviour, seed, user_id):  # SES never sends it
+            at_once = at + dt.timedelta(seconds=provider.randrange(1, 5))
+            return [Reaction("bounced", at_once, detail="Permanent/OnAccountSuppressionList")]
+        if rng.random() < behaviour.bounce:
+            return [
+                Reaction(
+                    "bounced", at + dt.timedelta(seconds=rng.randrange(5, 120)), detail="Permanent/General"
+                )
+            ]
+        roll = provider.random()
+        given_up = at + dt.timedelta(minutes=provider.randrange(30, 12 * 60))  # SES retried until then
+        if roll < behaviour.transient_bounce:
+            return [Reaction("bounced", given_up, detail="Transient/MailboxFull")]
+        roll -= behaviour.transient_bounce
+        if roll < behaviour.undetermined_bounce:
+            return [Reaction("bounced", given_up, detail="Undetermined/Undetermined")]
+        roll -= behaviour.undetermined_bounce
+        if roll < behaviour.rendering_failure:
+            return [Reaction("rendering_failed", at + dt.timedelta(seconds=1))]
+        if provider.random() < behaviour.delivery_delay:
+            out.append(Reaction("delayed", at + dt.timedelta(seconds=provider.randrange(60, 600))))
+            extra = dt.timedelta(minutes=provider.randrange(15, 6 * 60))
+    if channel == "sms":
+        roll = rng.random()
+        for share, status in SMS_FAILURES:
+            if roll < getattr(behaviour, share):
+                return [Reaction("failed", at + dt.timedelta(seconds=rng.randrange(5, 120)), detail=status)]
+            roll -= getattr(behaviour, share)
+        if provider.random() < behaviour.sms_not_final:
+            status = provider.choice(("TEXT_PENDING", "TEXT_CARRIER_UNREACHABLE"))
+            out.append(Reaction("pending", at + dt.timedelta(seconds=1), detail=status))
+            extra = dt.timedelta(seconds=provider.randrange(60, 2 * 3600))
+    delivered = at + dt.timedelta(seconds=rng.randrange(2, 90)) + extra
     out.append(Reaction("delivered", delivered))
     moment = delivered
     if channel == "email":

@@ -8,7 +8,13 @@ the results or the journeys (user ids, template names, reasons, event payloads) 
 Stable hooks for tests and tools: ``section#overview``, ``section#messages-per-day``,
 ``section#journey-<id>`` (``data-journey``), ``section#campaign-<id>``, ``section#timeline-<user>``
 (``data-user``), ``section#rejected``; charts are ``svg.funnel|goal|kpis|sends|daily|timeline-chart|
-aws|rejected-chart|stages|diagram`` with ``data-*`` attributes carrying the exact input numbers."""
+aws|rejected-chart|stages|diagram`` with ``data-*`` attributes carrying the exact input numbers.
+
+Failed steps (caught by the Task, recorded, the run goes on: docs/decisions.md D6) are read from
+the trace: ``div#failures-<id>`` per journey (``data-count``; a ``tr.failure`` per failure, with
+``data-user|step|at|error``), ``div#unconfirmed-<id>`` when a provider's answer was lost, and
+``li.failure`` rows in the test users' timelines. Causes are shown with addresses and numbers
+masked (``touchpoint.logs.redact``)."""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ import html
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +34,7 @@ from touchpoint.engine.kpi import FUNNEL
 from touchpoint.journey.model import COUNT_KPIS, Journey, SendStep
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.local import diagram
+from touchpoint.local.terminal import RECONCILED, UNCONFIRMED, Failure, failures, top_reasons
 from touchpoint.metrics import rate
 
 _USER_STAGES = frozenset({"triggered", "eligible", "entered", "converted"})
@@ -43,6 +50,9 @@ AWS_METRICS: tuple[tuple[str, str], ...] = (
 CHANNEL_COLOURS = {"email": "#3b82f6", "sms": "#10b981"}
 _OTHER_COLOUR = "#a855f7"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # only for results without a scenario or any message
+FAILED_COLOUR = "#dc2626"
+#: Rows of a journey's failed-steps table; the rest are counted (all of them are in the JSON trace).
+MAX_FAILURE_ROWS = 50
 
 
 def render(
@@ -221,6 +231,7 @@ class _Report:
             if t.get("kind") == "deferral" and (when := _parse(t.get("at")))
         ]
         self.deferred = self._match_deferrals()
+        self.failures: list[Failure] = failures(results)
 
     def _scripted(self, given: Sequence[str] | None) -> list[str]:
         if given is not None:
@@ -312,6 +323,9 @@ class _Report:
                 totals[key] += _int(counts.get(key))
         sent = sum(1 for m in self.messages if m.status == "sent")
         skipped = sum(1 for m in self.messages if m.status == "skipped")
+        failed = sum(
+            _int(((d.get("kpis") or {}).get("counts") or {}).get("failed")) for d in self.data.values()
+        )
         cost = _num(aws.get("estimated_cost_usd"))
         per_1000 = _num(aws.get("cost_per_1000_user_journeys_usd"))
         tiles = [
@@ -325,6 +339,7 @@ class _Report:
             ),
             ("sent", "Messages sent", _count(sent), self._channel_split("sent"), None),
             ("skipped", "Skipped", _count(skipped), self._top_reason(), None),
+            ("failed", "Failed sends", _count(failed), self._top_failure(), failed),
             ("converted", "Conversions", _count(totals["converted"]), "goal events in window", None),
             (
                 "estimated_cost_usd",
@@ -353,6 +368,18 @@ class _Report:
         counts = Counter(m.channel for m in self.messages if m.status == status)
         return " · ".join(f"{counts[c]:,} {c}" for c in sorted(counts)) or "none"
 
+    def _top_failure(self) -> str:
+        """The most frequent error of the failed steps, and the unconfirmed sends apart."""
+        errors = Counter(f.error for f in self.failures)
+        parts = []
+        if errors:
+            error, n = sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            parts.append(f"most: {error} ({n:,})")
+        unconfirmed = sum(1 for m in self.messages if m.status == "sent_unconfirmed")
+        if unconfirmed:
+            parts.append(f"{unconfirmed:,} unconfirmed")
+        return " · ".join(parts) or "none"
+
     def _top_reason(self) -> str:
         reasons = Counter(m.reason or "unknown" for m in self.messages if m.status == "skipped")
         if not reasons:
@@ -377,6 +404,9 @@ class _Report:
             goal_cell = self._mini_goal(goal) if goal else '<span class="muted">no goal</span>'
             stage = self._campaign(jid)
             chip = f'<span class="chip stage">{_e(stage[1])}</span>' if stage else ""
+            failed = self._failed_count(jid)
+            if failed:
+                chip += f' <span class="chip failed" data-failed="{failed}">{failed:,} failed</span>'
             rows.append(
                 f'<tr data-journey="{_a(jid)}"><td><a href="#journey-{_a(_slug(jid))}">{_e(name)}</a>'
                 f'<div class="muted mono">{_e(jid)} {chip}</div></td>'
@@ -389,6 +419,11 @@ class _Report:
             '<th class="num">Sent</th><th>Goal: actual vs target</th><th>KPIs</th></tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
+
+    def _failed_count(self, jid: str) -> int:
+        """Failed steps of a journey: the trace's (sends and others), at least the KPI count."""
+        counts = ((self.data.get(jid) or {}).get("kpis") or {}).get("counts") or {}
+        return max(_int(counts.get("failed")), sum(1 for f in self.failures if f.journey_id == jid))
 
     def _mini_goal(self, goal: Mapping[str, Any]) -> str:
         actual, target = _num(goal.get("actual")), _num(goal.get("target"))
@@ -679,6 +714,17 @@ class _Report:
         alarms = sum(1 for t in targets.values() if isinstance(t, Mapping) and t.get("breached"))
         if alarms:
             verdict += f'<span class="pill bad">{alarms} KPI alarm{"s" if alarms != 1 else ""}</span>'
+        failed = self._failed_count(jid)
+        if failed:
+            verdict += (
+                f'<a class="pill bad" href="#failures-{_a(_slug(jid))}">{failed:,} failed '
+                f"step{'s' if failed != 1 else ''}</a>"
+            )
+        unconfirmed = _int(counts.get("unconfirmed"))
+        if unconfirmed:
+            verdict += (
+                f'<a class="pill warn" href="#unconfirmed-{_a(_slug(jid))}">{unconfirmed:,} unconfirmed</a>'
+            )
         stats = diagram.step_counts(self.results, jid)
         diagram_html = (
             diagram.journey_svg(model, stats, title=f"Journey map of {jid}")
@@ -696,17 +742,19 @@ class _Report:
             "</div>"
             '<div class="grid2 map">'
             f'<div class="panel"><h4>Journey map</h4><p class="hint">Badges count the runs that reached '
-            f'each step.</p><div class="diagram-box">{diagram_html}</div></div>'
+            f"each step.{' Red boxes failed for some of them.' if failed else ''}</p>"
+            f'<div class="diagram-box">{diagram_html}</div></div>'
             f'<div class="panel"><h4>Sends by step</h4>{self.sends(jid, model)}'
             f"<h4>Skip reasons</h4>{self.skip_reasons(jid)}"
             f"<h4>How runs ended</h4>{self.outcomes(jid)}</div>"
-            "</div></section>"
+            f"</div>{self.failed_steps(jid, model)}{self.unconfirmed(jid)}</section>"
         )
 
     def funnel(self, jid: str, counts: Mapping[str, Any], rates: Mapping[str, Any]) -> str:
         values = {s: _num(counts.get(s)) or 0.0 for s in FUNNEL}
+        outcomes = [(o, _num(counts.get(o)) or 0.0) for o in ("failed", "unconfirmed") if _num(counts.get(o))]
         user_top = max([values[s] for s in FUNNEL if s in _USER_STAGES] + [1])
-        msg_top = max([values[s] for s in FUNNEL if s not in _USER_STAGES] + [1])
+        msg_top = max([values[s] for s in FUNNEL if s not in _USER_STAGES] + [v for _, v in outcomes] + [1])
 
         def rate_of(name: str) -> float | None:
             given = _num(rates.get(name))
@@ -755,6 +803,28 @@ class _Report:
                 f'<text class="note" x="{label_w + bar_w + 50}" y="17">{_e(notes.get(stage, ""))}</text></g>'
             )
             y += row_h
+            if stage == "sent":  # what did not go out as sent, right under it
+                for outcome, value in outcomes:
+                    w = value / msg_top * bar_w
+                    reconciled = _int(counts.get("reconciled"))
+                    note = (
+                        f"send failure {_pct(rate_of('send_failure_rate'))}"
+                        if outcome == "failed"
+                        else "answer lost, not retried"
+                        + (f" · {reconciled:,} reconciled" if reconciled else "")
+                    )
+                    parts.append(
+                        f'<g class="outcome-row" transform="translate(0 {y})">'
+                        f'<text class="lbl {outcome}" x="8" y="17">↳ {outcome}</text>'
+                        f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="18" rx="4"/>'
+                        f'<rect class="obar {outcome}" data-outcome="{outcome}" '
+                        f'data-value="{_a(_dv(counts.get(outcome)))}" x="{label_w}" y="4" '
+                        f'width="{_n(max(w, 2))}" height="18" rx="4">'
+                        f"<title>{outcome}: {_e(_count(value))}</title></rect>"
+                        f'<text class="val" x="{_n(label_w + w + 6)}" y="17">{_e(_count(value))}</text>'
+                        f'<text class="note" x="{label_w + bar_w + 50}" y="17">{_e(note)}</text></g>'
+                    )
+                    y += row_h
         return (
             f'<svg class="funnel" data-journey="{_a(jid)}" viewBox="0 0 540 {y}" width="540" height="{y}">'
             f"{''.join(parts)}</svg>"
@@ -898,6 +968,8 @@ class _Report:
     def sends(self, jid: str, model: Journey | None) -> str:
         sent: Counter[str] = Counter()
         skipped: Counter[str] = Counter()
+        unconfirmed: Counter[str] = Counter()
+        failed = Counter(f.step_id for f in self.failures if f.journey_id == jid and f.channel)
         channel: dict[str, str] = {}
         order: list[str] = []
         for m in self.messages:
@@ -906,7 +978,16 @@ class _Report:
             if m.step not in channel:
                 order.append(m.step)
             channel.setdefault(m.step, m.channel)
-            (sent if m.status == "sent" else skipped)[m.step] += 1
+            if m.status == "sent":
+                sent[m.step] += 1
+            elif m.status == "sent_unconfirmed":
+                unconfirmed[m.step] += 1
+            else:
+                skipped[m.step] += 1
+        for f in self.failures:  # a step that only ever failed has no message
+            if f.journey_id == jid and f.channel and f.step_id not in channel:
+                order.append(f.step_id)
+                channel[f.step_id] = f.channel
         if model:  # file order, with steps that never sent anything too
             file_order = [n.id for n in walk(resolve(model.steps)) if n.kind == "send"]
             for node in walk(resolve(model.steps)):
@@ -915,25 +996,45 @@ class _Report:
             order = file_order + [s for s in order if s not in file_order]
         if not order:
             return '<p class="muted">No sends.</p>'
-        top = max([sent[s] + skipped[s] for s in order] + [1])
-        label_w, bar_w, row_h = 150, 270, 26
+        top = max([sent[s] + skipped[s] + failed[s] + unconfirmed[s] for s in order] + [1])
+        label_w, row_h = 150, 26
+        bar_w = 210 if failed or unconfirmed else 270  # room for "/ n failed" after the bar
         parts = []
         for i, step in enumerate(order):
             y = i * row_h
             ws = sent[step] / top * bar_w
             wk = skipped[step] / top * bar_w
+            wu = unconfirmed[step] / top * bar_w
+            wf = failed[step] / top * bar_w
             colour = _colour(channel.get(step, ""))
+            extra = [
+                (name, n) for name, n in (("unconfirmed", unconfirmed[step]), ("failed", failed[step])) if n
+            ]
+            attrs = "".join(f' data-{name}="{n}"' for name, n in extra)
+            segments = ""
+            if wu:
+                segments += (
+                    f'<rect class="unconfirmed-seg" x="{_n(label_w + ws + wk)}" y="4" width="{_n(wu)}" '
+                    f'height="16" fill="#f59e0b"/>'
+                )
+            if wf:
+                segments += (
+                    f'<rect class="fail-seg" x="{_n(label_w + ws + wk + wu)}" y="4" width="{_n(wf)}" '
+                    f'height="16" fill="{FAILED_COLOUR}"/>'
+                )
+            counted = "".join(f'<tspan class="{name}"> / {n:,} {name}</tspan>' for name, n in extra)
+            said = "".join(f", {n:,} {name}" for name, n in extra)
             parts.append(
                 f'<g class="send-row" data-step="{_a(step)}" data-sent="{sent[step]}" '
-                f'data-skipped="{skipped[step]}" transform="translate(0 {y})">'
+                f'data-skipped="{skipped[step]}"{attrs} transform="translate(0 {y})">'
                 f'<text class="lbl mono" x="0" y="16">{_e(_clip(step, 20))}</text>'
                 f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="16" rx="3"/>'
                 f'<rect x="{label_w}" y="4" width="{_n(ws)}" height="16" fill="{colour}"/>'
                 f'<rect class="skip-seg" x="{_n(label_w + ws)}" y="4" width="{_n(wk)}" height="16" '
-                f'fill="url(#tp-hatch)"/>'
+                f'fill="url(#tp-hatch)"/>{segments}'
                 f'<text class="val" x="{label_w + bar_w + 8}" y="16">{sent[step]:,}'
-                f'<tspan class="muted"> / {skipped[step]:,} skipped</tspan></text>'
-                f"<title>{_e(step)}: {sent[step]:,} sent, {skipped[step]:,} skipped</title></g>"
+                f'<tspan class="muted"> / {skipped[step]:,} skipped</tspan>{counted}</text>'
+                f"<title>{_e(step)}: {sent[step]:,} sent, {skipped[step]:,} skipped{said}</title></g>"
             )
         height = len(order) * row_h
         return (
@@ -945,9 +1046,103 @@ class _Report:
         reasons = Counter(
             m.reason or "unknown" for m in self.messages if m.journey == jid and m.status == "skipped"
         )
-        if not reasons:
+        if reasons:
+            return _chips(reasons, "reason")
+        failed = self._failed_count(jid)
+        unconfirmed = sum(1 for m in self.messages if m.journey == jid and m.status == "sent_unconfirmed")
+        if not failed and not unconfirmed:
             return '<p class="muted small">Nothing skipped.</p>'
-        return _chips(reasons, "reason")
+        # never "nothing skipped" alone when messages did not go out: say what happened instead
+        what = [f"{failed:,} failed"] if failed else []
+        what += [f"{unconfirmed:,} unconfirmed"] if unconfirmed else []
+        return f'<p class="small fail-note">No send was skipped, but {" and ".join(what)}: see below.</p>'
+
+    def _step_templates(self, model: Journey | None) -> dict[str, str]:
+        """Send step id → its template name, to say which template a failed send rendered."""
+        if model is None:
+            return {}
+        return {
+            n.id: n.step.send.template for n in walk(resolve(model.steps)) if isinstance(n.step, SendStep)
+        }
+
+    def failed_steps(self, jid: str, model: Journey | None) -> str:
+        """Who, when, which step, the error and its reason, for every failed step of the journey."""
+        found = [f for f in self.failures if f.journey_id == jid]
+        head = (
+            f'<div class="failures" id="failures-{_a(_slug(jid))}" data-journey="{_a(jid)}" '
+            f'data-count="{len(found)}"><h4>Failed steps</h4>'
+        )
+        if not found:
+            return head + '<p class="muted small">No step failed.</p></div>'
+        chips = "".join(
+            f'<span class="chip failure" data-step="{_a(step)}" data-value="{n}">'
+            f'<span class="mono">{_e(step)}</span> {_e(text)} <b>{n:,}</b></span>'
+            for n, step, text in top_reasons(found)
+        )
+        templates = self._step_templates(model)
+        rows = []
+        for f in found[:MAX_FAILURE_ROWS]:
+            when = _parse(f.at)
+            template = templates.get(f.step_id, "")
+            kind = f.channel or "step"
+            rows.append(
+                f'<tr class="failure" data-user="{_a(f.user_id)}" data-step="{_a(f.step_id)}" '
+                f'data-at="{_a(f.at)}" data-error="{_a(f.error)}">'
+                f'<td><time datetime="{_a(f.at)}">{_e(self.stamp(when))}</time></td>'
+                f'<td class="mono user">{_e(f.user_id)}</td>'
+                f'<td><span class="ch" style="background:{_colour(kind) if f.channel else "#64748b"}">'
+                f'{_e(kind)}</span> <b class="mono">{_e(f.step_id)}</b> '
+                f'<span class="muted">{_e(template)}</span></td>'
+                f'<td class="mono err">{_e(f.error)}</td>'
+                f'<td class="why">{_e(f.message or "no cause given")}</td></tr>'
+            )
+        more = len(found) - MAX_FAILURE_ROWS
+        if more > 0:
+            rows.append(
+                f'<tr class="more"><td colspan="5" class="muted">… and {more:,} more: every one is in '
+                "the <code>--json</code> trace (kind step_failed).</td></tr>"
+            )
+        return (
+            head + '<p class="hint">Each failure was caught and recorded (<code>journey.step_failed</code>); '
+            "the run went on without the step, so it still ends SUCCEEDED (docs/decisions.md D6).</p>"
+            f'<div class="chips">{chips}</div>'
+            '<table class="failed-steps"><thead><tr><th>When</th><th>User</th><th>Step</th><th>Error</th>'
+            f"<th>Reason</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        )
+
+    def unconfirmed(self, jid: str) -> str:
+        """Sends whose provider answer was lost (never retried), and which of them were reconciled."""
+        pending = [m for m in self.messages if m.journey == jid and m.status == "sent_unconfirmed"]
+        if not pending:
+            return ""
+        later = [
+            m for m in self.messages if m.journey == jid and m.status == "sent" and m.reason == "reconciled"
+        ]
+        rows = []
+        for m in pending[:MAX_FAILURE_ROWS]:
+            found = next((r for r in later if (r.user, r.step) == (m.user, m.step) and r.at >= m.at), None)
+            outcome = f"{RECONCILED} ({self.stamp(found.when)})" if found is not None else UNCONFIRMED
+            rows.append(
+                f'<tr class="unconfirmed-send" data-user="{_a(m.user)}" data-step="{_a(m.step)}" '
+                f'data-at="{_a(m.at)}" data-reconciled="{_dv(found is not None)}">'
+                f'<td><time datetime="{_a(m.at)}">{_e(self.stamp(m.when))}</time></td>'
+                f'<td class="mono user">{_e(m.user)}</td>'
+                f'<td><span class="ch" style="background:{_colour(m.channel)}">{_e(m.channel)}</span> '
+                f'<b class="mono">{_e(m.step)}</b> <span class="muted">{_e(m.template)}</span></td>'
+                f"<td>{_e(outcome)}</td></tr>"
+            )
+        more = len(pending) - MAX_FAILURE_ROWS
+        if more > 0:
+            rows.append(f'<tr class="more"><td colspan="4" class="muted">… and {more:,} more.</td></tr>')
+        return (
+            f'<div class="failures unconfirmed-sends" id="unconfirmed-{_a(_slug(jid))}" '
+            f'data-journey="{_a(jid)}" data-count="{len(pending)}"><h4>Unconfirmed sends</h4>'
+            '<p class="hint">The provider may have taken these messages, but its answer was lost: the '
+            "engine never sends them again (it could send twice), and counts them apart from sent until "
+            "the provider's events show they went out (reconciled).</p>"
+            '<table class="failed-steps"><thead><tr><th>When</th><th>User</th><th>Step</th>'
+            f"<th>Outcome</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        )
 
     def outcomes(self, jid: str) -> str:
         ends: Counter[str] = Counter()
@@ -978,13 +1173,30 @@ class _Report:
             '<span class="key"><svg width="14" height="14"><rect x="3" y="3" width="8" height="8" '
             'fill="#fff" '
             'stroke="#f59e0b" stroke-width="1.5" transform="rotate(45 7 7)"/></svg>'
-            "deferred</span>"
-            "</div>"
+            "deferred</span>" + self._timeline_keys() + "</div>"
         ]
         for user in self.scripted:
             parts.append(self.timeline(user))
         parts.append("</section>")
         return "".join(parts)
+
+    def _timeline_keys(self) -> str:
+        """Legend keys for failed and unconfirmed sends, when a test user has any."""
+        users = set(self.scripted)
+        keys = ""
+        if any(m.status == "sent_unconfirmed" for m in self.messages if m.user in users):
+            keys += (
+                '<span class="key"><svg width="14" height="14"><circle class="unconf" cx="7" cy="7" r="5.5" '
+                'fill="#fff" stroke="#3b82f6" stroke-width="2" stroke-dasharray="3 2"/></svg>'
+                "unconfirmed</span>"
+            )
+        if any(f.user_id in users for f in self.failures):
+            keys += (
+                '<span class="key"><svg width="14" height="14"><circle cx="7" cy="7" r="5.5" fill="#fee2e2" '
+                f'stroke="{FAILED_COLOUR}" stroke-width="2"/><path d="M4 4L10 10M10 4L4 10" '
+                f'stroke="{FAILED_COLOUR}" stroke-width="1.6"/></svg>failed</span>'
+            )
+        return keys
 
     def _deferral_of(self, m: _Message) -> _Deferral | None:
         """The first deferral of this message (a message is deferred, maybe several times, then
@@ -1006,10 +1218,18 @@ class _Report:
 
     def timeline(self, user: str) -> str:
         mine = [m for m in self.messages if m.user == user]
+        fails = [f for f in self.failures if f.user_id == user]
+        # a failed step is part of what happened to the user: in time order among the messages
+        events: list[_Message | Failure] = list(mine)
+        if fails:
+            events = sorted([*mine, *fails], key=lambda e: e.at)
         lanes: list[str] = []
         for m in mine:
             if m.journey not in lanes:
                 lanes.append(m.journey)
+        for f in fails:
+            if f.journey_id not in lanes:
+                lanes.append(f.journey_id)
         width, left, right, lane_h, top = 1100, 170, 24, 46, 30
         plot = width - left - right
         span = (self.end - self.start).total_seconds()
@@ -1033,7 +1253,24 @@ class _Report:
             )
         last_label: dict[str, float] = {}
         flip: dict[str, bool] = {}
-        for m in mine:
+
+        def label_y(journey: str, mx: float, y: float, label: str) -> float:
+            """Above the lane, or below it when the previous label would overlap."""
+            lw = _label_width(label, 10.5)
+            above = not (last_label.get(journey, -1e9) > mx - lw / 2 - 4 and not flip.get(journey))
+            flip[journey] = not above
+            last_label[journey] = mx + lw / 2
+            return y - 11 if above else y + 19
+
+        for event in events:
+            if isinstance(event, Failure):
+                parts.append(
+                    self._failure_mark(
+                        event, x, top + lanes.index(event.journey_id) * lane_h + lane_h / 2, label_y
+                    )
+                )
+                continue
+            m = event
             if m.when is None:
                 continue
             y = top + lanes.index(m.journey) * lane_h + lane_h / 2
@@ -1050,14 +1287,12 @@ class _Report:
                     "</title></g>"
                 )
             label = m.step
-            lw = _label_width(label, 10.5)
-            above = not (last_label.get(m.journey, -1e9) > mx - lw / 2 - 4 and not flip.get(m.journey))
-            flip[m.journey] = not above
-            last_label[m.journey] = mx + lw / 2
-            ly = y - 11 if above else y + 19
+            ly = label_y(m.journey, mx, y, label)
             colour = _colour(m.channel)
             if m.status == "sent":
                 marker = f'<circle cx="{_n(mx)}" cy="{_n(y)}" r="6" fill="{colour}"/>'
+            elif m.status == "sent_unconfirmed":
+                marker = f'<circle class="unconf" cx="{_n(mx)}" cy="{_n(y)}" r="6" stroke="{colour}"/>'
             else:
                 marker = (
                     f'<circle class="skip" cx="{_n(mx)}" cy="{_n(y)}" r="6" stroke="{colour}"/>'
@@ -1065,7 +1300,7 @@ class _Report:
                     f'M{_n(mx + 3)} {_n(y - 3)}L{_n(mx - 3)} {_n(y + 3)}"/>'
                 )
             tip = f"{self.stamp(m.when)} · {m.journey} · {m.step} ({m.channel}) · {m.status}" + (
-                f": {m.reason}" if m.reason else ""
+                f": {UNCONFIRMED}" if m.status == "sent_unconfirmed" else f": {m.reason}" if m.reason else ""
             )
             parts.append(
                 f'<g class="mark {_a(m.status)}" data-step="{_a(m.step)}" data-status="{_a(m.status)}" '
@@ -1077,17 +1312,27 @@ class _Report:
             f"{''.join(parts)}</svg>"
         )
         rows = []
-        for m in mine:
+        for event in events:
+            if isinstance(event, Failure):
+                rows.append(self._failure_row(event))
+                continue
+            m = event
             deferral = self._deferral_of(m)
             note = '<span class="nodefer"></span>'
             if deferral and m.when:
                 hours = (m.when - deferral.at).total_seconds() / 3600
                 note = f'<span class="defer">deferred {hours:.0f}h · {_e(deferral.reason)}</span>'
             deferred_attr = f' data-deferred="{_a(deferral.reason)}"' if deferral else ""
-            status = (
-                f'<span class="status {_a(m.status)}">{"✔ sent" if m.status == "sent" else _e(m.status)}'
-                f"{f' · {_e(m.reason)}' if m.reason else ''}</span>"
-            )
+            if m.status == "sent_unconfirmed":
+                status = (
+                    f'<span class="status unconfirmed" title="{_a(UNCONFIRMED)}">? unconfirmed · '
+                    "answer lost, not retried</span>"
+                )
+            else:
+                status = (
+                    f'<span class="status {_a(m.status)}">{"✔ sent" if m.status == "sent" else _e(m.status)}'
+                    f"{f' · {_e(m.reason)}' if m.reason else ''}</span>"
+                )
             rows.append(
                 f'<li class="event" data-step="{_a(m.step)}" data-status="{_a(m.status)}" '
                 f'data-at="{_a(m.at)}" data-journey="{_a(m.journey)}" data-channel="{_a(m.channel)}" '
@@ -1098,12 +1343,56 @@ class _Report:
                 f'<span class="mono muted jr">{_e(m.journey)}</span>{status}{note}</li>'
             )
         sent = sum(1 for m in mine if m.status == "sent")
+        unconfirmed = sum(1 for m in mine if m.status == "sent_unconfirmed")
+        counts = f"{sent} sent · {len(mine) - sent - unconfirmed} skipped"
+        counts += f" · {unconfirmed} unconfirmed" if unconfirmed else ""
+        counts += f' · <b class="failed-count">{len(fails)} failed</b>' if fails else ""
         listing = f'<ol class="events">{"".join(rows)}</ol>' if rows else '<p class="muted">No messages.</p>'
         return (
             f'<section class="timeline card" id="timeline-{_a(_slug(user))}" data-user="{_a(user)}">'
             f'<div class="tl-head"><h3>What <span class="mono">{_e(user)}</span> received and when</h3>'
-            f'<span class="muted">{sent} sent · {len(mine) - sent} skipped</span></div>'
+            f'<span class="muted">{counts}</span></div>'
             f"{svg}{listing}</section>"
+        )
+
+    def _failure_mark(
+        self,
+        f: Failure,
+        x: Callable[[dt.datetime], float],
+        y: float,
+        label_y: Callable[[str, float, float, str], float],
+    ) -> str:
+        """A failed step on a user's timeline: a red ring with a cross, the step named beside it."""
+        when = _parse(f.at)
+        if when is None:
+            return ""
+        mx = x(when)
+        ly = label_y(f.journey_id, mx, y, f.step_id)
+        tip = f"{self.stamp(when)} · {f.journey_id} · {f.step_id} · failed: {f.reason}"
+        return (
+            f'<g class="fail-mark" data-step="{_a(f.step_id)}" data-at="{_a(f.at)}" '
+            f'data-error="{_a(f.error)}">'
+            f'<circle class="fail" cx="{_n(mx)}" cy="{_n(y)}" r="6"/>'
+            f'<path class="fail-x" d="M{_n(mx - 3)} {_n(y - 3)}L{_n(mx + 3)} {_n(y + 3)}'
+            f'M{_n(mx + 3)} {_n(y - 3)}L{_n(mx - 3)} {_n(y + 3)}"/>'
+            f'<text class="mark-lbl" x="{_n(mx)}" y="{_n(ly)}" text-anchor="middle">{_e(f.step_id)}</text>'
+            f"<title>{_e(tip)}</title></g>"
+        )
+
+    def _failure_row(self, f: Failure) -> str:
+        """A failed step in a user's list: the error, and the reason it failed."""
+        kind = f.channel or "step"
+        colour = _colour(f.channel) if f.channel else "#64748b"
+        return (
+            f'<li class="failure" data-step="{_a(f.step_id)}" data-at="{_a(f.at)}" '
+            f'data-journey="{_a(f.journey_id)}" data-channel="{_a(f.channel or "")}" '
+            f'data-error="{_a(f.error)}">'
+            f'<time datetime="{_a(f.at)}">{_e(self.stamp(_parse(f.at)))}</time>'
+            f'<span class="ch" style="background:{colour}">{_e(kind)}</span>'
+            f'<span class="what"><b>{_e(f.step_id)}</b> '
+            f'<span class="why">{_e(f.message or f.error)}</span></span>'
+            f'<span class="mono muted jr">{_e(f.journey_id)}</span>'
+            f'<span class="status failed">✘ failed · {_e(f.error)}</span><span class="nodefer"></span></li>'
         )
 
     # ------------------------------------------------------------------ rejected events
@@ -1233,7 +1522,7 @@ h4 { font-size:12px; text-transform:uppercase; letter-spacing:.06em; color:var(-
 .card { background:var(--card); border:1px solid var(--line); border-radius:12px; padding:18px 20px;
   box-shadow:0 1px 2px rgba(15,23,42,.04),0 4px 14px rgba(15,23,42,.04); }
 .card h3 { margin-bottom:12px; }
-.tiles { display:grid; grid-template-columns:repeat(6,1fr); gap:12px; margin-bottom:14px; }
+.tiles { display:grid; grid-template-columns:repeat(7,1fr); gap:12px; margin-bottom:14px; }
 .tile { background:#fff; border:1px solid var(--line); border-radius:12px; padding:14px 16px; }
 .tile .lbl { display:block; font-size:12px; color:var(--muted); font-weight:500; }
 .tile b { display:block; font-size:24px; letter-spacing:-.02em; margin:2px 0; }
@@ -1360,5 +1649,28 @@ details summary { cursor:pointer; color:var(--muted); font-size:12px; margin-top
 details pre { background:#0f172a; color:#e2e8f0; padding:10px; border-radius:8px; font-size:11.5px;
   overflow:auto; max-height:220px; }
 .hint { margin:-4px 0 8px; color:var(--muted); font-size:12px; }
+.chip.failed, .chip.failure { background:#fef2f2; border-color:#fecaca; color:#991b1b; }
+a.pill { text-decoration:none; }
+svg.funnel .obar.failed { fill:#ef4444; } svg.funnel .obar.unconfirmed { fill:#f59e0b; }
+svg .lbl.failed, svg tspan.failed { fill:#b91c1c; font-weight:600; }
+svg .lbl.unconfirmed, svg tspan.unconfirmed { fill:#b45309; font-weight:600; }
+.failures { margin-top:16px; padding-top:16px; border-top:1px solid var(--line); }
+.failures .chips { margin-bottom:10px; }
+table.failed-steps { width:100%; border-collapse:collapse; font-size:13px; }
+.failed-steps th { text-align:left; font-size:11px; text-transform:uppercase; letter-spacing:.06em;
+  color:var(--muted); font-weight:600; padding:0 8px 6px; border-bottom:1px solid var(--line); }
+.failed-steps td { padding:6px 8px; border-bottom:1px solid #f1f5f9; vertical-align:top; }
+.failed-steps td:first-child { white-space:nowrap; font-variant-numeric:tabular-nums; }
+.failed-steps td.user { white-space:nowrap; }
+.failed-steps td.err { color:#b91c1c; font-weight:600; white-space:nowrap; }
+.failed-steps .ch { display:inline-block; padding:1px 6px; }
+.failed-steps .why, ol.events .why { color:#7f1d1d; overflow-wrap:anywhere; }
+.fail-note { color:#b91c1c; margin:0; }
+.status.unconfirmed { background:#fffbeb; color:#b45309; }
+.failed-count { color:#b91c1c; }
+ol.events li.failure { background:#fef2f2; }
+svg.timeline-chart .unconf { fill:#fff; stroke-width:2; stroke-dasharray:3 2; }
+svg.timeline-chart .fail { fill:#fee2e2; stroke:#dc2626; stroke-width:2; }
+svg.timeline-chart .fail-x { stroke:#dc2626; stroke-width:1.6; }
 .foot { color:var(--muted); font-size:12px; padding:16px 0 40px; text-align:center; }
 """

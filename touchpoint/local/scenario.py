@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from touchpoint import durations
 from touchpoint.journey.source import SourceError, read_source
-from touchpoint.journey.types import Duration, EventType, TimeZone
+from touchpoint.journey.types import Duration, EventType, JourneyId, TimeZone
 from touchpoint.journey.violations import Violation, from_validation_error
 
 _OFFSET = re.compile(r"^(?:[0-9]+[smhdw])+$")
@@ -37,7 +37,7 @@ def _offset(value: object) -> int:
     text = str(value).strip() if isinstance(value, (str, int)) else ""
     if text == "0":
         return 0
-    if _OFFSET.match(text):
+    if _OFFSET.fullmatch(text):
         return sum(
             int(number) * durations.UNITS[unit] for number, unit in re.findall(r"([0-9]+)([smhdw])", text)
         )
@@ -73,6 +73,117 @@ class ScriptedEvent(_Strict):
     type: EventType = Field(description="Event type. email.* / sms.* are feedback on a message the user got.")
     properties: dict[str, JsonValue] = Field(default_factory=dict, description="Event properties.")
     profile: dict[str, JsonValue] | None = Field(None, description="A profile patch carried by the event.")
+    consent: dict[str, JsonValue] | None = Field(
+        None, description='A consent block, e.g. {email: {granted: false, source: "settings-page"}}.'
+    )
+    event_id: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
+        None,
+        description="The event's id (default: derived from the user, type and time). Script the same "
+        "id twice to rehearse a duplicate.",
+    )
+    deliveries: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="How many times EventBridge delivers it (at-least-once), at the same moment.",
+    )
+    redeliver_after: list[Offset] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Copies delivered this long after it, e.g. [1h, 3d] (an SQS redrive, a replay).",
+    )
+
+    @model_validator(mode="after")
+    def _copies(self) -> ScriptedEvent:
+        if self.type.startswith(("email.", "sms.")) and (
+            self.event_id or self.deliveries > 1 or self.redeliver_after
+        ):
+            raise ValueError(
+                "event_id, deliveries and redeliver_after are for app events, not message feedback"
+            )
+        return self
+
+
+class Outage(_Strict):
+    """A window in which every call is refused."""
+
+    at: Offset = Field(description="When it starts, as an offset from the scenario start, e.g. 2d.")
+    for_: Duration = Field(alias="for", description="How long, e.g. 10m.")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class ChannelFault(_Strict):
+    """A message provider misbehaving (SES for email, End User Messaging or SNS for SMS)."""
+
+    channel: Literal["email", "sms"] = Field(description="Whose provider.")
+    throttle: Share | None = Field(None, description="Share of calls refused with throttling (retried).")
+    outage: Outage | None = Field(None, description="A window of refusals (503, retried).")
+    crash_after_accept: Share | None = Field(
+        None, description="Share of sends where the provider took the message and the function died."
+    )
+    lost_response: Share | None = Field(
+        None, description="Share of sends where the provider took the message and its answer was lost."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> ChannelFault:
+        named = [n for n in ("throttle", "outage", "crash_after_accept", "lost_response") if getattr(self, n)]
+        if len(named) != 1:
+            raise ValueError("give exactly one of throttle, outage, crash_after_accept, lost_response")
+        return self
+
+
+class ServiceFault(_Strict):
+    """DynamoDB refusing requests (every table, every function, the state machines' updates)."""
+
+    service: Literal["dynamodb"] = Field(description="The AWS service.")
+    throttle: Share | None = Field(None, description="Share of requests refused with throttling.")
+    outage: Outage | None = Field(None, description="A window of refusals.")
+
+    @model_validator(mode="after")
+    def _one(self) -> ServiceFault:
+        if (self.throttle is None) == (self.outage is None):
+            raise ValueError("give exactly one of throttle, outage")
+        return self
+
+
+class Redelivery(_Strict):
+    """Every app event delivered 1 to ``deliveries`` times, each copy up to ``late`` after it."""
+
+    service: Literal["events"] = Field(description="EventBridge (app events).")
+    deliveries: int = Field(ge=1, le=5, description="At most this many deliveries of each app event.")
+    late: Offset = Field(0, description="A copy arrives up to this long after the event, e.g. 3d.")
+
+
+Fault = ChannelFault | ServiceFault | Redelivery
+
+
+class Operation(_Strict):
+    """An operator's launch control at a moment of the scenario (R13): ``{at: 2d, pause: j}``."""
+
+    at: Offset = Field(description="When, as an offset from the scenario start.")
+    pause: JourneyId | None = Field(None, description="Pause this journey: sends and steps are held.")
+    resume: JourneyId | None = Field(None, description="Resume it: the held sends and steps go on.")
+    stop: JourneyId | None = Field(None, description="Stop it: nothing more, running executions end.")
+    reason: str = Field("rehearsal", description="Why, as the audit record keeps it.")
+
+    @model_validator(mode="after")
+    def _one(self) -> Operation:
+        if sum(x is not None for x in (self.pause, self.resume, self.stop)) != 1:
+            raise ValueError("give exactly one of pause, resume, stop")
+        return self
+
+    @property
+    def command(self) -> tuple[Literal["pause", "resume", "stop"], str]:
+        for name in ("pause", "resume", "stop"):
+            journey = getattr(self, name)
+            if journey is not None:
+                return name, journey
+        raise AssertionError(self)
 
 
 class ScriptedUser(_Strict):
@@ -82,16 +193,89 @@ class ScriptedUser(_Strict):
 
 
 class Behaviour(_Strict):
-    """How synthetic users react to messages (probabilities per message)."""
+    """How synthetic users react to messages, and what the providers report about them
+    (probabilities per message, except the two lists, which are per address or number)."""
 
     open: float = Field(0.32, ge=0, le=1, description="An email is opened.")
     click: float = Field(0.22, ge=0, le=1, description="An opened email (or a delivered SMS) is clicked.")
     sms_click: float = Field(0.07, ge=0, le=1, description="A delivered SMS is clicked.")
     bounce: float = Field(0.01, ge=0, le=1, description="An email hard-bounces.")
-    unsubscribe: float = Field(0.004, ge=0, le=1, description="A delivered message leads to an unsubscribe.")
+    unsubscribe: float = Field(
+        0.004,
+        ge=0,
+        le=1,
+        description="A delivered message leads to an unsubscribe (for SMS through End User Messaging: "
+        "a STOP reply).",
+    )
     convert_after_click: float = Field(
         0.18, ge=0, le=1, description="A click leads to an order within hours."
     )
+    transient_bounce: float = Field(
+        0.004,
+        ge=0,
+        le=1,
+        description="An email bounces transiently (a full mailbox): SES retries, gives up and reports "
+        "a Bounce with bounceType Transient hours later; never delivered.",
+    )
+    undetermined_bounce: float = Field(
+        0.001, ge=0, le=1, description="An email bounces with bounceType Undetermined."
+    )
+    account_suppressed: float = Field(
+        0.003,
+        ge=0,
+        le=1,
+        description="Share of addresses on SES's account-level suppression list: SES reports every "
+        "email to them as a Bounce OnAccountSuppressionList and never sends it.",
+    )
+    delivery_delay: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="SES cannot deliver an email at once: a DeliveryDelay, then the Delivery minutes "
+        "to hours later.",
+    )
+    rendering_failure: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="SES reports a Rendering Failure. SES renders only templated sends and Touchpoint "
+        "sends finished MIME, so 0 is real; set it to see what one does.",
+    )
+    sms_not_final: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="An SMS reports a non-final status (TEXT_PENDING, or TEXT_CARRIER_UNREACHABLE not "
+        "final) before it is delivered.",
+    )
+    sms_carrier_unreachable: float = Field(
+        0.006, ge=0, le=1, description="An SMS ends TEXT_CARRIER_UNREACHABLE (final)."
+    )
+    sms_blocked: float = Field(0.004, ge=0, le=1, description="An SMS ends TEXT_BLOCKED.")
+    sms_invalid: float = Field(
+        0.008, ge=0, le=1, description="An SMS ends TEXT_INVALID: the number is suppressed."
+    )
+    sms_ttl_expired: float = Field(0.002, ge=0, le=1, description="An SMS ends TEXT_TTL_EXPIRED.")
+    carrier_opt_out: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Share of phone numbers on the opt-out list (they replied STOP before): End User "
+        "Messaging refuses every SMS to them.",
+    )
+
+    @model_validator(mode="after")
+    def _shares_add_up(self) -> Behaviour:
+        """The outcomes drawn from one roll must fit in it."""
+        email = self.transient_bounce + self.undetermined_bounce + self.rendering_failure
+        sms = self.sms_carrier_unreachable + self.sms_blocked + self.sms_invalid + self.sms_ttl_expired
+        if email > 1:
+            raise ValueError("transient_bounce + undetermined_bounce + rendering_failure is more than 1")
+        if sms > 1:
+            raise ValueError(
+                "sms_carrier_unreachable + sms_blocked + sms_invalid + sms_ttl_expired is more than 1"
+            )
+        return self
 
 
 class Population(_Strict):
@@ -120,6 +304,12 @@ class Scenario(_Strict):
         "moto",
         description="moto: every AWS request through boto3 into moto. memory: the same handlers on "
         "in-memory tables and moto's models without HTTP, ~20x faster, for large populations.",
+    )
+    faults: list[Fault] = Field(
+        default_factory=list, description="What goes wrong, and how often (docs/simulation.md#faults)."
+    )
+    operations: list[Operation] = Field(
+        default_factory=list, description="Pauses, resumes and stops by an operator, and when."
     )
 
     @model_validator(mode="after")

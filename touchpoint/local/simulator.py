@@ -7,8 +7,6 @@ entries, sends, waits, exits, KPIs — is the compiled state machines and the re
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import json
 import random
 import shutil
@@ -23,10 +21,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
-
 from touchpoint import registry as registry_module
+from touchpoint.aws import wiring
+from touchpoint.channels import tags as message_tags
 from touchpoint.clock import iso
 from touchpoint.compiler.build import compile_journey, outputs, write
 from touchpoint.compiler.lower import step_of
@@ -44,12 +41,14 @@ from touchpoint.engine.kpi import (
 from touchpoint.engine.trigger import date_keys
 from touchpoint.journey.loader import load_project
 from touchpoint.journey.model import DateTrigger, Journey, ScheduleTrigger
+from touchpoint.journey.steps import resolve, walk
 from touchpoint.journey.violations import Violation
-from touchpoint.local import pricing
+from touchpoint.local import pricing, provider_events
 from touchpoint.local.clock import VirtualClock
 from touchpoint.local.cloud import ACCOUNT, REGION, LocalCloud, local_settings
-from touchpoint.local.population import Person, PlannedEvent, generate, react
-from touchpoint.local.scenario import Scenario, ScenarioError, ScriptedUser
+from touchpoint.local.faults import Accepted, Injector
+from touchpoint.local.population import Person, PlannedEvent, carrier_opted_out, generate, react
+from touchpoint.local.scenario import Operation, Scenario, ScenarioError, ScriptedUser
 from touchpoint.profiles import consent_key
 from touchpoint.registry import RegistryEntry
 from touchpoint.schedules import Cron, parse_schedule
@@ -81,6 +80,9 @@ class Run:
     sent: dict[tuple[str, str, str], Sent] = field(default_factory=dict)
     segments: Counter[str] = field(default_factory=Counter)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    observed: set[str] = field(default_factory=set)  # event ids: the bus delivers at least once
+    unanswered: set[str] = field(default_factory=set)  # message ids of unconfirmed sends the provider took
+    reported: set[str] = field(default_factory=set)  # message ids a provider event reached the bus about
 
 
 class Simulation:
@@ -91,6 +93,7 @@ class Simulation:
         self.scripted: dict[str, ScriptedUser] = {u.id: u for u in scenario.users}
         self.journeys: dict[str, Journey] = {}
         self.phones: dict[str, str] = {}
+        self.faults: Injector | None = None
 
     # ------------------------------------------------------------------ entry point
 
@@ -100,12 +103,21 @@ class Simulation:
             self.registry = registry_module.load(bundle / "statemachines" / "registry.json")
             settings = local_settings(bundle, dict(self.scenario.settings))
             self.clock = VirtualClock(self.scenario.start)
-            with LocalCloud(settings, self.clock, self.scenario.seed, self.scenario.backend) as cloud:
+            self.faults = (
+                Injector(tuple(self.scenario.faults), self.scenario.seed, self.scenario.start, self.clock.now)
+                if self.scenario.faults
+                else None
+            )
+            with LocalCloud(
+                settings, self.clock, self.scenario.seed, self.scenario.backend, self.faults
+            ) as cloud:
                 self.cloud = cloud
                 cloud.send_listeners.append(self._send_attempt)
                 self._populate()
+                cloud.arm_faults()
                 self._schedule_everything()
                 self._run_clock()
+                cloud.disarm_faults()
                 return self._results()
 
     # ------------------------------------------------------------------ setup
@@ -175,14 +187,27 @@ class Simulation:
             for event in person.events:
                 if event.profile and event.profile.get("phone"):
                     self.phones[person.user_id] = str(event.profile["phone"])
+        self._carrier_opt_outs()
 
     def _schedule_everything(self) -> None:
         scenario, clock = self.scenario, self.clock
         for user in scenario.users:
             for scripted in user.events:
                 at = scenario.start + dt.timedelta(seconds=scripted.at)
-                planned = PlannedEvent(at, scripted.type, dict(scripted.properties), scripted.profile)
-                clock.call_at(at, partial(self._scripted, user.id, planned), label=f"script {user.id}")
+                planned = PlannedEvent(
+                    at,
+                    scripted.type,
+                    dict(scripted.properties),
+                    scripted.profile,
+                    scripted.consent,
+                    event_id=scripted.event_id,
+                )
+                copies = [at] * scripted.deliveries
+                copies += [at + dt.timedelta(seconds=after) for after in scripted.redeliver_after]
+                for arrival in copies:  # every delivery of the same event: one event id
+                    clock.call_at(
+                        arrival, partial(self._scripted, user.id, planned), label=f"script {user.id}"
+                    )
         for person in self.people.values():
             for event in person.events:
                 clock.call_at(
@@ -195,10 +220,10 @@ class Simulation:
                 for at in _fire_times(journey, scenario.start, scenario.end):
                     clock.call_at(
                         at,
-                        partial(
-                            self.cloud.invoke,
+                        partial(  # as the stack's schedule: its run id is the scheduled time
+                            self.cloud.invoke_retried,
                             "trigger-eval",
-                            {"action": "schedule", "journey_id": journey.id},
+                            {"action": "schedule", "journey_id": journey.id, "run_id": _scheduled_time(at)},
                         ),
                         label=f"schedule {journey.id}",
                     )
@@ -210,14 +235,19 @@ class Simulation:
                 if sweep >= scenario.start:
                     clock.call_at(
                         sweep,
-                        lambda: self.cloud.invoke("trigger-eval", {"action": "dates"}),
+                        lambda: self.cloud.invoke_retried("trigger-eval", {"action": "dates"}),
                         label="date sweep",
                     )
                 sweep += dt.timedelta(minutes=every)
+        for operation in scenario.operations:
+            at = scenario.start + dt.timedelta(seconds=operation.at)
+            clock.call_at(at, partial(self._operate, operation), label=f"operator {operation.command}")
         rollup = scenario.start + ROLLUP_EVERY
         while rollup <= scenario.end:
             clock.call_at(
-                rollup, lambda: self.cloud.invoke("kpi-rollup", {"action": "rollup"}), label="rollup"
+                rollup,
+                lambda: self.cloud.invoke_retried("kpi-rollup", {"action": "rollup"}),
+                label="rollup",
             )
             rollup += ROLLUP_EVERY
 
@@ -242,13 +272,22 @@ class Simulation:
         if self.progress is not None:
             self.progress(1.0, self._local(end))
 
+    def _operate(self, operation: Operation) -> None:
+        """An operator pausing, resuming or stopping a journey, through the same operations the
+        CLI runs against a deployment."""
+        command, journey_id = operation.command
+        operations = wiring.operations(self.cloud.settings, self.cloud.clients, self.clock)
+        getattr(operations, command)(journey_id, "scenario", operation.reason)
+        self._trace("scenario", journey_id, self.clock.now(), "operation", {"command": command})
+        self.cloud.wake_scheduled()  # a resume schedules the held sends and steps
+
     def _local(self, moment: dt.datetime) -> str:
         """A time as the scenario wrote its start (its offset), for the progress bar."""
         return moment.astimezone(self.scenario.start.tzinfo).strftime("%Y-%m-%d %H:%M")
 
     def _app_event(self, user_id: str, planned: PlannedEvent, source: str = "shop.web") -> None:
         detail: dict[str, Any] = {
-            "event_id": _event_id(self.scenario.seed, user_id, planned),
+            "event_id": planned.event_id or _event_id(self.scenario.seed, user_id, planned),
             "user_id": user_id,
             "occurred_at": iso(planned.at),
             "properties": planned.properties,
@@ -257,17 +296,18 @@ class Simulation:
             detail["profile"] = planned.profile
         if planned.consent is not None:
             detail["consent"] = planned.consent
-        self.cloud.put_app_events(
-            [
-                {
-                    "EventBusName": self.cloud.settings.event_bus_name,
-                    "Source": source,
-                    "DetailType": planned.type,
-                    "Detail": json.dumps(detail, sort_keys=True),
-                    "Time": planned.at,
-                }
-            ]
-        )
+        entry = {
+            "EventBusName": self.cloud.settings.event_bus_name,
+            "Source": source,
+            "DetailType": planned.type,
+            "Detail": json.dumps(detail, sort_keys=True),
+            "Time": planned.at,
+        }
+        now = self.clock.now()
+        copies = self.faults.copies(now) if self.faults is not None else [now]
+        self.cloud.put_app_events([entry])
+        for arrival in copies[1:]:  # EventBridge delivering it again, maybe days later
+            self.clock.call_at(arrival, partial(self.cloud.put_app_events, [entry]), label="redelivery")
 
     def _scripted(self, user_id: str, planned: PlannedEvent) -> None:
         if not planned.type.startswith(("email.", "sms.")):
@@ -293,7 +333,13 @@ class Simulation:
         if kind == "unsubscribed":
             self._unsubscribe(sent)
         elif kind in ("delivered", "opened", "clicked", "bounced", "complained", "failed"):
-            self._feedback(sent, kind, planned.at)
+            detail, problem = _scripted_detail(sent.channel, kind, planned.properties)
+            if problem is None and sent.channel == "sms" and self.cloud.settings.sms_adapter == "sns":
+                problem = "SMS through SNS reports no delivery: SNS publishes no events to feed back"
+            if problem is not None:
+                self.run_state.rejected.append({"event": event, "reason": problem})
+            else:
+                self._feedback(sent, kind, planned.at, detail)
         else:
             self.run_state.rejected.append(
                 {"event": event, "reason": f"{planned.type} is not message feedback"}
@@ -305,9 +351,18 @@ class Simulation:
             alert = {k: detail["properties"].get(k) for k in ALERT_FIELDS}
             self.run_state.alerts.append({**alert, "at": detail["occurred_at"]})
             return
+        # A re-emitted event (a replayed entry, a retried step) has the id of the first: it is
+        # one fact, as kpi_rollup counts it once.
+        if detail["event_id"] in self.run_state.observed:
+            return
+        self.run_state.observed.add(detail["event_id"])
         properties, user_id = detail["properties"], detail["user_id"]
         at = dt.datetime.fromisoformat(detail["occurred_at"].replace("Z", "+00:00"))
         journey_id = properties.get("journey_id")
+        if kind == "journey.message" and properties.get("reconciled"):
+            # an unconfirmed send that SES or End User Messaging showed went out: not a new message
+            self._trace(user_id, journey_id, at, "reconciled", {"step_id": properties["step_id"]})
+            return
         if kind == "journey.message":
             self.run_state.messages.append(
                 {
@@ -339,22 +394,30 @@ class Simulation:
                     )
                 },
             )
+            message_id: str | None = None
             if properties["status"] == "sent":
+                message_id = properties["message_id"]
+                if properties["channel"] == "sms":
+                    phone = self.phones.get(user_id, "")
+                    self.run_state.segments["cn" if phone.startswith("+86") else "other"] += int(
+                        properties.get("segments") or 1
+                    )
+            elif properties["status"] == "sent_unconfirmed":
+                accepted = self._accepted(str(properties.get("execution")), properties["step_id"])
+                if accepted is not None:  # the provider took it: the user has it, its events follow
+                    message_id = accepted.message_id
+                    self.run_state.unanswered.add(message_id)
+            if message_id is not None:
                 sent = Sent(
                     user_id,
                     journey_id,
                     properties["step_id"],
                     properties["channel"],
                     properties["template"],
-                    properties["message_id"],
+                    message_id,
                     at,
                 )
                 self.run_state.sent[(user_id, journey_id, sent.step_id)] = sent
-                if sent.channel == "sms":
-                    phone = self.phones.get(user_id, "")
-                    self.run_state.segments["cn" if phone.startswith("+86") else "other"] += int(
-                        properties.get("segments") or 1
-                    )
                 self._react(sent)
         elif kind == "journey.entry":
             self._trace(
@@ -372,6 +435,20 @@ class Simulation:
                 kind.removeprefix("journey."),
                 {k: v for k, v in properties.items() if k not in ("journey_id", "execution")},
             )
+
+    def _accepted(self, execution: str, step_id: str) -> Accepted | None:
+        """The message a provider took for this send although the engine never learned its id
+        (a fault after the provider accepted): found by the send's tag, as reconciliation finds it."""
+        if self.faults is None:
+            return None
+        digest = message_tags.send_digest(f"{execution}:{step_id}")
+        for accepted in self.faults.unanswered:
+            request = accepted.request
+            tags = {t["Name"]: t["Value"] for t in request.get("EmailTags", [])}
+            tags.update(request.get("Context") or {})
+            if tags.get(message_tags.SEND) == digest:
+                return accepted
+        return None
 
     def _send_attempt(self, name: str, payload: dict[str, Any], result: Any) -> None:
         if isinstance(result, dict) and result.get("status") == "deferred":
@@ -422,36 +499,136 @@ class Simulation:
             else:
                 self.clock.call_at(
                     reaction.at,
-                    partial(self._feedback, sent, reaction.kind, reaction.at),
+                    partial(self._feedback, sent, reaction.kind, reaction.at, reaction.detail),
                     label=reaction.kind,
                 )
 
-    def _feedback(self, sent: Sent, kind: str, at: dt.datetime | None) -> None:
-        """The event SES or End User Messaging would publish for this message."""
+    def _feedback(self, sent: Sent, kind: str, at: dt.datetime | None, detail: str | None = None) -> None:
+        """The event SES or End User Messaging publishes about this message, in AWS's shape
+        (``provider_events``); SNS publishes none, and carriers report delivery, not clicks."""
         when = at or self.clock.now()
         if sent.channel == "email":
-            self.cloud.put_default_bus([_ses_event(sent, kind, when)])
-        elif kind in ("delivered", "failed"):  # carriers report delivery, not clicks
-            self.cloud.put_default_bus([_sms_event(sent, kind, when)])
+            envelope = self._ses_event(sent, kind, when, detail)
+        elif kind in ("delivered", "failed", "pending"):
+            envelope = self._sms_event(sent, kind, when, detail)
+        else:
+            envelope = None
+        if envelope is not None:
+            self.run_state.reported.add(sent.message_id)
+            self.cloud.put_default_bus([provider_events.entry(envelope)])
+
+    def _ses_event(self, sent: Sent, kind: str, at: dt.datetime, detail: str | None) -> dict[str, Any] | None:
+        """SES's event, when its configuration set publishes it: a message sent without one, or
+        an event type its event destination does not take (DeliveryDelay), reaches no bus."""
+        ledger = self.cloud.ses_messages
+        message = ledger.messages.get(sent.message_id)
+        if message is None or not message.configuration_set:
+            return None
+        envelope = provider_events.ses_event(message, kind, at, ACCOUNT, REGION, detail)
+        return envelope if ledger.publishes(envelope) else None
+
+    def _sms_event(self, sent: Sent, kind: str, at: dt.datetime, detail: str | None) -> dict[str, Any] | None:
+        """End User Messaging's status event (a final one, or ``pending``: not final yet)."""
+        sms_voice = self.cloud.sms_voice
+        message = sms_voice.messages.get(sent.message_id)
+        if message is None:  # sent through SNS, which publishes no status events
+            return None
+        status = detail or ("TEXT_DELIVERED" if kind == "delivered" else "TEXT_INVALID")
+        envelope = provider_events.sms_event(message, status, kind != "pending", at, ACCOUNT, REGION)
+        sms_voice.published[provider_events.label(envelope)] += 1
+        return envelope
 
     def _unsubscribe(self, sent: Sent) -> None:
-        """The user clicks the unsubscribe link of the email they got: the real token, the real endpoint."""
-        if sent.channel != "email":
+        """The user clicks the unsubscribe link of the email they got (the real token, the real
+        endpoint), or replies STOP to the SMS, which End User Messaging turns into an opt-out of
+        the number (SNS keeps its own list, which the simulator does not model)."""
+        if sent.channel == "sms":
+            message = self.cloud.sms_voice.messages.get(sent.message_id)  # None: sent through SNS
+            if message is not None:
+                self.cloud.sms_voice.opt_out(message.destination)
             return
-        raw = next(
-            (
-                m
-                for m in ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
-                if getattr(m, "id", None) == sent.message_id
-            ),
-            None,
-        )
-        if raw is None:
+        accepted = self.cloud.ses_messages.messages.get(sent.message_id)
+        headers = {name.lower(): value for name, value in accepted.headers} if accepted else {}
+        if "list-unsubscribe" not in headers:
             return
-        message = email.message_from_string(getattr(raw, "raw_data", ""), policy=email.policy.default)
-        url = str(message["List-Unsubscribe"]).strip("<>")
+        url = headers["list-unsubscribe"].strip().strip("<>")
         token = parse_qs(urlparse(url).query)["t"][0]
-        self.cloud.invoke("unsubscribe", _function_url_post(token, self.clock.now()))
+        # a click that fails (a throttled table) is clicked again, as a user would
+        self.cloud.invoke_retried("unsubscribe", _function_url_post(token, self.clock.now()))
+
+    def _carrier_opt_outs(self) -> None:
+        """Synthetic users' numbers on End User Messaging's opt-out list before the scenario starts
+        (through SNS the list is never asked)."""
+        population = self.scenario.population
+        if population is None:
+            return
+        for user_id in self.people:
+            phone = self.phones.get(user_id)
+            if phone and carrier_opted_out(population.behaviour, self.scenario.seed, user_id):
+                self.cloud.sms_voice.opt_out(phone)
+
+    def _providers(self) -> dict[str, Any]:
+        """What the message providers reported, and what they cannot (SNS: no delivery)."""
+        ses, sms_voice = self.cloud.ses_messages, self.cloud.sms_voice
+        sms: dict[str, Any]
+        if self.cloud.settings.sms_adapter == "sns":
+            sms = {"adapter": "sns", "delivery_feedback": False, "note": SNS_NOTE}
+        else:
+            sms = {
+                "adapter": "end-user-messaging",
+                "delivery_feedback": True,
+                "events": dict(sorted(sms_voice.published.items())),
+                "refused": dict(sorted(sms_voice.refused.items())),
+            }
+        return {
+            "email": {
+                "adapter": "ses",
+                "delivery_feedback": True,
+                "events": dict(sorted(ses.published.items())),
+                "not_published": dict(sorted(ses.not_published.items())),
+            },
+            "sms": sms,
+        }
+
+    def _fault_report(self, executions: list[dict[str, Any]]) -> dict[str, Any]:
+        """What the scenario's faults did, and what the engine did about them (docs/reliability.md)."""
+        assert self.faults is not None
+        cloud = self.cloud
+        fallbacks = {
+            journey_id: {
+                n.id
+                for node in walk(resolve(journey.steps))
+                for b in node.branches
+                if b.label == "fallback"
+                for n in walk(b.nodes)
+            }
+            for journey_id, journey in self.journeys.items()
+        }
+        statuses = Counter(m["status"] for m in self.run_state.messages)
+        reconciled = sum(1 for t in self.run_state.trace if t["kind"] == "reconciled")
+        # the provider took it but had published nothing about it yet when the scenario ended (a
+        # delayed delivery, a soft bounce SES still retries): nothing to act on yet
+        in_flight = len(self.run_state.unanswered - self.run_state.reported)
+        return {
+            "injected": dict(sorted(self.faults.injected.items())),
+            "faults": self.faults.describe(),
+            "retried": {
+                "step_attempts": cloud.usage.task_retries,
+                "sqs_records": cloud.recovery["records_redelivered"],
+                "scheduled_invocations": cloud.recovery["invocations_retried"],
+            },
+            "deferred": sum(1 for t in self.run_state.trace if t["kind"] == "deferral"),
+            "fell_back": sum(1 for e in executions if fallbacks.get(e["journey_id"], set()) & set(e["path"])),
+            "unconfirmed": statuses["sent_unconfirmed"],
+            "reconciled": reconciled,
+            "unconfirmed_in_flight": in_flight,
+            "act_on": {
+                "failed_steps": sum(1 for t in self.run_state.trace if t["kind"] == "step_failed"),
+                "unconfirmed_not_reconciled": statuses["sent_unconfirmed"] - reconciled - in_flight,
+                "dead_lettered": len(cloud.dead_letters),
+            },
+            "dead_letters": cloud.dead_letters,
+        }
 
     # ------------------------------------------------------------------ results
 
@@ -516,7 +693,9 @@ class Simulation:
                 "requests": cloud.meter.service_requests(),
                 "invocations": dict(sorted(cloud.invocations.items())),
             },
+            **({"faults": self._fault_report(executions)} if self.faults is not None else {}),
             "trace": self.run_state.trace,
+            "providers": self._providers(),
         }
 
     def _executions(self) -> list[dict[str, Any]]:
@@ -633,6 +812,11 @@ def _fire_times(journey: RegistryEntry, start: dt.datetime, end: dt.datetime) ->
     return times
 
 
+def _scheduled_time(at: dt.datetime) -> str:
+    """``<aws.scheduler.scheduled-time>`` as EventBridge Scheduler fills it in."""
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _event_id(seed: int, user_id: str, planned: PlannedEvent) -> str:
     rng = random.Random(f"{seed}:{user_id}:{planned.type}:{iso(planned.at)}")
     return f"sim-{rng.getrandbits(64):016x}"
@@ -646,52 +830,31 @@ def _dynamo(value: Any) -> Any:
     return value
 
 
-_SES = {
-    "delivered": ("Delivery", "Email Delivered", "delivery"),
-    "opened": ("Open", "Email Opened", "open"),
-    "clicked": ("Click", "Email Clicked", "click"),
-    "bounced": ("Bounce", "Email Bounced", "bounce"),
-    "complained": ("Complaint", "Email Complaint Received", "complaint"),
-    "failed": ("Reject", "Email Rejected", "reject"),
-}
+SNS_NOTE = "SMS through SNS reports no delivery: sms delivered and bounced counts stay 0"
+#: What a scripted email.bounced may name (SES's bounceType; the subtype defaults as shown).
+_SCRIPTED_BOUNCES = {"permanent": "General", "transient": "General", "undetermined": "Undetermined"}
 
 
-def _ses_event(sent: Sent, kind: str, at: dt.datetime) -> dict[str, Any]:
-    event_type, detail_type, section = _SES[kind]
-    body: dict[str, Any] = {"timestamp": iso(at)}
-    if kind == "bounced":
-        body.update(bounceType="Permanent", bounceSubType="General")
-    if kind == "clicked":
-        body["link"] = "https://shop.example.com/"
-    detail = {
-        "eventType": event_type,
-        "mail": {
-            "timestamp": iso(sent.at),
-            "messageId": sent.message_id,
-            "source": "news@touchpoint.example",
-            "tags": {"journey": [sent.journey_id], "step": [sent.step_id], "template": [sent.template]},
-        },
-        section: body,
-    }
-    return {"Source": "aws.ses", "DetailType": detail_type, "Detail": json.dumps(detail), "Time": at}
-
-
-def _sms_event(sent: Sent, kind: str, at: dt.datetime) -> dict[str, Any]:
-    status = "TEXT_DELIVERED" if kind == "delivered" else "TEXT_INVALID"
-    detail = {
-        "eventType": status,
-        "eventTimestamp": int(at.timestamp() * 1000),
-        "isFinal": True,
-        "messageId": sent.message_id,
-        "messageStatus": status.removeprefix("TEXT_"),
-        "context": {"journey_id": sent.journey_id, "step_id": sent.step_id, "template": sent.template},
-    }
-    return {
-        "Source": "aws.sms-voice",
-        "DetailType": "Text Message Delivery Status Updated",
-        "Detail": json.dumps(detail),
-        "Time": at,
-    }
+def _scripted_detail(channel: str, kind: str, properties: dict[str, Any]) -> tuple[str | None, str | None]:
+    """What a scripted feedback event asks the provider to report: a bounce's ``bounce_type`` /
+    ``bounce_subtype`` (SES's names; Permanent/General by default), a failed SMS's final
+    ``status`` (TEXT_INVALID by default). Returns (detail, problem)."""
+    if channel == "email" and kind == "bounced":
+        bounce_type = str(properties.get("bounce_type", "permanent")).lower()
+        if bounce_type not in _SCRIPTED_BOUNCES:
+            return None, f"bounce_type must be one of {', '.join(_SCRIPTED_BOUNCES)}"
+        subtype = str(properties.get("bounce_subtype", _SCRIPTED_BOUNCES[bounce_type]))
+        detail = f"{bounce_type.capitalize()}/{subtype}"
+        if detail not in provider_events.BOUNCES:
+            return None, f"SES reports no {detail} bounce; one of {', '.join(provider_events.BOUNCES)}"
+        return detail, None
+    if channel == "sms" and kind == "failed":
+        status = str(properties.get("status", "TEXT_INVALID"))
+        if status not in provider_events.SMS_FAILURES:
+            failures = ", ".join(sorted(provider_events.SMS_FAILURES))
+            return None, f"status must be a final failure End User Messaging reports: {failures}"
+        return status, None
+    return None, None
 
 
 def _function_url_post(token: str, at: dt.datetime) -> dict[str, Any]:

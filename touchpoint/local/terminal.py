@@ -1,17 +1,25 @@
 """What ``touchpoint simulate`` prints: a progress bar while it runs, then per journey the funnel,
-the KPIs against their targets, the goal and the holdout lift, and the AWS usage and cost; and
-what ``touchpoint why`` prints about one user."""
+the KPIs against their targets, the goal and the holdout lift, failed and unconfirmed sends, and
+the AWS usage and cost; and what ``touchpoint why`` prints about one user.
+
+A failed step does not fail its execution (docs/decisions.md D6), so the failures are read from
+the ``step_failed`` entries of the trace (``failures``), here and in the HTML report."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from touchpoint.engine.kpi import FUNNEL
 from touchpoint.journey.model import IfStep, Journey, SendStep, SplitStep, WaitForStep
 from touchpoint.journey.steps import Node, resolve, walk
+from touchpoint.logs import redact
+from touchpoint.metrics import CHANNELS, channel_key, rate
 
 OK, NOT_OK, NO_DATA = "✔", "✘", "·"  # met, missed, nothing to judge yet
 
@@ -50,9 +58,134 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+# --------------------------------------------------------------------------- failed steps
+
+#: How an unconfirmed send reads (docs in touchpoint/engine/send.py): shown, never counted as sent.
+UNCONFIRMED = "unconfirmed: the provider's answer was lost; not retried"
+RECONCILED = "reconciled: the provider's events show it went out"
+SHORT_CAUSE = 90  # characters of a cause in one summary line
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A step that failed for one user: a ``step_failed`` entry of the trace, its cause in words.
+
+    ``message`` is the Lambda error's ``errorMessage`` (or the plain cause), with addresses and
+    phone numbers masked: a provider's refusal may echo the recipient."""
+
+    user_id: str
+    journey_id: str
+    step_id: str
+    at: str
+    error: str  # the name the Task's Catch saw: TemplateError, SendFailed, States.Timeout …
+    message: str  # "" when the cause says nothing more than the error
+    channel: str | None  # set for sends: only they count in send_failure_rate
+
+    @property
+    def reason(self) -> str:
+        """``TemplateError: welcome.email.j2: 'nickname' is undefined; add it …``"""
+        return f"{self.error}: {self.message}" if self.message else self.error
+
+    @property
+    def short(self) -> str:
+        """The reason cut to its first clause, for one line: what differs between failures."""
+        return short_cause(self.reason)
+
+
+def short_cause(text: str, limit: int = SHORT_CAUSE) -> str:
+    """The first clause of ``text`` (up to ``; `` or a line break), at most ``limit`` characters,
+    with `` …`` when something was cut."""
+    head = text.split("\n", 1)[0].split("; ", 1)[0].rstrip()
+    if len(head) > limit:
+        head = head[: limit - 1].rstrip()
+    return head if head == text.rstrip() else f"{head} …"
+
+
+def _cause(cause: object) -> tuple[str | None, str]:
+    """(errorType, errorMessage) of a Task's Cause: Lambda's error object as JSON, else the text."""
+    if not isinstance(cause, str) or not cause.strip():
+        return None, ""
+    try:
+        data = json.loads(cause)
+    except ValueError:
+        return None, cause.strip()
+    if isinstance(data, dict) and ("errorMessage" in data or "errorType" in data):
+        kind, message = data.get("errorType"), data.get("errorMessage")
+        return (str(kind) if kind else None), ("" if message is None else str(message).strip())
+    return None, cause.strip()
+
+
+def failure(entry: Mapping[str, Any]) -> Failure:
+    """One ``step_failed`` trace entry (detail: step_id, error, cause, channel for sends)."""
+    detail = entry.get("detail") or {}
+    kind, message = _cause(detail.get("cause"))
+    channel = detail.get("channel")
+    return Failure(
+        str(entry.get("user_id", "")),
+        str(entry.get("journey_id") or ""),
+        str(detail.get("step_id", "")),
+        str(entry.get("at", "")),
+        str(detail.get("error") or kind or "error"),
+        redact(message),
+        str(channel) if channel else None,
+    )
+
+
+def failures(results: Mapping[str, Any]) -> list[Failure]:
+    """Every failed step of the run, in trace (time) order."""
+    return [failure(t) for t in results.get("trace") or () if t.get("kind") == "step_failed"]
+
+
+def top_reasons(found: Sequence[Failure]) -> list[tuple[int, str, str]]:
+    """(count, step, short reason), most frequent first: a template broken for everyone is one
+    line however many users it failed for."""
+    groups = Counter((f.step_id, f.short) for f in found)
+    return [(n, step, text) for (step, text), n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _failure_lines(
+    counts: Mapping[str, Any], rates: Mapping[str, Any], found: Sequence[Failure]
+) -> list[str]:
+    """``failed N`` with the send failure rate and the top reasons; ``unconfirmed N``."""
+    lines = []
+    failed = int(counts.get("failed", 0) or 0)
+    others = sum(1 for f in found if f.channel is None)
+    if failed or found:
+        numbers = {k: float(v) for k, v in counts.items() if isinstance(v, int | float)}
+        shown = rates.get("send_failure_rate")
+        value = shown if isinstance(shown, int | float) else rate(numbers, "send_failure_rate")[0]
+        parts = [f"send_failure_rate {_pct(value)}"]
+        used = [c for c in CHANNELS if rate(numbers, f"{c}_send_failure_rate")[1]]
+        for channel in used if len(used) > 1 else ():  # one channel: the same number again
+            if numbers.get(channel_key(channel, "failed")):
+                parts.append(f"{channel} {_pct(rate(numbers, f'{channel}_send_failure_rate')[0])}")
+        text = f"  failed {_n(failed)}  ({', '.join(parts)})"
+        if others:
+            text += f"; {_n(others)} other step{'s' if others != 1 else ''} failed"
+        lines.append(text)
+        reasons = top_reasons(found)
+        for n, step, reason in reasons[:3]:
+            lines.append(f"    {_n(n)}× {step}: {reason}")
+        if len(reasons) > 3:
+            rest = sum(n for n, _, _ in reasons[3:])
+            others_text = f"{len(reasons) - 3} other reason{'s' if len(reasons) > 4 else ''}"
+            lines.append(f"    … {_n(rest)} more, for {others_text} (see --html or --json)")
+    unconfirmed = int(counts.get("unconfirmed", 0) or 0)
+    reconciled = int(counts.get("reconciled", 0) or 0)
+    if unconfirmed or reconciled:
+        text = f"  unconfirmed {_n(unconfirmed)} — the provider's answer was lost; not retried"
+        if reconciled:
+            text += f" ({_n(reconciled)} reconciled: the provider's events show they went out)"
+        lines.append(text)
+    return lines
+
+
 def summary(results: Mapping[str, Any], journeys: Mapping[str, Journey]) -> str:
     lines: list[str] = []
     scenario = results["scenario"]
+    by_journey: dict[str, list[Failure]] = {}
+    for failure in failures(results):
+        by_journey.setdefault(failure.journey_id, []).append(failure)
     lines.append(
         f"Simulated {scenario.get('start_local', scenario['start'])[:16].replace('T', ' ')} → "
         f"{scenario.get('end_local', scenario['end'])[:16].replace('T', ' ')}"
@@ -70,6 +203,7 @@ def summary(results: Mapping[str, Any], journeys: Mapping[str, Journey]) -> str:
         skipped = counts.get("skipped", 0)
         if skipped:
             lines.append(f"  skipped {_n(skipped)}")
+        lines += _failure_lines(counts, report["kpis"].get("rates") or {}, by_journey.get(journey_id, []))
         for kpi, judged in report["kpis"]["targets"].items():
             value = judged.get("value")
             shown = _n(int(value)) if kpi in FUNNEL and value is not None else _pct(value)
@@ -124,9 +258,37 @@ def summary(results: Mapping[str, Any], journeys: Mapping[str, Journey]) -> str:
         f"SMS ${parts.get('sms', 0.0):.4f}), ${aws['cost_per_1000_user_journeys_usd']:.4f} per 1,000 "
         "user-journeys (prices: touchpoint/local/pricing.py)"
     )
+    lines += [f"Note: {p['note']}" for p in results.get("providers", {}).values() if p.get("note")]
+    if "faults" in results:
+        lines += _fault_lines(results["faults"])
     if results["rejected_events"]:
         lines.append(f"Rejected events: {len(results['rejected_events'])} (see --json)")
     return "\n".join(lines) + "\n"
+
+
+def _fault_lines(report: Mapping[str, Any]) -> list[str]:
+    """What the rehearsed faults did, and what the engine made of them (docs/simulation.md#faults)."""
+    injected = ", ".join(
+        f"{name.replace('_', ' ')} {_n(count)}" for name, count in report["injected"].items()
+    )
+    retried = report["retried"]
+    act_on = report["act_on"]
+    todo = [f"{name.replace('_', ' ')} {_n(count)}" for name, count in act_on.items() if count]
+    in_flight = int(report.get("unconfirmed_in_flight", 0))
+    return [
+        "",
+        f"Faults: {' · '.join(report['faults'])}",
+        f"  injected: {injected or 'nothing yet'}",
+        f"  retried: {_n(retried['step_attempts'])} step attempts, {_n(retried['sqs_records'])} SQS records, "
+        f"{_n(retried['scheduled_invocations'])} scheduled invocations · deferred {_n(report['deferred'])}"
+        f" · fell back {_n(report['fell_back'])}",
+        f"  unconfirmed {_n(report['unconfirmed'])}, reconciled {_n(report['reconciled'])}"
+        + (f", in flight at the end {_n(in_flight)}" if in_flight else "")
+        + f" · dead letters {_n(len(report['dead_letters']))}",
+        f"  {NOT_OK} act on: {', '.join(todo)}"
+        if todo
+        else f"  {OK} nothing to act on: no failed step, every unconfirmed send reconciled, no dead letter",
+    ]
 
 
 def branches_taken(journey: Journey, path: list[str]) -> list[str]:
@@ -187,6 +349,7 @@ REASONS = {
     "no_consent": "no marketing consent for the channel",
     "send_window": "outside the send window",
     "frequency_cap": "frequency cap reached",
+    "carrier_opt_out": "the number opted out with the carrier (STOP): now suppressed",
 }
 
 
@@ -196,6 +359,23 @@ def _reason(code: str | None) -> str:
 
 def _utc(at: str) -> str:
     return at[:16].replace("T", " ") + " UTC"
+
+
+def _failed_note(execution: Mapping[str, Any], found: Sequence[Failure]) -> str:
+    """What the status line must add when a step of this run failed: the Task's Catch recorded
+    it and the run went on, so the status alone (SUCCEEDED) would say all went well."""
+    start, end = str(execution.get("entered_at") or ""), execution.get("ended_at")
+    steps = list(
+        dict.fromkeys(f.step_id for f in found if start <= f.at and (end is None or f.at <= str(end)))
+    )
+    if not steps:
+        return ""
+    if len(steps) == 1:
+        which = f"step {steps[0]} failed"
+    else:
+        which = f"{len(steps)} steps failed ({', '.join(steps)})"
+    going = "went on" if execution.get("status") != "RUNNING" else "goes on"
+    return f" — but {which}: caught and recorded, the journey {going} without it (docs/decisions.md D6)"
 
 
 def why(
@@ -238,23 +418,34 @@ def why(
                         + (f", until {_utc(detail['until'])}" if detail.get("until") else "")
                     )
                 case "send":
-                    if detail.get("status") == "sent":
+                    what = (
+                        f"{detail.get('step_id')}: sent {detail.get('channel')} "
+                        f"{detail.get('template_file') or detail.get('template')}"
+                    )
+                    if detail.get("status") == "sent" and detail.get("reason") == "reconciled":
+                        lines.append(f"  {at}  {what} — {RECONCILED}")
+                    elif detail.get("status") == "sent":
                         extra = f", {detail['segments']} segment(s)" if detail.get("segments") else ""
-                        lines.append(
-                            f"  {at}  {detail.get('step_id')}: sent {detail.get('channel')} "
-                            f"{detail.get('template_file') or detail.get('template')}{extra}"
-                        )
+                        lines.append(f"  {at}  {what}{extra}")
+                    elif detail.get("status") == "sent_unconfirmed":
+                        lines.append(f"  {at}  {what}, {UNCONFIRMED}")
                     else:
                         lines.append(
                             f"  {at}  {detail.get('step_id')}: skipped — {_reason(detail.get('reason'))}"
                         )
+                case "step_failed":
+                    failed = failure(entry)
+                    lines.append(f"  {at}  {failed.step_id}: failed — {failed.reason}")
                 case "exited":
                     lines.append(f"  {at}  left the journey: {detail.get('reason')}")
                 case "converted":
                     lines.append(f"  {at}  converted (the goal happened)")
+                case "unsubscribed":
+                    lines.append(f"  {at}  unsubscribed ({detail.get('channel')})")
                 case kind:
-                    lines.append(f"  {at}  {kind}: {detail}")
+                    lines.append(f"  {at}  {kind}: {redact(str(detail))}")
         journey = journeys.get(jid)
+        failed_here = [failure(t) for t in trace if t["journey_id"] == jid and t["kind"] == "step_failed"]
         for execution in (e for e in executions if e["journey_id"] == jid):
             lines.append(f"  path: {' → '.join(execution['path']) or '(none)'}")
             if journey is not None:
@@ -262,6 +453,7 @@ def why(
             lines.append(
                 f"  status: {execution['status']}"
                 + (f" ({execution['exit_reason']})" if execution.get("exit_reason") else "")
+                + _failed_note(execution, failed_here)
             )
     never = [j for j in results["scenario"]["journeys"] if j not in seen and journey_id in (None, j)]
     if never:

@@ -16,7 +16,7 @@ from touchpoint.aws.kpis import KpiAlerts
 from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
 from touchpoint.aws.wiring import SEND_ONCE_SECONDS
 from touchpoint.channels.email import SesEmail
-from touchpoint.channels.sms import SnsSms
+from touchpoint.channels.sms import EndUserMessagingSms, SnsSms
 from touchpoint.engine.send import SmsPort
 from touchpoint.local.memory.clients import (
     EventsClient,
@@ -32,6 +32,7 @@ from touchpoint.local.memory.profiles import MemoryProfiles
 from touchpoint.local.memory.state import MemoryState
 from touchpoint.local.memory.store import Table
 from touchpoint.local.meter import Meter
+from touchpoint.local.sms_voice import LocalSmsVoice
 from touchpoint.settings import Settings
 
 
@@ -54,11 +55,19 @@ class MemoryTables:
 
 
 class MemoryAdapters:
-    """``wiring.Adapters`` for the in-memory backend; Step Functions is the local executor."""
+    """``wiring.Adapters`` for the in-memory backend; Step Functions is the local executor, End
+    User Messaging SMS the local one (``sms_voice``, shared with the moto backend)."""
 
-    def __init__(self, tables: MemoryTables, stepfunctions: object, account: str, region: str) -> None:
+    def __init__(
+        self,
+        tables: MemoryTables,
+        stepfunctions: object,
+        account: str,
+        region: str,
+        sms_voice: LocalSmsVoice,
+    ) -> None:
         meter = tables.meter
-        self.tables, self.stepfunctions = tables, stepfunctions
+        self.tables, self.stepfunctions, self.sms_voice = tables, stepfunctions, sms_voice
         self.events = EventsClient(meter, account, region)
         self.sesv2 = SesV2Client(meter, account, region)
         self.sns = SnsClient(meter, account, region)
@@ -98,8 +107,8 @@ class MemoryAdapters:
         )
 
     def sms(self, settings: Settings) -> SmsPort:
-        if settings.sms_adapter != "sns":
-            raise ValueError(
-                "the in-memory backend sends SMS through SNS (moto has no End User Messaging SMS)"
-            )
-        return SnsSms(self.sns)
+        if settings.sms_adapter == "sns":
+            return SnsSms(self.sns)
+        return EndUserMessagingSms(
+            self.sms_voice, settings.sms_origination_identity, settings.sms_configuration_set
+        )

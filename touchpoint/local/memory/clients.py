@@ -26,7 +26,6 @@ from botocore.exceptions import ClientError
 from botocore.utils import parse_to_aware_datetime
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.utils import iso_8601_datetime_without_milliseconds, unix_time, utcfromtimestamp
-from moto.dynamodb.models import DynamoDBBackend
 from moto.events.models import EventPattern, Rule, events_backends
 from moto.events.utils import EventMessageType
 from moto.moto_api._internal import mock_random
@@ -35,8 +34,7 @@ from moto.sesv2.models import sesv2_backends
 from moto.sns.models import sns_backends
 from moto.sns.utils import is_e164
 
-from touchpoint.aws.dynamo import from_item, to_item
-from touchpoint.local.memory.store import Table
+from touchpoint.local import strict
 from touchpoint.local.meter import Meter
 
 T = TypeVar("T")
@@ -129,35 +127,45 @@ def _details(entries: list[dict[str, Any]]) -> list[Any] | None:
 
 
 class SesV2Client(_ModelClient):
-    service = "sesv2"
+    """SES v2 SendEmail of a raw message, checked by the strict provider layer first (botocore's
+    parameter validation, then SES's limits) as the moto backend's client is. ``accepted`` hears
+    of every message SES took, with the request (its tags and configuration set)."""
 
-    def send_email(
-        self, *, FromEmailAddress: str, Destination: dict[str, list[str]], Content: dict[str, Any], **_: Any
-    ) -> dict[str, Any]:
-        destinations = [
-            a for kind in ("ToAddresses", "CcAddresses", "BccAddresses") for a in Destination.get(kind, [])
-        ]
-        raw = Content["Raw"]["Data"]
-        data = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    service = strict.SES
 
+    def __init__(self, meter: Meter, account: str, region: str) -> None:
+        super().__init__(meter, account, region)
+        self.accepted: list[strict.Accepted] = []
+
+    def send_email(self, **params: Any) -> dict[str, Any]:
         def send() -> dict[str, Any]:
+            strict.check(self.service, "SendEmail", params)
+            destinations = strict.recipients(params)
+            raw = params["Content"]["Raw"]["Data"]
+            data = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
             backend = sesv2_backends[self.account][self.region]
             message = backend.send_raw_email(
-                source=FromEmailAddress, destinations=destinations, raw_data=data
+                source=params["FromEmailAddress"], destinations=destinations, raw_data=data
             )
-            return {"MessageId": message.id}
+            response = {"MessageId": message.id}
+            for listener in self.accepted:
+                listener("SendEmail", params, response)
+            return response
 
-        return self._call("SendEmail", {"FromEmailAddress": FromEmailAddress}, send)
+        return self._call("SendEmail", {"FromEmailAddress": params.get("FromEmailAddress")}, send)
 
 
 class SnsClient(_ModelClient):
-    service = "sns"
+    """SNS Publish (to a topic, or an SMS to a number: checked by the strict provider layer)."""
 
-    def publish(
-        self, *, Message: str, PhoneNumber: str | None = None, TopicArn: str | None = None, **_: Any
-    ) -> dict[str, Any]:
+    service = strict.SNS
+
+    def publish(self, **params: Any) -> dict[str, Any]:
+        phone: str | None = params.get("PhoneNumber")
+
         def publish() -> dict[str, Any]:
-            if PhoneNumber is not None and not is_e164(PhoneNumber):
+            strict.check(self.service, "Publish", params)
+            if phone is not None and not is_e164(phone):
                 raise ClientError(
                     {
                         "Error": {
@@ -169,15 +177,16 @@ class SnsClient(_ModelClient):
                 )
             backend = sns_backends[self.account][self.region]
             try:
-                message_id = backend.publish(Message, arn=TopicArn, phone_number=PhoneNumber)
+                message_id = backend.publish(
+                    params["Message"], arn=params.get("TopicArn"), phone_number=phone
+                )
             except ValueError as error:  # what moto's handler turns into InvalidParameter
                 raise ClientError(
                     {"Error": {"Code": "InvalidParameter", "Message": str(error)}}, "Publish"
                 ) from None
             return {"MessageId": message_id}
 
-        params: dict[str, Any] = {"PhoneNumber": PhoneNumber} if PhoneNumber is not None else {}
-        return self._call("Publish", params, publish)
+        return self._call("Publish", {"PhoneNumber": phone} if phone is not None else {}, publish)
 
 
 class SchedulerClient(_ModelClient):
@@ -308,52 +317,3 @@ class SqsClient(_ModelClient):
             return {"MessageId": message.id, "MD5OfMessageBody": message.md5}
 
         return self._call("SendMessage", {}, send)
-
-
-class ProfileUpdates(_ModelClient):
-    """``dynamodb:updateItem`` from a state machine (the ``tag`` and ``set`` steps) on the in-memory
-    profiles table, evaluated by moto's own DynamoDB model: the item is copied into a private moto
-    table, updated there (update and condition expressions, validation) and copied back."""
-
-    service = "dynamodb"
-
-    def __init__(self, meter: Meter, account: str, region: str, table: Table, table_name: str) -> None:
-        super().__init__(meter, account, region)
-        self.table, self.table_name = table, table_name
-        self.backend = DynamoDBBackend(region, account)
-        self.backend.create_table(
-            table_name,
-            schema=[{"AttributeName": table.hash_key, "KeyType": "HASH"}],
-            attr=[{"AttributeName": table.hash_key, "AttributeType": "S"}],
-            throughput=None,
-            billing_mode="PAY_PER_REQUEST",
-            indexes=[],
-            global_indexes=[],
-            streams=None,
-            sse_specification=None,
-            tags=[],
-            deletion_protection_enabled=False,
-            warm_throughput=None,
-        )
-
-    def update_item(self, **params: Any) -> dict[str, Any]:
-        def update() -> dict[str, Any]:
-            key = params["Key"][self.table.hash_key]["S"]
-            scratch = self.backend.get_table(self.table_name)
-            scratch.items.clear()
-            current = self.table.get(key)
-            if current is not None:
-                scratch.put_item(to_item(current))
-            self.backend.update_item(
-                self.table_name,
-                params["Key"],
-                params.get("UpdateExpression", ""),
-                params.get("ExpressionAttributeNames", {}),
-                params.get("ExpressionAttributeValues", {}),
-                condition_expression=params.get("ConditionExpression"),
-            )
-            updated: Any = next(iter(scratch.items.values()))
-            self.table.put(from_item(updated.to_json()["Attributes"]))
-            return {}
-
-        return self._call("UpdateItem", params, update)

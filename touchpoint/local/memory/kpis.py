@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from botocore.exceptions import ClientError
-
 from touchpoint.aws.dynamo import to_item
 from touchpoint.aws.kpis import DynamoKpis, _epoch
 from touchpoint.aws.tables import TTL_ATTRIBUTE
 from touchpoint.engine.kpi import Cell, Marker
+from touchpoint.errors import Unstorable
 from touchpoint.local.memory.store import Item, Table, number
 
 
@@ -37,7 +36,9 @@ class MemoryKpis:
             self.table.request("TransactWriteItems", items=len(chunk) + len(cells))
             keys = [DynamoKpis.marker_key(entries[i][0]) for i in chunk]
             if len(set(keys)) < len(keys):
-                raise _validation_error("Transaction request cannot include multiple operations on one item")
+                raise Unstorable(
+                    "ValidationException: Transaction request cannot include multiple operations on one item"
+                )
             existing = {i for i, key in zip(chunk, keys, strict=True) if self.table.peek(*key) is not None}
             if existing:
                 remaining = [i for i in remaining if i not in existing]
@@ -79,8 +80,3 @@ class MemoryKpis:
                 "since": at.astimezone(dt.UTC).isoformat(),
             }
         )
-
-
-def _validation_error(message: str) -> ClientError:
-    """What botocore raises for a transaction naming one item twice (``DynamoKpis`` passes it on)."""
-    return ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "TransactWriteItems")

@@ -7,13 +7,15 @@ re-derives what an event does to a profile."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from botocore.exceptions import ClientError
 
+from touchpoint.aws.profiles import tombstone
 from touchpoint.engine.ports import Applied, Item
 from touchpoint.local.memory.store import Table
-from touchpoint.profiles import Mutation, stale_markers
+from touchpoint.profiles import Mutation, refusal, trimming
 
 
 class MemoryProfiles:
@@ -31,8 +33,9 @@ class MemoryProfiles:
         first, *rest = mutations
         self.table.request("UpdateItem")
         old = self.table.get(user_id) or {}
-        if not first.admits(old):
-            return Applied("duplicate", old, old) if old else Applied("gone", {}, {})
+        why = refusal(first, old)
+        if why is not None:
+            return Applied(why, old, old)
         new = first.apply(old, user_id)
         for mutation in rest:
             self.table.request("UpdateItem")
@@ -40,11 +43,10 @@ class MemoryProfiles:
                 self.table.put(new)
                 raise _condition_failed("UpdateItem")
             new = mutation.apply(new, user_id)
-        stale = stale_markers(new)
-        if stale:
+        trim = trimming(new, max(m.marker_at for m in mutations))
+        if trim is not None:
             self.table.request("UpdateItem")
-            for marker in stale:
-                new.pop(marker, None)
+            new = trim.apply(new, user_id)
         self.table.put(new)
         return Applied("applied", old, new)
 
@@ -56,9 +58,9 @@ class MemoryProfiles:
         self.table.request("PutItem")
         self.table.put(item)
 
-    def delete(self, user_id: str) -> None:
-        self.table.request("DeleteItem")
-        self.table.delete(user_id)
+    def erase(self, user_id: str, at: dt.datetime) -> None:
+        self.table.request("PutItem")
+        self.table.put(tombstone(user_id, at))
 
 
 def _condition_failed(operation: str) -> ClientError:

@@ -19,12 +19,14 @@ from typing import Any
 from touchpoint.aws.state import (
     DynamoState,
     _entry,
-    erasure_keys,
+    _intent,
+    entry_item,
     group_item,
-    message_items,
+    intent_items,
+    intent_key,
 )
 from touchpoint.clock import iso
-from touchpoint.engine.ports import EntryRecord, GroupSlot, Item, MessageRecord
+from touchpoint.engine.ports import EntryRecord, GroupSlot, Item, SendIntent
 from touchpoint.local.memory.store import Table
 
 #: moto ends a Query page before the item that would take it past 1 MB (its ``RESULT_SIZE_LIMIT``)
@@ -81,6 +83,23 @@ class MemoryState(DynamoState):
                 if item is not None:
                     found[key] = item
         return found
+
+    def _write_all(self, items: Sequence[Item]) -> None:
+        if len(items) == 1:
+            self._put(items[0])
+            return
+        for start in range(0, len(items), BATCH_WRITE_ITEMS):
+            chunk = items[start : start + BATCH_WRITE_ITEMS]
+            self.store.request("BatchWriteItem", items=len(chunk))
+            for item in chunk:
+                self.store.put(item)
+
+    def _delete_all(self, keys: Sequence[tuple[str, str]]) -> None:
+        for start in range(0, len(keys), BATCH_WRITE_ITEMS):
+            chunk = keys[start : start + BATCH_WRITE_ITEMS]
+            self.store.request("BatchWriteItem", items=len(chunk))
+            for pk, sk in chunk:
+                self.store.delete(pk, sk)
 
     def _delete(self, pk: str, sk: str) -> Item | None:
         self.store.request("DeleteItem")
@@ -171,14 +190,41 @@ class MemoryState(DynamoState):
 
     # ------------------------------------------------------------------ holds, messages, dates
 
-    def delete_hold(self, journey_id: str, key: str) -> None:
-        self._delete(f"JOURNEY#{journey_id}", f"HOLD#{key}")
+    def begin_send(self, intent: SendIntent, ttl: dt.datetime) -> SendIntent | None:
+        item, ref = intent_items(intent, ttl)
+        self.store.request("TransactWriteItems", items=2)
+        stored = self.store.get(item["pk"], item["sk"])
+        if stored is not None:  # cancelled by the condition: DynamoState reads the intent back
+            self.store.request("GetItem")
+            return _intent(stored)
+        self.store.put(item)
+        self.store.put(ref)
+        return None
 
-    def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None:
-        items = message_items(record, ttl)
-        self.store.request("BatchWriteItem", items=len(items))
-        for item in items:
-            self.store.put(item)
+    def reconcile_send(
+        self, digest: str, message_id: str, ttl: dt.datetime
+    ) -> tuple[SendIntent, bool] | None:
+        pk, sk = intent_key(digest)
+        self.store.request("UpdateItem")
+        stored = self.store.get(pk, sk)
+        if stored is None or stored.get("status") not in ("calling", "unconfirmed"):
+            self.store.request("GetItem")
+            return (_intent(stored), False) if stored is not None else None
+        stored["status"], stored["message_id"] = "reconciled", message_id
+        self.store.put(stored)
+        intent = _intent(stored)
+        self.put_message(intent.message(message_id), ttl)
+        return intent, True
+
+    def put_entry(self, user_id: str, record: EntryRecord, replacing: str | None) -> bool:
+        self.store.request("PutItem")
+        item = entry_item(user_id, record)
+        stored = self.store.peek(item["pk"], item["sk"])
+        holds = stored is None if replacing is None else (stored or {}).get("execution_arn") == replacing
+        if not holds:
+            return False
+        self.store.put(item)
+        return True
 
     def index_date(self, attribute: str, keys: Iterable[str], user_id: str, add: bool) -> None:
         for key in keys:
@@ -186,15 +232,6 @@ class MemoryState(DynamoState):
                 self._put({"pk": f"DATE#{attribute}#{key}", "sk": user_id})
             else:
                 self._delete(f"DATE#{attribute}#{key}", user_id)
-
-    def erase_user(self, user_id: str) -> int:
-        keys = erasure_keys(self._query(f"USER#{user_id}"))
-        for start in range(0, len(keys), BATCH_WRITE_ITEMS):
-            chunk = keys[start : start + BATCH_WRITE_ITEMS]
-            self.store.request("BatchWriteItem", items=len(chunk))
-            for pk, sk in chunk:
-                self.store.delete(pk, sk)
-        return len(keys)
 
 
 def _pages(items: Sequence[Item], prefix: str | None) -> int:

@@ -8,6 +8,7 @@ Order follows moto's: partitions sorted by key, a page ends before the item past
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -53,11 +54,15 @@ class Table:
 
     def __init__(self, meter: Meter, hash_key: str, range_key: str | None = None) -> None:
         self.meter, self.hash_key, self.range_key = meter, hash_key, range_key
+        #: A scenario's DynamoDB faults (touchpoint/local/faults.py): raises before the request.
+        self.fault: Callable[[str], None] | None = None
         self.partitions: dict[str, dict[str, Item]] = {}
         self._sorted: dict[str, list[str]] = {}
         self._all: list[Key] | None = []  # every key in scan order; None until a scan needs it again
 
     def request(self, operation: str, items: int = 1) -> None:
+        if self.fault is not None:
+            self.fault(operation)
         self.meter.count("dynamodb", operation, items)
 
     def key(self, item: Item) -> Key:
