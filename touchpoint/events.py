@@ -162,6 +162,12 @@ def in_range(value: dt.datetime) -> dt.datetime:
 _EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
 
 
+def event_digest(event_id: str) -> str:
+    """A short, fixed-size stand-in for an event id, which embeds a user id: what the profile's
+    dedupe markers, the entry history, the consent ledger and the rejected-events store keep."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Event:
     """An app event, or message feedback attributed to its user."""

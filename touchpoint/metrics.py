@@ -38,8 +38,6 @@ Counter = Literal[
 COUNTERS: Final[tuple[Counter, ...]] = get_args(Counter)
 MESSAGE_COUNTERS: Final = frozenset(COUNTERS[COUNTERS.index("sent") : COUNTERS.index("unsubscribed") + 1])
 """The counters of one message, ``sent`` to ``unsubscribed``: they also carry the Channel dimension."""
-CHANNELS: Final = ("email", "sms")
-"""The Channel dimension's values."""
 
 
 def metric_name(counter: str) -> str:

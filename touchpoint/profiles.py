@@ -22,10 +22,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from touchpoint import wire
-from touchpoint.attributes import EMPTY, is_reserved
+from touchpoint.attributes import EMPTY, RESERVED_PREFIXES, is_reserved
 from touchpoint.clock import iso
 from touchpoint.conditions import lookup
-from touchpoint.events import ConsentChange, Event
+from touchpoint.events import SES_SUPPRESSED, ConsentChange, Event, event_digest
 
 SEEN_PREFIX = "ev#"  # top-level attribute per processed event: the dedupe marker
 #: Markers outlive every redelivery: SQS keeps a message 14 days, EventBridge retries for a day.
@@ -136,7 +136,7 @@ class Profile:
             k: _plain(v)
             for k, v in self.item.items()
             if not k.startswith(SEEN_PREFIX)
-            and not k.startswith(("consent_", "suppressed_"))
+            and not k.startswith(RESERVED_PREFIXES)
             and k not in (FULL, ERASED_AT)
         }
 
@@ -266,7 +266,7 @@ def refusal(mutation: Mutation, item: Mapping[str, Any]) -> Refusal | None:
 
 def marker_attribute(event_id: str) -> str:
     """A short, fixed-size attribute name per event id (item size is what DynamoDB bills)."""
-    return SEEN_PREFIX + hashlib.sha256(event_id.encode()).hexdigest()[:16]
+    return SEEN_PREFIX + event_digest(event_id)
 
 
 def number(value: Any) -> Decimal | None:
@@ -362,8 +362,8 @@ def mutations_for(event: Event, now: dt.datetime) -> list[Mutation]:
             _suppress(m, "email", "complaint", p.get(CONTACT_PROPERTY), at)
         case "email.bounced" if p.get("bounce_type") == "permanent":
             _suppress(m, "email", "bounce", p.get(CONTACT_PROPERTY), at)
-        case "email.failed" if p.get("reason") == "ses_suppressed":
-            _suppress(m, "email", "ses_suppressed", p.get(CONTACT_PROPERTY), at)
+        case "email.failed" if p.get("reason") == SES_SUPPRESSED:
+            _suppress(m, "email", SES_SUPPRESSED, p.get(CONTACT_PROPERTY), at)
         case "sms.failed" if p.get("permanent"):
             _suppress(m, "sms", str(p.get("reason", "invalid")), p.get(CONTACT_PROPERTY), at)
 

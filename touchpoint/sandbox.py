@@ -442,8 +442,7 @@ def _run_tojson(
     indent = _arg(args, kwargs, 0, "indent", None)
     _check_width(indent)
     pad = len(indent) if isinstance(indent, str) else indent if isinstance(indent, int) else 0
-    if isinstance(value, _CONTAINERS) and _text_bound(value, {}, max(pad, 0), 0) > MAX_VALUE:
-        raise LimitExceeded(_VALUE)
+    _check_text(value, max(pad, 0))
     return call(value, *args, **kwargs)
 
 

@@ -99,7 +99,7 @@ def storable_number(value: int | float | Decimal | str) -> bool:
     if number.is_zero():
         return True
     digits = number.as_tuple().digits  # counted without a decimal context (no rounding, no traps)
-    significant = len(digits) - (len(digits) - len("".join(map(str, digits)).rstrip("0")))
+    significant = len("".join(map(str, digits)).rstrip("0"))
     return significant <= NUMBER_DIGITS and NUMBER_MIN_EXPONENT <= number.adjusted() <= NUMBER_MAX_EXPONENT
 
 

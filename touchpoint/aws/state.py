@@ -49,6 +49,7 @@ from touchpoint.engine.ports import (
     WaitRecord,
 )
 from touchpoint.errors import TransientError
+from touchpoint.events import event_digest
 from touchpoint.logs import redact
 
 REJECTED_DAYS = 14
@@ -107,21 +108,15 @@ class DynamoState:
         if len(items) == 1:
             self._put(items[0])
             return
-        for start in range(0, len(items), 25):
-            request: dict[str, Any] = {
-                self.table: [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + 25]]
-            }
-            while request:
-                request = self._call_batch_write(request)
+        self._batch_write([{"PutRequest": {"Item": to_item(i)}} for i in items])
 
     def _delete_all(self, keys: Sequence[tuple[str, str]]) -> None:
         """Unconditional deletes in BatchWriteItems of 25."""
-        for start in range(0, len(keys), 25):
-            request: dict[str, Any] = {
-                self.table: [
-                    {"DeleteRequest": {"Key": self._key(pk, sk)}} for pk, sk in keys[start : start + 25]
-                ]
-            }
+        self._batch_write([{"DeleteRequest": {"Key": self._key(pk, sk)}} for pk, sk in keys])
+
+    def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), 25):
+            request: dict[str, Any] = {self.table: list(requests[start : start + 25])}
             while request:
                 request = self._call_batch_write(request)
 
@@ -371,7 +366,8 @@ class DynamoState:
         in one transaction; None when recorded now, the stored intent when one existed."""
         item, ref = intent_items(intent, ttl)
         try:
-            self.client.transact_write_items(
+            self._aws(
+                "transact_write_items",
                 TransactItems=[
                     {
                         "Put": {
@@ -381,11 +377,9 @@ class DynamoState:
                         }
                     },
                     {"Put": {"TableName": self.table, "Item": to_item(ref)}},
-                ]
+                ],
             )
         except ClientError as error:
-            if code(error) in THROTTLING:
-                raise TransientError(code(error)) from error
             if code(error) != "TransactionCanceledException":
                 raise
             stored = self._get(*intent_key(intent.digest))
@@ -582,7 +576,7 @@ def rejected_items(raw: str, reason: str, at: dt.datetime, user_id: str | None) 
 
 
 def consent_items(user_id: str, event_id: str, changes: Sequence[Mapping[str, Any]]) -> list[Item]:
-    digest = hashlib.sha256(event_id.encode()).hexdigest()[:16]
+    digest = event_digest(event_id)
     return [
         {
             "pk": f"USER#{user_id}",

@@ -19,7 +19,9 @@ JOURNEY, STEP, TEMPLATE, SEND = "journey", "step", "template", "send"
 NAMES = (JOURNEY, STEP, TEMPLATE, SEND)
 MAX_VALUE = 256  # SES v2 MessageTag.Value
 _PLAIN = re.compile(r"[A-Za-z0-9-]")
-_SAFE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: SES v2 MessageTag names and values: "only ASCII letters (a-z, A-Z), numbers (0-9), underscores
+#: (_), or dashes (-)", 256 characters or fewer (API_MessageTag). touchpoint.local.strict checks it too.
+SAFE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _ESCAPES = {"_": "__", ".": "_d", "@": "_a"}
 _UNESCAPE = {"_": "_", "d": ".", "a": "@"}
 
@@ -39,7 +41,7 @@ def encode(value: str) -> str:
 
 def decode(value: str) -> str | None:
     """The original value, or None when ``value`` is not something ``encode`` writes."""
-    if not _SAFE.fullmatch(value):
+    if not SAFE.fullmatch(value):
         return None
     if value == "_e":
         return ""

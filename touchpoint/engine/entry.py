@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from touchpoint import bucketing
 from touchpoint.conditions import evaluate
 from touchpoint.engine.ports import EntryRecord, GroupSlot, UserState
+from touchpoint.events import event_digest
 from touchpoint.journey.model import ReentryAfter
 from touchpoint.profiles import Profile
 from touchpoint.registry import RegistryEntry
@@ -26,10 +27,6 @@ HISTORY_KEEP = 20
 #: before StartExecution, for this long after the entry (SQS redelivers within minutes); later
 #: copies change nothing.
 RESUME_SECONDS = 6 * 3600
-
-
-def event_digest(event_id: str) -> str:
-    return hashlib.sha256(event_id.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -73,10 +70,7 @@ def decide(
             and previous.status == "running"
             and now - previous.entered_at < dt.timedelta(seconds=RESUME_SECONDS)
         ):
-            buckets = {
-                s.key: bucketing.bucket(profile.user_id, journey.id, f"split:{s.step_id}")
-                for s in journey.splits
-            }
+            buckets = _split_buckets(journey, profile.user_id)
             return Decision(journey.id, True, None, True, previous.holdout, buckets, resume=previous)
         if previous.event_id == event_id:  # its journey.entry is reported again (same id: counted once)
             return Decision(journey.id, False, "already_entered", True, previous.holdout, replay=True)
@@ -102,8 +96,12 @@ def decide(
     holdout = journey.holdout is not None and bucketing.within(
         bucketing.bucket(user_id, journey.id, "holdout"), journey.holdout.percent
     )
-    buckets = {s.key: bucketing.bucket(user_id, journey.id, f"split:{s.step_id}") for s in journey.splits}
-    return Decision(journey.id, True, None, True, holdout, buckets)
+    return Decision(journey.id, True, None, True, holdout, _split_buckets(journey, user_id))
+
+
+def _split_buckets(journey: RegistryEntry, user_id: str) -> dict[str, int]:
+    """The user's bucket in each of the journey's splits: the same on every entry and resume."""
+    return {s.key: bucketing.bucket(user_id, journey.id, f"split:{s.step_id}") for s in journey.splits}
 
 
 def resolve_groups(

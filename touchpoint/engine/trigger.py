@@ -8,7 +8,6 @@ doing it twice. Journey lifecycle events carry deterministic ids so kpi_rollup c
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from touchpoint.events import (
     Parsed,
     Rejected,
     describe_errors,
+    event_digest,
     parse_envelope,
 )
 from touchpoint.journey.model import AttributeTrigger, Condition, DateTrigger, EventTrigger, Where
@@ -787,8 +787,7 @@ def _user_in(raw: str) -> str | None:
 
 
 def _erased_stub(event: Event) -> str:
-    digest = hashlib.sha256(event.id.encode()).hexdigest()[:16]
-    return json.dumps({"detail-type": event.type, "event_id_sha256": digest}, sort_keys=True)
+    return json.dumps({"detail-type": event.type, "event_id_sha256": event_digest(event.id)}, sort_keys=True)
 
 
 def _describe(event: Event) -> str:

@@ -38,8 +38,8 @@ from touchpoint.clock import process_clock, use_clock
 from touchpoint.local import strict
 from touchpoint.local.asl import Executor, status_change_event
 from touchpoint.local.clock import VirtualClock
-from touchpoint.local.faults import FaultyClient, Injector, InvocationCrashed
-from touchpoint.local.integrations import AwsIntegrations, LambdaContext, Usage
+from touchpoint.local.faults import FaultyClient, Injector
+from touchpoint.local.integrations import AwsIntegrations, InvocationCrashed, LambdaContext, Usage
 from touchpoint.local.memory import MemoryAdapters, MemoryTables
 from touchpoint.local.memory.clients import EventsClient, MemoryQueues, QueuedMessage
 from touchpoint.local.memory.kpis import MemoryKpis

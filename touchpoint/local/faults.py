@@ -20,17 +20,11 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from touchpoint.durations import format_duration
 from touchpoint.errors import TransientError
+from touchpoint.local.integrations import InvocationCrashed
 from touchpoint.local.scenario import ChannelFault, Fault, Outage, Redelivery, ServiceFault
 
 #: Attempts of a DynamoDB request before the SDK gives up (standard mode, max_attempts 3: 1 + 3).
 SDK_ATTEMPTS = 4
-
-
-class InvocationCrashed(BaseException):
-    """The function died (timed out) while running: no ``except Exception`` in the handler sees
-    it, as no code runs after a real crash. Step Functions reports ``Sandbox.Timedout``."""
-
-    error = "Sandbox.Timedout"
 
 
 @dataclass

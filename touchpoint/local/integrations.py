@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from touchpoint.compiler import ir
-from touchpoint.local.faults import InvocationCrashed
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -51,6 +50,13 @@ class Usage:
     #: by service: lambda, events (Task integrations) and states (API calls made through
     #: ``LocalStepFunctionsClient``)
     requests: Counter[str] = field(default_factory=Counter)
+
+
+class InvocationCrashed(BaseException):
+    """The function died (timed out) while running: no ``except Exception`` in the handler sees
+    it, as no code runs after a real crash. Step Functions reports ``Sandbox.Timedout``."""
+
+    error = "Sandbox.Timedout"
 
 
 class TaskError(Exception):

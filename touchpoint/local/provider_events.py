@@ -26,6 +26,7 @@ from typing import Any
 
 from touchpoint.channels.sms import segments
 from touchpoint.clock import Clock, iso
+from touchpoint.events import SMS_DELIVERED, SMS_IN_FLIGHT
 from touchpoint.local.copies import deep_copy
 from touchpoint.local.pricing import PRICES
 from touchpoint.local.sms_voice import TextMessage
@@ -323,12 +324,7 @@ SMS_DESCRIPTIONS: Mapping[str, str] = {
     "TEXT_UNREACHABLE": "Phone is currently unreachable or unavailable",
 }
 #: The final statuses that are failures (TEXT_PENDING and TEXT_QUEUED are never final).
-SMS_FAILURES = frozenset(SMS_DESCRIPTIONS) - {
-    "TEXT_DELIVERED",
-    "TEXT_SUCCESSFUL",
-    "TEXT_PENDING",
-    "TEXT_QUEUED",
-}
+SMS_FAILURES = frozenset(SMS_DESCRIPTIONS) - SMS_DELIVERED - SMS_IN_FLIGHT
 #: Calling code → (ISO country, mcc, mnc of a large carrier): the countries the population lives in.
 COUNTRIES: tuple[tuple[str, str, str, str], ...] = (
     ("+86", "CN", "460", "00"),

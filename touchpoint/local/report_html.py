@@ -319,13 +319,11 @@ class _Report:
         totals: Counter[str] = Counter()
         for data in self.data.values():
             counts = (data.get("kpis") or {}).get("counts") or {}
-            for key in ("entered", "converted"):
+            for key in ("entered", "converted", "failed"):
                 totals[key] += _int(counts.get(key))
         sent = sum(1 for m in self.messages if m.status == "sent")
         skipped = sum(1 for m in self.messages if m.status == "skipped")
-        failed = sum(
-            _int(((d.get("kpis") or {}).get("counts") or {}).get("failed")) for d in self.data.values()
-        )
+        failed = totals["failed"]
         cost = _num(aws.get("estimated_cost_usd"))
         per_1000 = _num(aws.get("cost_per_1000_user_journeys_usd"))
         tiles = [

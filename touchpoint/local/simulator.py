@@ -65,7 +65,6 @@ class Sent:
     journey_id: str
     step_id: str
     channel: str
-    template: str
     message_id: str
     at: dt.datetime
 
@@ -81,8 +80,8 @@ class Run:
     segments: Counter[str] = field(default_factory=Counter)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     observed: set[str] = field(default_factory=set)  # event ids: the bus delivers at least once
-    unanswered: set[str] = field(default_factory=set)  # message ids of unconfirmed sends the provider took
-    reported: set[str] = field(default_factory=set)  # message ids a provider event reached the bus about
+    #: message ids of unconfirmed sends the provider took, about which it has published nothing yet
+    unanswered: set[str] = field(default_factory=set)
 
 
 class Simulation:
@@ -408,15 +407,7 @@ class Simulation:
                     message_id = accepted.message_id
                     self.run_state.unanswered.add(message_id)
             if message_id is not None:
-                sent = Sent(
-                    user_id,
-                    journey_id,
-                    properties["step_id"],
-                    properties["channel"],
-                    properties["template"],
-                    message_id,
-                    at,
-                )
+                sent = Sent(user_id, journey_id, properties["step_id"], properties["channel"], message_id, at)
                 self.run_state.sent[(user_id, journey_id, sent.step_id)] = sent
                 self._react(sent)
         elif kind == "journey.entry":
@@ -514,7 +505,7 @@ class Simulation:
         else:
             envelope = None
         if envelope is not None:
-            self.run_state.reported.add(sent.message_id)
+            self.run_state.unanswered.discard(sent.message_id)
             self.cloud.put_default_bus([provider_events.entry(envelope)])
 
     def _ses_event(self, sent: Sent, kind: str, at: dt.datetime, detail: str | None) -> dict[str, Any] | None:
@@ -605,10 +596,11 @@ class Simulation:
             for journey_id, journey in self.journeys.items()
         }
         statuses = Counter(m["status"] for m in self.run_state.messages)
-        reconciled = sum(1 for t in self.run_state.trace if t["kind"] == "reconciled")
+        kinds = Counter(t["kind"] for t in self.run_state.trace)
+        reconciled = kinds["reconciled"]
         # the provider took it but had published nothing about it yet when the scenario ended (a
         # delayed delivery, a soft bounce SES still retries): nothing to act on yet
-        in_flight = len(self.run_state.unanswered - self.run_state.reported)
+        in_flight = len(self.run_state.unanswered)
         return {
             "injected": dict(sorted(self.faults.injected.items())),
             "faults": self.faults.describe(),
@@ -617,13 +609,13 @@ class Simulation:
                 "sqs_records": cloud.recovery["records_redelivered"],
                 "scheduled_invocations": cloud.recovery["invocations_retried"],
             },
-            "deferred": sum(1 for t in self.run_state.trace if t["kind"] == "deferral"),
+            "deferred": kinds["deferral"],
             "fell_back": sum(1 for e in executions if fallbacks.get(e["journey_id"], set()) & set(e["path"])),
             "unconfirmed": statuses["sent_unconfirmed"],
             "reconciled": reconciled,
             "unconfirmed_in_flight": in_flight,
             "act_on": {
-                "failed_steps": sum(1 for t in self.run_state.trace if t["kind"] == "step_failed"),
+                "failed_steps": kinds["step_failed"],
                 "unconfirmed_not_reconciled": statuses["sent_unconfirmed"] - reconciled - in_flight,
                 "dead_lettered": len(cloud.dead_letters),
             },

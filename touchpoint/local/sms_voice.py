@@ -19,13 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from touchpoint.channels.sms import OPTED_OUT
 from touchpoint.clock import Clock
 from touchpoint.local import strict
 from touchpoint.local.meter import Meter
 
 SERVICE, SEND = strict.SMS_VOICE, "SendTextMessage"
-#: End User Messaging's reason for refusing a number that replied STOP (or was added to the list).
-OPTED_OUT = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,13 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.parsers import create_parser
 from botocore.validate import validate_parameters
 
+from touchpoint.channels import tags
+
 SES, SMS_VOICE, SNS = "sesv2", "pinpoint-sms-voice-v2", "sns"
 
-#: SES v2 MessageTag: "Contain only ASCII letters (a-z, A-Z), numbers (0-9), underscores (_), or
-#: dashes (-). Contain 256 characters or fewer." (name and value alike)
+#: SES v2 MessageTag, name and value alike (touchpoint.channels.tags.SAFE):
 #: https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_MessageTag.html
-SES_TAG = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SES_TAG = tags.SAFE
 #: SES documents no number of tags per message. 50 is chosen here (the limit AWS's own resource
 #: tagging uses) so a request that piles tags up is noticed; Touchpoint sends four.
 SES_MAX_TAGS = 50
@@ -99,14 +100,10 @@ def _session() -> botocore.session.Session:
 
 
 @cache
-def _exceptions(service: str) -> Any:
-    return ClientExceptionsFactory().create_client_exceptions(service_model(service))
-
-
 def exceptions(service: str) -> Any:
     """The modeled exception classes of ``service`` (what ``client.exceptions`` holds), for the
     simulator's boto3-shaped clients."""
-    return _exceptions(service)
+    return ClientExceptionsFactory().create_client_exceptions(service_model(service))
 
 
 def model_violations(shape: Shape, value: Any, path: str = "") -> list[tuple[str, str]]:
@@ -318,7 +315,7 @@ def client_error(service: str, operation: str, refused: Refusal) -> ClientError:
     """The exception a boto3 client of ``service`` raises for this answer."""
     model = service_model(service).operation_model(operation)
     parsed = parsed_error(model, http_response(service, refused))
-    error_class: type[ClientError] = _exceptions(service).from_code(parsed["Error"]["Code"])
+    error_class: type[ClientError] = exceptions(service).from_code(parsed["Error"]["Code"])
     return error_class(cast(Any, parsed), operation)
 
 

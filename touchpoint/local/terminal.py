@@ -18,8 +18,9 @@ from typing import Any, TextIO
 from touchpoint.engine.kpi import FUNNEL
 from touchpoint.journey.model import IfStep, Journey, SendStep, SplitStep, WaitForStep
 from touchpoint.journey.steps import Node, resolve, walk
+from touchpoint.journey.types import CHANNELS
 from touchpoint.logs import redact
-from touchpoint.metrics import CHANNELS, channel_key, rate
+from touchpoint.metrics import channel_key, rate
 
 OK, NOT_OK, NO_DATA = "✔", "✘", "·"  # met, missed, nothing to judge yet
 

@@ -32,7 +32,6 @@ from moto.moto_api._internal import mock_random
 from moto.scheduler.models import scheduler_backends
 from moto.sesv2.models import sesv2_backends
 from moto.sns.models import sns_backends
-from moto.sns.utils import is_e164
 
 from touchpoint.local import strict
 from touchpoint.local.meter import Meter
@@ -165,16 +164,6 @@ class SnsClient(_ModelClient):
 
         def publish() -> dict[str, Any]:
             strict.check(self.service, "Publish", params)
-            if phone is not None and not is_e164(phone):
-                raise ClientError(
-                    {
-                        "Error": {
-                            "Code": "InvalidParameter",
-                            "Message": "Phone number does not meet the E164 format",
-                        }
-                    },
-                    "Publish",
-                )
             backend = sns_backends[self.account][self.region]
             try:
                 message_id = backend.publish(
