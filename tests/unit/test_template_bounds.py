@@ -704,3 +704,40 @@ def test_validate_explains_namespace(tmp_path: Path) -> None:
 
 def test_validate_accepts_the_example_journeys() -> None:
     assert load_project([JOURNEYS], cwd=REPO).all_violations() == []
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (RecursionError("maximum recursion depth exceeded"), "nests too deeply (Python's recursion limit)"),
+        (MemoryError(), "runs out of memory"),
+        (sandbox.LimitExceeded(ITERATIONS), f"exceeds the {ITERATIONS}"),
+        (OverflowError("(34, 'Numerical result out of range')"), None),
+    ],
+    ids=["recursion", "memory", "limit", "overflow"],
+)
+def test_the_send_and_the_validator_classify_a_failed_render_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, reason: str | None
+) -> None:
+    """Python's recursion and memory limits are limits of the render, in the same words at both; an
+    OverflowError (10.0 ** 400) is the template's own arithmetic, like 1/0: the validator leaves it to
+    the send, which names it."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "t.email.j2").write_text(email("x"), encoding="utf-8")
+    renderer = Renderer(tmp_path, EMPTY)
+
+    def fail(*args: object) -> templates.Message:
+        raise error
+
+    monkeypatch.setattr(templates, "render_message", fail)
+    with pytest.raises(TemplateError) as caught:
+        renderer.render("email", "t", Profile({"user_id": "u1"}), {})
+    violations = _validate(tmp_path, {})
+    if reason is None:
+        assert str(caught.value) == f"t.email.j2: {type(error).__name__}: {error}"
+        assert violations == []
+    else:
+        assert str(caught.value) == f"template t.email.j2 {reason}"
+        assert violations == [
+            f"./templates/t.email.j2:1: template cannot be rendered within the limits: {reason}"
+        ]

@@ -109,13 +109,9 @@ class BoundedTemplate(jinja2.Template):
             budget.call()
         return super().new_context(vars, shared, locals)
 
-    def make_module(
-        self,
-        vars: dict[str, Any] | None = None,
-        shared: bool = False,
-        locals: Mapping[str, Any] | None = None,
-    ) -> TemplateModule:
-        context = self.new_context(vars, shared, locals)
+    def make_module(self, *args: Any, **kwargs: Any) -> TemplateModule:
+        """``{% import %}``: the body is filled into a bounded buffer (arguments as new_context's)."""
+        context = self.new_context(*args, **kwargs)
         body = Buffer()
         for piece in self.root_render_func(context):
             body.append(piece)
