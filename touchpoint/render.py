@@ -48,8 +48,8 @@ class Renderer:
         }
         try:
             message = templates.render_message(self.envs, channel, file, context)
-        except sandbox.LimitExceeded as error:
-            raise TemplateError(f"template {file} {error}") from error
+        except sandbox.OVER_LIMIT as error:
+            raise TemplateError(f"template {file} {sandbox.exceeded(error)}") from error
         except jinja2.UndefinedError as error:
             raise TemplateError(
                 f"{file}: {error.message}; add it to the profile, declare a default in "
@@ -59,10 +59,6 @@ class Renderer:
             raise TemplateError(f"{file}: blocked by the sandbox: {error}") from error
         except jinja2.TemplateError as error:
             raise TemplateError(f"{file}: {error}") from error
-        except RecursionError as error:
-            raise TemplateError(f"template {file} nests too deeply (Python's recursion limit)") from error
-        except MemoryError as error:
-            raise TemplateError(f"template {file} ran out of memory") from error
         except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as error:
             # 1/0, 'a' + 1, 10.0 ** 400 (OverflowError) ...: errors of the template's own code
             raise TemplateError(f"{file}: {type(error).__name__}: {error}") from error

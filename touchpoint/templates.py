@@ -8,7 +8,7 @@ functions use this one module, so what validates is what renders.
 Rendering is always sandboxed. HTML is autoescaped; subject and text are not (an ``&`` in a
 subject must stay an ``&``), so each file is compiled in two environments that share the loader.
 
-Both environments are a bounded sandbox (``touchpoint/sandbox.py``): a template that would
+Both environments are a bounded sandbox (``touchpoint/sandbox/``): a template that would
 build a gigabyte, loop a billion times or recurse without end is refused with the limit it hit."""
 
 from __future__ import annotations

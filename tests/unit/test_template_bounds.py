@@ -26,6 +26,8 @@ from touchpoint.journey.loader import load_project
 from touchpoint.journey.source import read_source
 from touchpoint.profiles import Profile
 from touchpoint.render import Renderer
+from touchpoint.sandbox import limits
+from touchpoint.sandbox.budget import render_seconds, running
 
 OUTPUT = "render output limit of 1,000,000 characters"
 VALUE = "value size limit of 200,000 characters or items"
@@ -44,7 +46,7 @@ NOT_ALLOWED = "is not allowed in message templates; use"
 def no_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     """The counters, not the clock, must stop each bomb: on a slow machine the deadline could
     otherwise be hit first and name another limit. The deadline has its own test."""
-    monkeypatch.setattr(sandbox, "MAX_SECONDS", 3600.0)
+    monkeypatch.setattr(limits, "MAX_SECONDS", 3600.0)
 
 
 _names = itertools.count()
@@ -361,11 +363,11 @@ def test_budgets_start_afresh_for_every_render(tmp_path: Path) -> None:
     profile = Profile({"user_id": "u1"})
     for _ in range(3):
         assert len(renderer.render("sms", "t", profile, {}).text) == 600_000
-    assert sandbox._BUDGET.get() is None
+    assert running() is None
 
 
 def test_the_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "MAX_SECONDS", -1.0)  # every check is already too late
+    monkeypatch.setattr(limits, "MAX_SECONDS", -1.0)  # every check is already too late
     assert (
         refusal(tmp_path, "{% for i in range(3) %}{{ i }}{% endfor %}")
         == f"template t.sms.j2 exceeds the {TIME}"
@@ -378,7 +380,7 @@ def test_the_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_deadline_counts_cpu_time_not_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A render waiting on a busy machine is not a runaway template (50,000 users lost two welcome
     emails to a wall-clock limit); a render spinning the CPU is."""
-    monkeypatch.setattr(sandbox, "MAX_SECONDS", 0.05)
+    monkeypatch.setattr(limits, "MAX_SECONDS", 0.05)
     with sandbox.render_budget() as budget:
         time.sleep(0.1)
         budget.check_time()
@@ -392,9 +394,9 @@ def test_the_deadline_counts_cpu_time_not_the_wall_clock(monkeypatch: pytest.Mon
 
 def test_garbage_collection_is_not_charged_to_the_render() -> None:
     heap = [[i] for i in range(1_000_000)]  # a large heap, as in a long simulation
-    cpu, charged = time.thread_time(), sandbox._render_seconds()
+    cpu, charged = time.thread_time(), render_seconds()
     gc.collect()
-    cpu, charged = time.thread_time() - cpu, sandbox._render_seconds() - charged
+    cpu, charged = time.thread_time() - cpu, render_seconds() - charged
     assert len(heap) == 1_000_000
     assert cpu > 0.0  # the collection took measurable CPU...
     assert charged < cpu / 10  # ...and almost none of it is the render's
@@ -702,3 +704,40 @@ def test_validate_explains_namespace(tmp_path: Path) -> None:
 
 def test_validate_accepts_the_example_journeys() -> None:
     assert load_project([JOURNEYS], cwd=REPO).all_violations() == []
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (RecursionError("maximum recursion depth exceeded"), "nests too deeply (Python's recursion limit)"),
+        (MemoryError(), "runs out of memory"),
+        (sandbox.LimitExceeded(ITERATIONS), f"exceeds the {ITERATIONS}"),
+        (OverflowError("(34, 'Numerical result out of range')"), None),
+    ],
+    ids=["recursion", "memory", "limit", "overflow"],
+)
+def test_the_send_and_the_validator_classify_a_failed_render_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, reason: str | None
+) -> None:
+    """Python's recursion and memory limits are limits of the render, in the same words at both; an
+    OverflowError (10.0 ** 400) is the template's own arithmetic, like 1/0: the validator leaves it to
+    the send, which names it."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "t.email.j2").write_text(email("x"), encoding="utf-8")
+    renderer = Renderer(tmp_path, EMPTY)
+
+    def fail(*args: object) -> templates.Message:
+        raise error
+
+    monkeypatch.setattr(templates, "render_message", fail)
+    with pytest.raises(TemplateError) as caught:
+        renderer.render("email", "t", Profile({"user_id": "u1"}), {})
+    violations = _validate(tmp_path, {})
+    if reason is None:
+        assert str(caught.value) == f"t.email.j2: {type(error).__name__}: {error}"
+        assert violations == []
+    else:
+        assert str(caught.value) == f"template t.email.j2 {reason}"
+        assert violations == [
+            f"./templates/t.email.j2:1: template cannot be rendered within the limits: {reason}"
+        ]

@@ -549,22 +549,14 @@ def _sample_render(
     except jinja2.TemplateSyntaxError as error:  # compiling: e.g. a filter that does not exist
         where = f"{tdir}/{error.name or file_name}"
         return [Violation(where, error.lineno or 1, "", f"template error: {error.message}")]
-    except (sandbox.LimitExceeded, RecursionError, MemoryError, OverflowError) as error:
-        reason = next((text for kind, text in _LIMIT_ERRORS if isinstance(error, kind)), str(error))
+    except sandbox.OVER_LIMIT as error:
+        reason = sandbox.exceeded(error)
         return [_at_template(error, tdir, file_name, f"cannot be rendered within the limits: {reason}")]
     except jinja2.exceptions.SecurityError as error:
         return [_at_template(error, tdir, file_name, f"is refused by the sandbox: {error}")]
     except Exception:  # data-dependent (1/0 on a sample value): the runtime reports it for real data
         return []
     return []
-
-
-_LIMIT_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
-    (RecursionError, "it nests too deeply (Python's recursion limit)"),
-    (MemoryError, "it runs out of memory"),
-    (OverflowError, "a number is too large"),
-)
-"""Python's own limits, in the words of the render limits (LimitExceeded says which one itself)."""
 
 
 def _at_template(error: BaseException, tdir: str, file_name: str, what: str) -> Violation:
