@@ -18,7 +18,7 @@ import pytest
 from touchpoint.cli import main
 from touchpoint.engine.kpi import FUNNEL
 from touchpoint.local.scenario import load_scenario
-from touchpoint.local.simulator import Simulation
+from touchpoint.local.simulator import Simulation, world
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 REPO = Path(__file__).resolve().parents[2]
@@ -480,7 +480,7 @@ def test_the_bundle_ships_the_journeys_kpi_rollup_reads_channels_from(tmp_path: 
     from touchpoint.aws.kpis import load_send_steps
 
     path = SCENARIOS / "reference.yaml"
-    bundle = Simulation(load_scenario(path), path.parent)._bundle(tmp_path)
+    bundle = world.bundle(load_scenario(path), path.parent, tmp_path).root
     steps = load_send_steps(bundle / "journeys", ["new-user-7day", "birthday"])
     assert steps["new-user-7day"]["welcome"] == "email"
     assert steps["birthday"] == {"greeting": "email", "nudge": "sms"}

@@ -19,7 +19,8 @@ from tests.conftest import JOURNEYS
 from tests.reliability.conftest import Figures
 from touchpoint.local import cloud as cloud_module
 from touchpoint.local.scenario import scenario_from
-from touchpoint.local.simulator import Simulation
+from touchpoint.local.simulator import Simulation, runner
+from touchpoint.local.simulator.results import assemble_results
 
 HARD = {
     "qa-apostrophe": ("o'brien.shaw@example.com", "+8613812345678"),
@@ -86,17 +87,16 @@ def test_no_contact_point_in_any_log_line_of_a_month(
     monkeypatch.setattr(cloud_module.LocalCloud, "_handlers", loud)
     contacts: set[str] = set()
 
-    def remember(self: Any) -> Any:
-        result = results(self)
-        table = self.cloud.memory.profiles if self.cloud.memory is not None else None
+    def remember(world: Any) -> Any:
+        result = assemble_results(world)
+        table = world.cloud.memory.profiles if world.cloud.memory is not None else None
         assert table is not None
         for partition in table.partitions.values():
             for item in partition.values():
                 contacts.update(str(item[k]) for k in ("email", "phone") if item.get(k))
         return result
 
-    results = Simulation._results
-    monkeypatch.setattr(Simulation, "_results", remember)
+    monkeypatch.setattr(runner, "assemble_results", remember)
     try:
         report = Simulation(scenario_from(_scenario()), Path(".")).run()
     finally:

@@ -196,70 +196,48 @@ class Behaviour(_Strict):
     """How synthetic users react to messages, and what the providers report about them
     (probabilities per message, except the two lists, which are per address or number)."""
 
-    open: float = Field(0.32, ge=0, le=1, description="An email is opened.")
-    click: float = Field(0.22, ge=0, le=1, description="An opened email (or a delivered SMS) is clicked.")
-    sms_click: float = Field(0.07, ge=0, le=1, description="A delivered SMS is clicked.")
-    bounce: float = Field(0.01, ge=0, le=1, description="An email hard-bounces.")
-    unsubscribe: float = Field(
+    open: Share = Field(0.32, description="An email is opened.")
+    click: Share = Field(0.22, description="An opened email (or a delivered SMS) is clicked.")
+    sms_click: Share = Field(0.07, description="A delivered SMS is clicked.")
+    bounce: Share = Field(0.01, description="An email hard-bounces.")
+    unsubscribe: Share = Field(
         0.004,
-        ge=0,
-        le=1,
         description="A delivered message leads to an unsubscribe (for SMS through End User Messaging: "
         "a STOP reply).",
     )
-    convert_after_click: float = Field(
-        0.18, ge=0, le=1, description="A click leads to an order within hours."
-    )
-    transient_bounce: float = Field(
+    convert_after_click: Share = Field(0.18, description="A click leads to an order within hours.")
+    transient_bounce: Share = Field(
         0.004,
-        ge=0,
-        le=1,
         description="An email bounces transiently (a full mailbox): SES retries, gives up and reports "
         "a Bounce with bounceType Transient hours later; never delivered.",
     )
-    undetermined_bounce: float = Field(
-        0.001, ge=0, le=1, description="An email bounces with bounceType Undetermined."
-    )
-    account_suppressed: float = Field(
+    undetermined_bounce: Share = Field(0.001, description="An email bounces with bounceType Undetermined.")
+    account_suppressed: Share = Field(
         0.003,
-        ge=0,
-        le=1,
         description="Share of addresses on SES's account-level suppression list: SES reports every "
         "email to them as a Bounce OnAccountSuppressionList and never sends it.",
     )
-    delivery_delay: float = Field(
+    delivery_delay: Share = Field(
         0.02,
-        ge=0,
-        le=1,
         description="SES cannot deliver an email at once: a DeliveryDelay, then the Delivery minutes "
         "to hours later.",
     )
-    rendering_failure: float = Field(
+    rendering_failure: Share = Field(
         0.0,
-        ge=0,
-        le=1,
         description="SES reports a Rendering Failure. SES renders only templated sends and Touchpoint "
         "sends finished MIME, so 0 is real; set it to see what one does.",
     )
-    sms_not_final: float = Field(
+    sms_not_final: Share = Field(
         0.05,
-        ge=0,
-        le=1,
         description="An SMS reports a non-final status (TEXT_PENDING, or TEXT_CARRIER_UNREACHABLE not "
         "final) before it is delivered.",
     )
-    sms_carrier_unreachable: float = Field(
-        0.006, ge=0, le=1, description="An SMS ends TEXT_CARRIER_UNREACHABLE (final)."
-    )
-    sms_blocked: float = Field(0.004, ge=0, le=1, description="An SMS ends TEXT_BLOCKED.")
-    sms_invalid: float = Field(
-        0.008, ge=0, le=1, description="An SMS ends TEXT_INVALID: the number is suppressed."
-    )
-    sms_ttl_expired: float = Field(0.002, ge=0, le=1, description="An SMS ends TEXT_TTL_EXPIRED.")
-    carrier_opt_out: float = Field(
+    sms_carrier_unreachable: Share = Field(0.006, description="An SMS ends TEXT_CARRIER_UNREACHABLE (final).")
+    sms_blocked: Share = Field(0.004, description="An SMS ends TEXT_BLOCKED.")
+    sms_invalid: Share = Field(0.008, description="An SMS ends TEXT_INVALID: the number is suppressed.")
+    sms_ttl_expired: Share = Field(0.002, description="An SMS ends TEXT_TTL_EXPIRED.")
+    carrier_opt_out: Share = Field(
         0.01,
-        ge=0,
-        le=1,
         description="Share of phone numbers on the opt-out list (they replied STOP before): End User "
         "Messaging refuses every SMS to them.",
     )
@@ -280,13 +258,13 @@ class Behaviour(_Strict):
 
 class Population(_Strict):
     count: int = Field(ge=0, le=1_000_000, description="Number of synthetic users.")
-    new_share: float = Field(0.25, ge=0, le=1, description="Share who register during the scenario.")
-    email_consent: float = Field(0.78, ge=0, le=1, description="Share with email marketing consent.")
-    sms_consent: float = Field(0.42, ge=0, le=1, description="Share with SMS marketing consent.")
-    customers: float = Field(0.55, ge=0, le=1, description="Share of existing users who have ordered before.")
-    dormant: float = Field(0.3, ge=0, le=1, description="Share of existing customers not seen for 30+ days.")
-    members: float = Field(0.2, ge=0, le=1, description="Share with a membership (an expiry date).")
-    b2b: float = Field(0.06, ge=0, le=1, description="Share who download a whitepaper.")
+    new_share: Share = Field(0.25, description="Share who register during the scenario.")
+    email_consent: Share = Field(0.78, description="Share with email marketing consent.")
+    sms_consent: Share = Field(0.42, description="Share with SMS marketing consent.")
+    customers: Share = Field(0.55, description="Share of existing users who have ordered before.")
+    dormant: Share = Field(0.3, description="Share of existing customers not seen for 30+ days.")
+    members: Share = Field(0.2, description="Share with a membership (an expiry date).")
+    b2b: Share = Field(0.06, description="Share who download a whitepaper.")
     behaviour: Behaviour = Field(default_factory=Behaviour, description="Reactions to messages.")
 
 
