@@ -1,0 +1,189 @@
+"""A journey's settings beside its trigger and steps: entry rules, rollout, goal, KPIs, caps, windows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Discriminator, Field, PlainValidator, Tag, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
+
+from touchpoint.journey.model.base import Strict
+from touchpoint.journey.model.conditions import WHERE_DESCRIPTION, Condition, Where
+from touchpoint.journey.types import (
+    Duration,
+    EventType,
+    GroupName,
+    LocalTime,
+    Percent,
+    Rate,
+    Weekday,
+)
+
+
+class ReentryAfter(Strict):
+    after: Duration = Field(description="A user may enter again this long after their previous entry.")
+
+
+def _reentry_word(value: object) -> Literal["never", "always"]:
+    if value in {"never", "always"}:
+        return value
+    raise PydanticCustomError(
+        "reentry", '"{text}" is not a re-entry rule; use never, always or {after: 7d}', {"text": str(value)}
+    )
+
+
+Reentry = Annotated[
+    (
+        Annotated[
+            Literal["never", "always"],
+            PlainValidator(_reentry_word),
+            WithJsonSchema({"enum": ["never", "always"]}),
+            Tag("word"),
+        ]
+        | Annotated[ReentryAfter, Tag("after")]
+    ),
+    Discriminator(lambda v: "after" if isinstance(v, dict | ReentryAfter) else "word"),
+]
+
+
+class Entry(Strict):
+    reentry: Reentry = Field("never", description="never | always | {after: 7d}.")
+    priority: int = Field(
+        0, ge=-1000, le=1000, description="Within a group, the higher priority journey wins."
+    )
+    group: GroupName | None = Field(
+        None, description="At most one journey of a group runs per user at a time (higher priority wins)."
+    )
+
+
+class Rollout(Strict):
+    percent: Percent = Field(
+        100, description="Canary: share of the audience that may enter (0 < percent ≤ 100)."
+    )
+    test_users: list[str] = Field(
+        default_factory=list, description="User ids that always enter (QA accounts)."
+    )
+    segment: Condition | None = Field(None, description="Canary limited to this segment (e.g. one region).")
+
+
+class Holdout(Strict):
+    percent: float = Field(
+        gt=0,
+        lt=100,
+        description="Share of entrants held out: they enter, are measured, never receive a message.",
+    )
+
+
+class ExitRule(Strict):
+    event: EventType = Field(description="Event that ends the user's run of this journey at once.")
+    where: Where = Field(default_factory=dict, description=WHERE_DESCRIPTION)
+
+
+class Goal(Strict):
+    event: EventType = Field(description="The conversion event, e.g. order.placed.")
+    where: Where = Field(default_factory=dict, description=WHERE_DESCRIPTION)
+    within: Duration = Field(description="A conversion counts when it happens this soon after entry.")
+    target: Rate = Field(description="Target conversion rate (0..1), e.g. 0.12.")
+    baseline: Rate | None = Field(
+        None, description="Conversion rate before this journey, for the lift report."
+    )
+    deadline: dt.date | None = Field(None, description="Date by which the target should be met.")
+    metric: str | None = Field(None, description="The goal in words (R1: what, from, to, by when).")
+
+
+RATE_KPIS: tuple[str, ...] = (
+    "reach_rate",
+    "delivery_rate",
+    "email_delivery_rate",
+    "sms_delivery_rate",
+    "open_rate",
+    "click_rate",
+    "click_to_open_rate",
+    "conversion_rate",
+    "unsubscribe_rate",
+    "complaint_rate",
+    "bounce_rate",
+    "send_failure_rate",
+    "email_send_failure_rate",
+    "sms_send_failure_rate",
+    "trigger_success_rate",
+)
+COUNT_KPIS: tuple[str, ...] = ("entered", "sent", "delivered", "opened", "clicked", "converted")
+KpiName = Literal[
+    "reach_rate",
+    "delivery_rate",
+    "email_delivery_rate",
+    "sms_delivery_rate",
+    "open_rate",
+    "click_rate",
+    "click_to_open_rate",
+    "conversion_rate",
+    "unsubscribe_rate",
+    "complaint_rate",
+    "bounce_rate",
+    "send_failure_rate",
+    "email_send_failure_rate",
+    "sms_send_failure_rate",
+    "trigger_success_rate",
+    "entered",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "converted",
+]
+
+
+class KpiTarget(Strict):
+    target: float | None = Field(None, ge=0, description="Value the team aims for.")
+    floor: float | None = Field(None, ge=0, description="Alarm when the value falls below this.")
+    ceiling: float | None = Field(None, ge=0, description="Alarm when the value rises above this.")
+    min_sample: int = Field(
+        100, ge=1, description="No alarm until the rate's denominator reaches this count."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> KpiTarget:
+        if self.target is None and self.floor is None and self.ceiling is None:
+            raise PydanticCustomError("kpi", "needs at least one of: target, floor, ceiling")
+        return self
+
+
+class Cap(Strict):
+    max: int = Field(ge=1, description="At most this many messages …")
+    per: Duration = Field(description="… in any window of this length (e.g. 24h).")
+
+
+class Limits(Strict):
+    email: Cap | None = Field(None, description="Cap on this journey's emails per user.")
+    sms: Cap | None = Field(None, description="Cap on this journey's SMS per user.")
+    on_cap: Literal["defer", "skip"] = Field(
+        "defer", description="Over a cap: defer until the window frees (default) or skip the message."
+    )
+
+
+class SendWindow(Strict):
+    from_: LocalTime = Field(alias="from", description="Earliest local send time, e.g. 08:00.")
+    to: LocalTime = Field(
+        description="Latest local send time (exclusive), e.g. 21:00; before from = overnight."
+    )
+    days: list[Weekday] | None = Field(None, description="Allowed weekdays (default: every day).")
+
+
+class Campaign(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=48)] = Field(
+        description="Campaign id shared by its journeys, e.g. double-12."
+    )
+    stage: Literal["warm-up", "launch", "sustain", "review"] = Field(
+        description="Stage of the plan (R16): warm-up 7–3 days before, launch 3–1 days before, sustain "
+        "during, review after."
+    )
+    date: dt.date = Field(description="The event date the stages are relative to, e.g. 2026-12-12.")
+
+
+class Effective(Strict):
+    from_: AwareDatetime | None = Field(
+        None, alias="from", description="No entries before this time (with offset)."
+    )
+    until: AwareDatetime | None = Field(None, description="No entries from this time on (with offset).")
