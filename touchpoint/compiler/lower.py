@@ -144,49 +144,49 @@ class Lowering:
             )
         )
 
-    def lambda_task(
-        self,
-        name: str,
-        function: str,
-        payload: dict[str, Json],
-        next_state: str,
-        selector: dict[str, Json],
-        comment: str,
-    ) -> Task:
-        return Task(
-            name,
-            LAMBDA_INVOKE,
-            {"FunctionName": placeholder(function), "Payload": payload},
-            next=next_state,
-            result_path=contract.LAST,
-            result_selector=selector,
-            retry=(_LAMBDA_RETRY,),
-            comment=comment,
-        )
-
-    def callback_task(
+    def function_task(
         self,
         name: str,
         function: str,
         payload: dict[str, Json],
         *,
+        callback: bool,
         next_state: str | None,
-        result_path: str | None,
-        timeout_seconds: int,
-        catch: tuple[Catch, ...],
+        result_path: str | None = contract.LAST,
+        result_selector: dict[str, Json] | None = None,
+        timeout_seconds: int | None = None,
+        catch: tuple[Catch, ...] = (),
         comment: str,
     ) -> Task:
-        """A ``.waitForTaskToken`` Task on one of the stack's functions (sends, waits, actions)."""
+        """A Task on one of the stack's functions: invoked (``callback=False``), or
+        ``.waitForTaskToken``, which waits until the function calls back (sends, waits, actions)."""
         return Task(
             name,
-            LAMBDA_CALLBACK,
+            LAMBDA_CALLBACK if callback else LAMBDA_INVOKE,
             {"FunctionName": placeholder(function), "Payload": payload},
             next=next_state,
             result_path=result_path,
+            result_selector=result_selector,
             timeout_seconds=timeout_seconds,
             retry=(_LAMBDA_RETRY,),
             catch=catch,
             comment=comment,
+        )
+
+    def ask_trigger_eval(
+        self, node: Node, payload: dict[str, Json], next_state: str, selector: dict[str, Json], comment: str
+    ) -> str:
+        """A step's question to trigger_eval (the next local time, a condition), its answer in LAST."""
+        return self.add(
+            self.function_task(
+                node.id,
+                contract.TRIGGER_EVAL_FUNCTION,
+                payload,
+                callback=False,
+                next_state=next_state,
+                result_selector=selector,
+                comment=comment,
+            )
         )
 
     def journey_action(self, node: Node, kind: str, change: Json, cont: str | None, comment: str) -> Task:
@@ -205,10 +205,11 @@ class Lowering:
             "kind": kind,
             "change": change,
         }
-        return self.callback_task(
+        return self.function_task(
             node.id,
             contract.TRIGGER_EVAL_FUNCTION,
             payload,
+            callback=True,
             next_state=cont,
             result_path=None,
             timeout_seconds=contract.SEND_TIMEOUT_SECONDS,

@@ -7,7 +7,7 @@ language's step union and that each class implements the whole protocol."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from touchpoint.compiler.ir import Json
 from touchpoint.journey.steps import Node
@@ -37,6 +37,16 @@ class StepKind(Protocol):
         ...
 
     def view(self) -> View: ...
+
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Bound(Generic[S]):
+    """A kind's behaviour bound to one step of its model (``kind_of`` makes them)."""
+
+    step: S
 
 
 def as_json(model: Any) -> Json:

@@ -3,10 +3,9 @@ derived from the execution, so retries are recognisable downstream."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from touchpoint.compiler.kinds.base import View
+from touchpoint.compiler.kinds.base import Bound, View
 from touchpoint.journey.model import EmitStep
 from touchpoint.journey.steps import Node
 
@@ -14,10 +13,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class EmitKind:
-    step: EmitStep
-
+class EmitKind(Bound[EmitStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         emit = self.step.emit
         event = {"type": emit.type, "properties": dict(emit.properties)}

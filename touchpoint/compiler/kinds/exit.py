@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from touchpoint.compiler.ir import Pass
-from touchpoint.compiler.kinds.base import View
+from touchpoint.compiler.kinds.base import Bound, View
 from touchpoint.journey.model import ExitStep
 from touchpoint.journey.steps import Node
 
@@ -14,10 +13,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class ExitKind:
-    step: ExitStep
-
+class ExitKind(Bound[ExitStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         reason = self.step.exit
         return ctx.add(Pass(node.id, {"reason": reason}, "$.exit", comment=f"exit: {reason}"))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from touchpoint import contract
 from touchpoint.compiler.ir import Choice, ChoiceRule, Json
-from touchpoint.compiler.kinds.base import View, as_json
+from touchpoint.compiler.kinds.base import Bound, View, as_json
 from touchpoint.conditions import describe
 from touchpoint.journey.model import IfStep
 from touchpoint.journey.steps import Node
@@ -16,10 +15,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class IfKind:
-    step: IfStep
-
+class IfKind(Bound[IfStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         then_entry = ctx.branch(node, "then", cont)
         else_entry = ctx.branch(node, "else", cont)
@@ -35,15 +31,8 @@ class IfKind:
             "user_id.$": f"$.{contract.INPUT_USER}",
             "condition": as_json(self.step.if_),
         }
-        return ctx.add(
-            ctx.lambda_task(
-                node.id,
-                contract.TRIGGER_EVAL_FUNCTION,
-                payload,
-                choice,
-                {"result.$": "$.Payload.result"},
-                "evaluate the condition",
-            )
+        return ctx.ask_trigger_eval(
+            node, payload, choice, {"result.$": "$.Payload.result"}, "evaluate the condition"
         )
 
     def view(self) -> View:

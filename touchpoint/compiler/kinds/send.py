@@ -8,12 +8,11 @@ when given)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from touchpoint import contract
 from touchpoint.compiler.ir import Catch, Choice, ChoiceRule, Json
-from touchpoint.compiler.kinds.base import View
+from touchpoint.compiler.kinds.base import Bound, View
 from touchpoint.journey.model import SendStep
 from touchpoint.journey.steps import Node
 
@@ -21,10 +20,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class SendKind:
-    step: SendStep
-
+class SendKind(Bound[SendStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         journey, step, spec = ctx.journey, self.step, self.step.send
         after = ctx.branch(node, "fallback", cont) if step.fallback else cont
@@ -66,10 +62,11 @@ class SendKind:
             if window.days is not None:
                 payload["send_window"]["days"] = list(window.days)
         return ctx.add(
-            ctx.callback_task(
+            ctx.function_task(
                 node.id,
                 contract.SEND_FUNCTION_BY_CHANNEL[spec.channel],
                 payload,
+                callback=True,
                 next_state=next_state,
                 result_path=contract.LAST,
                 timeout_seconds=contract.SEND_TIMEOUT_SECONDS,

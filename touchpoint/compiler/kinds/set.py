@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from touchpoint.compiler.kinds.base import View
+from touchpoint.compiler.kinds.base import Bound, View
 from touchpoint.journey.model import SetStep
 from touchpoint.journey.steps import Node
 
@@ -13,10 +12,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class SetKind:
-    step: SetStep
-
+class SetKind(Bound[SetStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         return ctx.add(
             ctx.journey_action(node, "set", dict(sorted(self.step.set.items())), cont, "set attributes")

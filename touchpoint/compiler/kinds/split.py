@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from touchpoint import contract
 from touchpoint.compiler.ir import Choice, ChoiceRule
-from touchpoint.compiler.kinds.base import View
+from touchpoint.compiler.kinds.base import Bound, View
 from touchpoint.journey.model import SplitStep
 from touchpoint.journey.steps import Node
 
@@ -15,10 +14,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class SplitKind:
-    step: SplitStep
-
+class SplitKind(Bound[SplitStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         paths = self.step.split
         entries = [ctx.target(ctx.sequence(b.nodes, cont)) for b in node.branches]

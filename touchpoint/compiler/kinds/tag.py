@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from touchpoint.compiler.kinds.base import View
+from touchpoint.compiler.kinds.base import Bound, View
 from touchpoint.journey.model import TagStep
 from touchpoint.journey.steps import Node
 
@@ -13,10 +12,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class TagKind:
-    step: TagStep
-
+class TagKind(Bound[TagStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         tag = self.step.tag
         change = {"add": sorted(set(tag.add)), "remove": sorted(set(tag.remove))}

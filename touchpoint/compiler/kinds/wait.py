@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from touchpoint import contract
 from touchpoint.compiler.ir import Json, Wait
-from touchpoint.compiler.kinds.base import View
+from touchpoint.compiler.kinds.base import Bound, View
 from touchpoint.durations import format_duration
 from touchpoint.journey.model import WaitStep
 from touchpoint.journey.steps import Node
@@ -16,10 +15,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class WaitKind:
-    step: WaitStep
-
+class WaitKind(Bound[WaitStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         wait = self.step.wait
         if isinstance(wait, int):
@@ -34,15 +30,12 @@ class WaitKind:
         }
         if until.weekday:
             payload["weekday"] = until.weekday
-        return ctx.add(
-            ctx.lambda_task(
-                node.id,
-                contract.TRIGGER_EVAL_FUNCTION,
-                payload,
-                waiting,
-                {"until.$": "$.Payload.until"},
-                f"next {until.weekday or 'day'} {until.time} local time",
-            )
+        return ctx.ask_trigger_eval(
+            node,
+            payload,
+            waiting,
+            {"until.$": "$.Payload.until"},
+            f"next {until.weekday or 'day'} {until.time} local time",
         )
 
     def view(self) -> View:

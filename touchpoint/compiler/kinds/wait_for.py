@@ -3,12 +3,11 @@ it; ``States.Timeout`` is caught into ``on_timeout``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from touchpoint import contract
 from touchpoint.compiler.ir import Catch, Json
-from touchpoint.compiler.kinds.base import View, as_json
+from touchpoint.compiler.kinds.base import Bound, View, as_json
 from touchpoint.durations import format_duration
 from touchpoint.journey.model import WaitForStep
 from touchpoint.journey.steps import Node
@@ -17,10 +16,7 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
-@dataclass(frozen=True)
-class WaitForKind:
-    step: WaitForStep
-
+class WaitForKind(Bound[WaitForStep]):
     def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
         spec = self.step.wait_for
         on_event = ctx.branch(node, "on_event", cont)
@@ -40,10 +36,11 @@ class WaitForKind:
             "timeout_seconds": spec.timeout,
         }
         return ctx.add(
-            ctx.callback_task(
+            ctx.function_task(
                 node.id,
                 contract.TRIGGER_EVAL_FUNCTION,
                 payload,
+                callback=True,
                 next_state=on_event,
                 result_path=contract.LAST,
                 timeout_seconds=spec.timeout,

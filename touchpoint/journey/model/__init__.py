@@ -22,7 +22,7 @@ from touchpoint.journey.model.conditions import (
 from touchpoint.journey.model.emit import EmitSpec, EmitStep
 from touchpoint.journey.model.exit import ExitStep
 from touchpoint.journey.model.if_ import IfStep
-from touchpoint.journey.model.journey import SCHEMA_ID, Journey, JourneySettings
+from touchpoint.journey.model.journey import SCHEMA_ID, Journey
 from touchpoint.journey.model.send import SendSpec, SendStep
 from touchpoint.journey.model.set import SetStep
 from touchpoint.journey.model.settings import (
@@ -30,14 +30,17 @@ from touchpoint.journey.model.settings import (
     RATE_KPIS,
     Campaign,
     Cap,
+    CountKpi,
     Effective,
     Entry,
     ExitRule,
     Goal,
     Holdout,
+    JourneySettings,
     KpiName,
     KpiTarget,
     Limits,
+    RateKpi,
     Reentry,
     ReentryAfter,
     Rollout,
@@ -78,6 +81,7 @@ __all__ = [
     "Cap",
     "Condition",
     "ConsentCondition",
+    "CountKpi",
     "DateSpec",
     "DateTrigger",
     "Effective",
@@ -99,6 +103,7 @@ __all__ = [
     "Limits",
     "NotCondition",
     "Ops",
+    "RateKpi",
     "Reentry",
     "ReentryAfter",
     "Rollout",

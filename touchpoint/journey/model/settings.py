@@ -1,22 +1,26 @@
-"""A journey's settings beside its trigger and steps: entry rules, rollout, goal, KPIs, caps, windows."""
+"""Everything about a journey except its steps: trigger, entry rules, rollout, goal, KPIs, caps, windows."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, Discriminator, Field, PlainValidator, Tag, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from touchpoint.journey.model.base import Strict
 from touchpoint.journey.model.conditions import WHERE_DESCRIPTION, Condition, Where
+from touchpoint.journey.model.triggers import Trigger
 from touchpoint.journey.types import (
+    Category,
     Duration,
     EventType,
     GroupName,
+    JourneyId,
     LocalTime,
     Percent,
     Rate,
+    TimeZone,
     Weekday,
 )
 
@@ -92,7 +96,7 @@ class Goal(Strict):
     metric: str | None = Field(None, description="The goal in words (R1: what, from, to, by when).")
 
 
-RATE_KPIS: tuple[str, ...] = (
+RateKpi = Literal[
     "reach_rate",
     "delivery_rate",
     "email_delivery_rate",
@@ -108,31 +112,11 @@ RATE_KPIS: tuple[str, ...] = (
     "email_send_failure_rate",
     "sms_send_failure_rate",
     "trigger_success_rate",
-)
-COUNT_KPIS: tuple[str, ...] = ("entered", "sent", "delivered", "opened", "clicked", "converted")
-KpiName = Literal[
-    "reach_rate",
-    "delivery_rate",
-    "email_delivery_rate",
-    "sms_delivery_rate",
-    "open_rate",
-    "click_rate",
-    "click_to_open_rate",
-    "conversion_rate",
-    "unsubscribe_rate",
-    "complaint_rate",
-    "bounce_rate",
-    "send_failure_rate",
-    "email_send_failure_rate",
-    "sms_send_failure_rate",
-    "trigger_success_rate",
-    "entered",
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "converted",
 ]
+CountKpi = Literal["entered", "sent", "delivered", "opened", "clicked", "converted"]
+KpiName = Literal[RateKpi, CountKpi]
+RATE_KPIS: tuple[str, ...] = get_args(RateKpi)
+COUNT_KPIS: tuple[str, ...] = get_args(CountKpi)
 
 
 class KpiTarget(Strict):
@@ -187,3 +171,41 @@ class Effective(Strict):
         None, alias="from", description="No entries before this time (with offset)."
     )
     until: AwareDatetime | None = Field(None, description="No entries from this time on (with offset).")
+
+
+class JourneySettings(Strict):
+    """Everything about a journey except its steps: what trigger_eval needs (the registry)."""
+
+    id: JourneyId = Field(description="Unique id, [a-z][a-z0-9-]*; also the file name (<id>.yaml).")
+    name: str = Field(min_length=1, description="Human name, any language.")
+    description: str | None = Field(None, description="What the journey is for.")
+    owner: str = Field(min_length=1, description="Who answers for it (R2), e.g. growth@example.com.")
+    timezone: TimeZone = Field(
+        description="IANA zone for schedules and users without one, e.g. Asia/Shanghai."
+    )
+    effective: Effective | None = Field(None, description="When entries are allowed (R2).")
+    review: Literal["weekly", "monthly", "quarterly"] | None = Field(None, description="Review cycle (R2).")
+    campaign: Campaign | None = Field(
+        None, description="The campaign plan and stage this journey belongs to."
+    )
+    category: Category = Field(
+        "marketing", description="marketing (consent + caps apply) or transactional (service messages)."
+    )
+    trigger: Trigger = Field(description="What starts the journey for a user.")
+    audience: Condition | None = Field(
+        None, description="Who may enter, checked at entry (default: everyone)."
+    )
+    entry: Entry = Field(default_factory=Entry, description="Re-entry, priority and group rules.")
+    rollout: Rollout | None = Field(None, description="Canary rollout (R12).")
+    holdout: Holdout | None = Field(None, description="Holdout group for measuring lift.")
+    exit: list[ExitRule] = Field(
+        default_factory=list, description="Events that end the journey for the user."
+    )
+    goal: Goal | None = Field(None, description="The SMART goal the engine measures (R1).")
+    kpis: dict[KpiName, KpiTarget] = Field(
+        default_factory=dict, description="KPI targets, floors and ceilings."
+    )
+    limits: Limits | None = Field(None, description="Per-journey frequency caps (global caps apply too).")
+    send_window: SendWindow | None = Field(
+        None, description="Allowed local send hours; outside them sends wait."
+    )

@@ -66,6 +66,7 @@ class StepRules(Protocol):
 class StepBase(Strict):
     """The defaults of ``StepRules``: no branches, never ends the journey, keeps no one, no problem."""
 
+    kind: ClassVar[str]
     id: StepId | None = Field(
         None, description="Stable step id (needed to refer to the step); derived if omitted."
     )
