@@ -6,24 +6,16 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from touchpoint.conditions import describe, describe_where
+from touchpoint.compiler.kinds import kind_of
+from touchpoint.conditions import describe_where
 from touchpoint.durations import format_duration
 from touchpoint.journey.model import (
     AttributeTrigger,
     DateTrigger,
-    EmitStep,
     EventTrigger,
-    ExitStep,
-    IfStep,
     Journey,
     ScheduleTrigger,
-    SendStep,
-    SetStep,
-    SplitStep,
-    TagStep,
     Trigger,
-    WaitForStep,
-    WaitStep,
 )
 from touchpoint.journey.steps import Node, resolve
 
@@ -69,37 +61,6 @@ def trigger_text(trigger: Trigger) -> str:
             assert_never(trigger)
 
 
-def step_text(node: Node) -> str:
-    step = node.step
-    match step:
-        case SendStep():
-            return f"send {step.send.channel}: {step.send.template}"
-        case WaitStep():
-            if isinstance(step.wait, int):
-                return f"wait {format_duration(step.wait)}"
-            until = step.wait.until
-            return f"wait until {until.weekday + ' ' if until.weekday else ''}{until.time}"
-        case IfStep():
-            return f"if {describe(step.if_)}"
-        case WaitForStep():
-            spec = step.wait_for
-            return f"wait for {spec.event} (max {format_duration(spec.timeout)})"
-        case SplitStep():
-            return "split " + " / ".join(f"{p.name} {p.percent:g}%" for p in step.split)
-        case TagStep():
-            return "tag " + " ".join([*(f"+{t}" for t in step.tag.add), *(f"-{t}" for t in step.tag.remove)])
-        case SetStep():
-            return "set " + ", ".join(
-                f"{k} = {v}" if v is not None else f"unset {k}" for k, v in step.set.items()
-            )
-        case EmitStep():
-            return f"emit {step.emit.type}"
-        case ExitStep():
-            return f"exit: {step.exit}"
-        case _:
-            assert_never(step)
-
-
 _SHAPES = {
     "rect": ('["', '"]'),
     "stadium": ('(["', '"])'),
@@ -132,37 +93,17 @@ class _Graph:
         return pending
 
     def step(self, node: Node, pending: Pending) -> Pending:
-        step = node.step
-        label = step_text(node) + (f" · {node.id}" if step.id else "")
-        match step:
-            case IfStep() | SplitStep() | WaitForStep():
-                shape = "hexagon" if isinstance(step, WaitForStep) else "rhombus"
-                here = self.add(shape, label)
-                self.connect(pending, here)
-                labels = {"then": "yes", "else": "no", "on_event": "did it", "on_timeout": "timeout"}
-                if isinstance(step, SplitStep):
-                    labels = {p.name: f"{p.name} {p.percent:g}%" for p in step.split}
-                out: Pending = []
-                for branch in node.branches:
-                    out += self.sequence(branch.nodes, [(here, labels[branch.label])])
-                return out
-            case SendStep():
-                here = self.add("rect", label)
-                self.connect(pending, here)
-                if not node.branches:
-                    return [(here, None)]
-                return [(here, "sent"), *self.sequence(node.branches[0].nodes, [(here, "not sent")])]
-            case ExitStep():
-                self.connect(pending, self.add("stadium", label))
-                return []
-            case WaitStep():
-                here = self.add("hexagon", label)
-            case TagStep() | SetStep() | EmitStep():
-                here = self.add("slant", label)
-            case _:
-                assert_never(step)
+        view = kind_of(node.step).view()
+        here = self.add(view.shape, view.text + (f" · {node.id}" if node.step.id else ""))
         self.connect(pending, here)
-        return [(here, None)]
+        if view.ends:
+            return []
+        if not view.edges:
+            return [(here, None)]
+        out: Pending = [(here, view.straight)] if view.straight else []
+        for branch, text in zip(node.branches, view.edges, strict=True):
+            out += self.sequence(branch.nodes, [(here, text)])
+        return out
 
 
 def _escape(text: str) -> str:

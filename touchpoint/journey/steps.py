@@ -7,20 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import assert_never
 
-from touchpoint.journey.model import (
-    EmitStep,
-    ExitStep,
-    IfStep,
-    SendStep,
-    SetStep,
-    SplitStep,
-    Step,
-    TagStep,
-    WaitForStep,
-    WaitStep,
-)
+from touchpoint.journey.model import Step
 from touchpoint.journey.source import JsonPath
 
 
@@ -56,32 +44,14 @@ def resolve(steps: list[Step], path: JsonPath = ("steps",), parent: str | None =
 
 
 def _branches(step: Step, path: JsonPath, step_id: str) -> tuple[Branch, ...]:
-    def branch(label: str, key: str, steps: list[Step]) -> Branch:
-        list_path = (*path, key)
-        return Branch(label, list_path, resolve(steps, list_path, f"{step_id}.{label}"))
-
-    match step:
-        case SendStep():
-            return (branch("fallback", "fallback", step.fallback),) if step.fallback else ()
-        case IfStep():
-            return branch("then", "then", step.then), branch("else", "else", step.else_)
-        case WaitForStep():
-            return branch("on_event", "on_event", step.on_event), branch(
-                "on_timeout", "on_timeout", step.on_timeout
-            )
-        case SplitStep():
-            return tuple(
-                Branch(
-                    p.name,
-                    (*path, "split", i, "steps"),
-                    resolve(p.steps, (*path, "split", i, "steps"), f"{step_id}.{p.name}"),
-                )
-                for i, p in enumerate(step.split)
-            )
-        case WaitStep() | TagStep() | SetStep() | EmitStep() | ExitStep():
-            return ()
-        case _:
-            assert_never(step)
+    return tuple(
+        Branch(
+            inner.label,
+            (*path, *inner.path),
+            resolve(inner.steps, (*path, *inner.path), f"{step_id}.{inner.label}"),
+        )
+        for inner in step.branch_lists()
+    )
 
 
 def walk(nodes: tuple[Node, ...]) -> Iterator[Node]:

@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import assert_never
 
 import jinja2
 
@@ -24,17 +23,13 @@ from touchpoint.journey.model import (
     AttributeCondition,
     Condition,
     DateTrigger,
-    EmitStep,
     EventTrigger,
     ExitStep,
     IfStep,
     Journey,
     SendStep,
     SetStep,
-    SplitStep,
-    TagStep,
     WaitForStep,
-    WaitStep,
     Where,
 )
 from touchpoint.journey.source import JsonPath, Source, format_path
@@ -108,12 +103,7 @@ def _step_ids(nodes: tuple[Node, ...]) -> Findings:
 
 def always_exits(node: Node) -> bool:
     """Every path through ``node`` ends the journey, so nothing after it can run."""
-    step = node.step
-    if isinstance(step, ExitStep):
-        return True
-    if isinstance(step, IfStep | SplitStep | WaitForStep):
-        return all(any(always_exits(n) for n in branch.nodes) for branch in node.branches)
-    return False  # a send's sent path goes on, fallback or not
+    return node.step.ends_every_path([any(always_exits(n) for n in branch.nodes) for branch in node.branches])
 
 
 def structural(journey: Journey) -> list[tuple[JsonPath, str, Severity]]:
@@ -131,28 +121,8 @@ def _structure(nodes: tuple[Node, ...]) -> Findings:
             yield nodes[i + 1].path, f"unreachable: it follows {what}; move or remove it", "error"
             break
     for node in nodes:
-        step = node.step
-        if isinstance(step, IfStep) and not step.then and not step.else_:
-            yield node.path, "if has no then or else steps; add the steps to run", "error"
-        if isinstance(step, SplitStep):
-            total = sum(p.percent for p in step.split)
-            if abs(total - 100) > 1e-9:
-                yield (*node.path, "split"), f"percentages add up to {total:g}, not 100", "error"
-            names = [p.name for p in step.split]
-            for dup in sorted({n for n in names if names.count(n) > 1}):
-                yield (*node.path, "split"), f'path name "{dup}" is used twice; name each path once', "error"
-        if isinstance(step, TagStep):
-            for tag in sorted(set(step.tag.add) & set(step.tag.remove)):
-                yield (*node.path, "tag"), f'"{tag}" is both added and removed; keep one', "error"
-        if isinstance(step, EmitStep) and step.emit.type.startswith(contract.RESERVED_EVENT_PREFIXES):
-            yield (
-                (*node.path, "emit", "type"),
-                (
-                    f'"{step.emit.type}" is reserved for Touchpoint\'s own events '
-                    f"({', '.join(p + '*' for p in contract.RESERVED_EVENT_PREFIXES)}); choose another type"
-                ),
-                "error",
-            )
+        for path, message, severity in node.step.problems():
+            yield (*node.path, *path), message, severity
         for branch in node.branches:
             yield from _structure(branch.nodes)
 
@@ -160,25 +130,12 @@ def _structure(nodes: tuple[Node, ...]) -> Findings:
 # --------------------------------------------------------------------------- time
 
 
-def longest(nodes: tuple[Node, ...], until_weekday: int = 7 * 86400, until_daily: int = 86400) -> int:
+def longest(nodes: tuple[Node, ...]) -> int:
     """Worst-case seconds a user spends on ``nodes`` (send deferrals not counted)."""
     total = 0
     for node in nodes:
-        step = node.step
-        match step:
-            case WaitStep():
-                if isinstance(step.wait, int):
-                    total += step.wait
-                else:
-                    total += until_weekday if step.wait.until.weekday else until_daily
-            case WaitForStep():
-                total += step.wait_for.timeout + max(longest(b.nodes) for b in node.branches)
-            case SendStep() | IfStep() | SplitStep():
-                total += max((longest(b.nodes) for b in node.branches), default=0)
-            case TagStep() | SetStep() | EmitStep() | ExitStep():
-                pass
-            case _:
-                assert_never(step)
+        hold = node.step.hold()
+        total += (hold.seconds if hold else 0) + max((longest(b.nodes) for b in node.branches), default=0)
     return total
 
 
@@ -193,15 +150,9 @@ def _sends_on_longest(nodes: tuple[Node, ...]) -> int:
 def _durations(journey: Journey, nodes: tuple[Node, ...]) -> Findings:
     limit = durations.ONE_YEAR
     for node in walk(nodes):
-        step = node.step
-        if isinstance(step, WaitStep) and isinstance(step.wait, int) and step.wait > limit:
-            yield (*node.path, "wait"), _too_long("this wait", step.wait), "error"
-        if isinstance(step, WaitForStep) and step.wait_for.timeout > limit:
-            yield (
-                (*node.path, "wait_for", "timeout"),
-                _too_long("this timeout", step.wait_for.timeout),
-                "error",
-            )
+        hold = node.step.hold()
+        if hold is not None and hold.seconds > limit:
+            yield (*node.path, *hold.path), _too_long(hold.what, hold.seconds), "error"
     total = longest(nodes)
     if total > limit:
         yield ("steps",), _too_long("the longest path through the steps", total), "error"

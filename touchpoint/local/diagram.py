@@ -15,19 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from touchpoint.compiler.graph import step_text, trigger_text
-from touchpoint.journey.model import (
-    EmitStep,
-    ExitStep,
-    IfStep,
-    Journey,
-    SendStep,
-    SetStep,
-    SplitStep,
-    TagStep,
-    WaitForStep,
-    WaitStep,
-)
+from touchpoint.compiler.graph import trigger_text
+from touchpoint.compiler.kinds import kind_of
+from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import Node, resolve
 
 BOX_W = 208  # every box has the same width: a column of steps reads like a list
@@ -213,9 +203,6 @@ def _seq(blocks: Iterable[_Block]) -> _Block:
     return _Block(width, y, "".join(parts), placed[-1].open)
 
 
-_EDGE_LABELS = {"then": "yes", "else": "no", "on_event": "did it", "on_timeout": "timeout"}
-
-
 class _Drawer:
     def __init__(self, counts: StepCounts | None) -> None:
         self.counts = counts
@@ -230,51 +217,33 @@ class _Drawer:
 
     def node(self, node: Node) -> _Block:
         step = node.step
+        view = kind_of(step).view()
         counts = self.counts
-        reached = counts.reached.get(node.id, 0) if counts else None
-        label = step_text(node)
-        sub = node.id if step.id else None
-        alarm = self.failures(node.id)
-        match step:
-            case SendStep():
-                stats = None
-                if counts:
-                    sent = counts.sent.get(node.id, 0)
-                    skipped = counts.skipped.get(node.id, 0)
-                    stats = f"{sent:,} sent · {skipped:,} skipped"
-                box = self.box(
-                    "send",
-                    label,
-                    step=node.id,
-                    count=reached,
-                    sub=sub,
-                    stats=stats,
-                    channel=step.send.channel,
-                    alarm=alarm,
-                )
-                if not node.branches:
-                    return box
-                fallback = self.sequence(node.branches[0].nodes)
-                return self.branching(
-                    box, [("sent", "sent", _Block(0, 0, "")), ("fallback", "not sent", fallback)]
-                )
-            case IfStep() | WaitForStep() | SplitStep():
-                box = self.box(step.kind, label, step=node.id, count=reached, sub=sub, alarm=alarm)
-                labels = dict(_EDGE_LABELS)
-                if isinstance(step, SplitStep):
-                    labels = {p.name: f"{p.name} {p.percent:g}%" for p in step.split}
-                columns = [
-                    (branch.label, labels[branch.label], self.sequence(branch.nodes))
-                    for branch in node.branches
-                ]
-                return self.branching(box, columns)
-            case ExitStep():
-                box = self.box("exit", label, step=node.id, count=reached, sub=sub, alarm=alarm)
-                box.open = False
-                return box
-            case WaitStep() | TagStep() | SetStep() | EmitStep():
-                return self.box(step.kind, label, step=node.id, count=reached, sub=sub, alarm=alarm)
-        raise AssertionError(f"unknown step kind {step.kind}")  # pragma: no cover
+        stats = None
+        if counts and view.channel is not None:
+            sent, skipped = counts.sent.get(node.id, 0), counts.skipped.get(node.id, 0)
+            stats = f"{sent:,} sent · {skipped:,} skipped"
+        box = self.box(
+            step.kind,
+            view.text,
+            step=node.id,
+            count=counts.reached.get(node.id, 0) if counts else None,
+            sub=node.id if step.id else None,
+            stats=stats,
+            channel=view.channel,
+            alarm=self.failures(node.id),
+        )
+        if view.ends:
+            box.open = False
+            return box
+        if not view.edges:
+            return box
+        columns = [(view.straight, view.straight, _Block(0, 0, ""))] if view.straight else []
+        columns += [
+            (branch.label, text, self.sequence(branch.nodes))
+            for branch, text in zip(node.branches, view.edges, strict=True)
+        ]
+        return self.branching(box, columns)
 
     def failures(self, step: str) -> tuple[int, int] | None:
         """(failed, unconfirmed) of a step, or None when neither happened (the box stays as is)."""
