@@ -51,7 +51,7 @@ def derive(scope: Stack, journeys: Sequence[CompiledJourney], arns: Arns) -> Pol
     """The statements of every role of the stack, from the manifests and the needs."""
 
     def statements(need: Need, function: FunctionName | None = None) -> list[iam.PolicyStatement]:
-        resources = [arn for name in need.resources for arn in _resolve(name, function)]
+        resources = [arn for name in need.resources for arn in resolve(name, function)]
         if not resources:  # no journey waits on this function; the other SMS adapter
             return []
         conditions = dict(need.conditions) if need.conditions else None
@@ -61,7 +61,7 @@ def derive(scope: Stack, journeys: Sequence[CompiledJourney], arns: Arns) -> Pol
             )
         ]
 
-    def _resolve(name: Resource, function: FunctionName | None) -> Sequence[str]:
+    def resolve(name: Resource, function: FunctionName | None) -> Sequence[str]:
         if name != "journeys_awaiting":
             return arns[name]
         assert function is not None, "only a function's need names the journeys awaiting it"

@@ -13,7 +13,6 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra import journeys as compiled
-from infra.config import DeployConfig
 from infra.observability.alarms import SES_BOUNCE_REVIEW, SES_COMPLAINT_REVIEW, kpi_alarms
 from infra.observability.metrics import (
     SEND_FAILURE_CEILING,
@@ -26,22 +25,21 @@ from infra.sending import SES_EVENTS
 from infra.stack import BUNDLE_ROOT, TouchpointStack
 from infra.wiring import FUNCTIONS, PLACEHOLDER_FUNCTIONS, FunctionName, env_name
 from tests.conftest import STATEMACHINES
-from tests.infra.conftest import ORIGINATION_ARN, logical_id, resources, synthesize, template_of
+from tests.infra.conftest import (
+    CONFIG,
+    ORIGINATION_ARN,
+    logical_id,
+    resource_names,
+    resources,
+    synthesize,
+    template_of,
+)
 from touchpoint import contract, metrics, routing
 from touchpoint.aws import tables as table_specs
 from touchpoint.journey.model import KpiTarget
 from touchpoint.registry import load as load_registry
 from touchpoint.settings import Settings
 
-CONFIG = DeployConfig(
-    sms_origination_identity=ORIGINATION_ARN,
-    alert_email="oncall@example.com",
-    default_timezone="Asia/Shanghai",
-    kpi_step_dimension=("cart-abandonment",),
-    send_email_concurrency=7,
-    send_sms_concurrency=3,
-    trigger_max_concurrency=20,
-)
 JOURNEYS = compiled.load(STATEMACHINES)
 REGISTRY = load_registry(STATEMACHINES / "registry.json")
 SENDING = [j for j in JOURNEYS if j.settings.channels]
@@ -840,3 +838,8 @@ def test_code_asset_is_functions_touchpoint_journeys_and_the_registry(
     assert (staged / "journeys" / "profile.yaml").is_file()
     assert not list(staged.rglob("__pycache__"))
     assert not list(staged.rglob("tests"))
+
+
+def test_the_stack_resolves_every_resource_a_need_may_name(stack: TouchpointStack) -> None:
+    # journeys_awaiting is per function: infra.permissions resolves it from the manifests
+    assert set(stack.resource_arns()) == set(resource_names()) - {"journeys_awaiting"}

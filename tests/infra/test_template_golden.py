@@ -20,33 +20,15 @@ import pytest
 
 from infra.config import DeployConfig
 from tests.conftest import UPDATE_GOLDENS
-from tests.infra.conftest import ORIGINATION_ARN, synthesize
+from tests.infra.conftest import CONFIG, OTHER_BRANCHES, synthesize
 
 GOLDENS = Path(__file__).resolve().parent / "golden"
 #: One configuration per branch of the stack: End User Messaging with an origination ARN (the
 #: tests' configuration); SNS with X-Ray, a created email identity and no deletion protection; a
 #: pool id with an imported email identity ARN and an hourly date sweep.
 CONFIGS = {
-    "end-user-messaging": DeployConfig(
-        sms_origination_identity=ORIGINATION_ARN,
-        alert_email="oncall@example.com",
-        default_timezone="Asia/Shanghai",
-        kpi_step_dimension=("cart-abandonment",),
-        send_email_concurrency=7,
-        send_sms_concurrency=3,
-        trigger_max_concurrency=20,
-    ),
-    "sns-xray-identity": DeployConfig(
-        sms_adapter="sns",
-        xray=True,
-        create_email_identity=True,
-        email_identity="mail.example.com",
-        alert_email="oncall@example.com",
-        send_email_concurrency=None,
-        send_sms_concurrency=None,
-        unsubscribe_concurrency=None,
-        deletion_protection=False,
-    ),
+    "end-user-messaging": CONFIG,
+    "sns-xray-identity": OTHER_BRANCHES,
     "pool-identity-arn": DeployConfig(
         sms_origination_identity="pool-0123456789abcdef0123456789abcdef",
         email_identity_arn="arn:aws:ses:eu-west-1:123456789012:identity/example.com",
