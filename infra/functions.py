@@ -19,7 +19,7 @@ from infra.wiring import FUNCTIONS, FunctionName, FunctionSpec, env_name
 from touchpoint import metrics
 
 
-def functions(
+def build(
     scope: Stack, config: DeployConfig, invocation_dlq: sqs.IQueue, *, bundle_layer: bool
 ) -> dict[FunctionName, lambda_.Function]:
     code = packaging.function_code(config.project_dir)

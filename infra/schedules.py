@@ -38,7 +38,7 @@ def role(scope: Stack, statements: Sequence[iam.PolicyStatement]) -> iam.Role:
     return created
 
 
-def schedules(
+def build(
     scope: Stack,
     config: DeployConfig,
     journeys: Sequence[CompiledJourney],

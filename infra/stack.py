@@ -77,9 +77,7 @@ class TouchpointStack(Stack):
         self.sms_configuration_set = sending.sms(self, config)
         self.unsubscribe_secret = unsubscribe.secret(self, config)
         self.deferral = sending.deferral(self)
-        self.functions = functions.functions(
-            self, config, self.queues.invocation_dlq, bundle_layer=bundle_layer
-        )
+        self.functions = functions.build(self, config, self.queues.invocation_dlq, bundle_layer=bundle_layer)
         self.unsubscribe_url = unsubscribe.url(self.functions["unsubscribe"])
         ingest.event_sources(config, self.functions, self.queues)
         functions.configure(self.functions, self.setting_values())
@@ -89,11 +87,11 @@ class TouchpointStack(Stack):
             permissions.attach(self.role_of(name), statements)
         permissions.attach(self.deferral.role, self.policies.deferred_send)
         self.journey_logs = state_machines.journey_logs(self, config)
-        self.state_machines = state_machines.state_machines(
+        self.state_machines = state_machines.build(
             self, config, self.journeys, self.substitutions(), self.policies.journeys, self.journey_logs
         )
         self.schedules_role = schedules.role(self, self.policies.schedules)
-        self.schedules = schedules.schedules(
+        self.schedules = schedules.build(
             self, config, self.journeys, self.functions, self.schedules_role, self.queues.invocation_dlq
         )
         self.observability = Observability(

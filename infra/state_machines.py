@@ -26,7 +26,7 @@ def journey_logs(scope: Stack, config: DeployConfig) -> logs.LogGroup:
     )
 
 
-def state_machines(
+def build(
     scope: Stack,
     config: DeployConfig,
     journeys: Sequence[CompiledJourney],
