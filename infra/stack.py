@@ -65,7 +65,8 @@ class TouchpointStack(Stack):
             raise journeys.ProjectError(f"kpi_step_dimension names unknown journeys: {sorted(unknown)}")
         Tags.of(self).add("project", "touchpoint")
 
-        # The order of creation is the order of the template's resources: keep it.
+        # The order of creation is the order of the template's resources, and the order statements
+        # are attached the order of each policy's statements: keep both.
         self.tables = storage.tables(self, config)
         self.buses = ingest.buses(self)
         self.alerts = alerts(self, config)
@@ -82,7 +83,8 @@ class TouchpointStack(Stack):
         ingest.event_sources(config, self.functions, self.queues)
         functions.configure(self.functions, self.setting_values())
 
-        self.policies = permissions.derive(self, self.journeys, self.resource_arns())
+        self.arns = self.resource_arns()
+        self.policies = permissions.derive(self, self.journeys, self.arns)
         for name, statements in self.policies.functions.items():
             permissions.attach(self.role_of(name), statements)
         permissions.attach(self.deferral.role, self.policies.deferred_send)
@@ -108,7 +110,7 @@ class TouchpointStack(Stack):
             journeys=self.journeys,
             functions=self.functions,
             state_machines=self.state_machines,
-            arns=self.resource_arns(),
+            arns=self.arns,
             unsubscribe_secret=self.unsubscribe_secret,
             invocation_dlq=self.queues.invocation_dlq,
         )
