@@ -7,16 +7,20 @@ synth. ``ACKNOWLEDGED`` is the list docs/deploy.md explains, rule by rule."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
-from infra.wiring import FUNCTIONS
-
-if TYPE_CHECKING:
-    from infra.stack import TouchpointStack
+from infra.config import DeployConfig
+from infra.functions import role_of
+from infra.journeys import CompiledJourney
+from infra.permissions import Arns
+from infra.wiring import FUNCTIONS, FunctionName, Resource
 
 REASONS: Final = {
     "AwsSolutions-L1": (
@@ -112,17 +116,37 @@ def _policy(role: iam.IRole) -> IConstruct:
     return resource
 
 
-def apply(stack: TouchpointStack) -> None:
-    """Acknowledge exactly the findings the configuration produces, nothing broader."""
-    config = stack.config
+#: What a need may name that IAM can only grant through a wildcard, and why it is accepted.
+WILDCARDS: Final[Mapping[Resource, str]] = {
+    "journey_executions": "ExecutionArns",
+    "deferred_schedules": "DeferredSendSchedules",
+    "sms_phone_numbers": "SnsSms",
+}
+
+
+def apply(
+    scope: Stack,
+    config: DeployConfig,
+    *,
+    journeys: Sequence[CompiledJourney],
+    functions: Mapping[FunctionName, lambda_.Function],
+    state_machines: Mapping[str, sfn.StateMachine],
+    arns: Arns,
+    unsubscribe_secret: IConstruct,
+    invocation_dlq: IConstruct,
+) -> None:
+    """Acknowledge exactly the findings the configuration produces, nothing broader: a wildcard
+    finding on a function's policy follows from its needs (``infra.wiring``), as its statement does."""
     acks = _Acknowledgements()
     for spec in FUNCTIONS:
-        acks.add(_resource(stack.functions[spec.name]), "AwsSolutions-L1", REASONS["AwsSolutions-L1"])
+        acks.add(_resource(functions[spec.name]), "AwsSolutions-L1", REASONS["AwsSolutions-L1"])
         if config.xray:
-            acks.add(_policy(stack.role_of(spec.name)), "AwsSolutions-IAM5[Resource::*]", REASONS["XRay"])
+            acks.add(
+                _policy(role_of(functions[spec.name])), "AwsSolutions-IAM5[Resource::*]", REASONS["XRay"]
+            )
 
-    for journey in stack.journeys:
-        machine = stack.state_machines[journey.id]
+    for journey in journeys:
+        machine = state_machines[journey.id]
         acks.add(_resource(machine), "AwsSolutions-SF1", REASONS["AwsSolutions-SF1"])
         if not config.xray:
             acks.add(_resource(machine), "AwsSolutions-SF2", REASONS["AwsSolutions-SF2"])
@@ -131,16 +155,14 @@ def apply(stack: TouchpointStack) -> None:
         if config.xray:
             acks.add(policy, "AwsSolutions-IAM5[Resource::*]", REASONS["XRay"])
 
-    trigger = _policy(stack.role_of("trigger_eval"))
-    for journey in stack.journeys:
-        acks.add(trigger, wildcard_resource(stack, stack.execution_arns(journey)), REASONS["ExecutionArns"])
+    for spec in FUNCTIONS:
+        policy = _policy(role_of(functions[spec.name]))
+        for need in spec.needs:
+            for name in need.resources:
+                if name in WILDCARDS:
+                    for arn in arns[name]:
+                        acks.add(policy, wildcard_resource(scope, arn), REASONS[WILDCARDS[name]])
 
-    schedules = wildcard_resource(stack, stack.deferred_schedules_arn())
-    for name in ("send_email", "send_sms", "trigger_eval"):  # trigger_eval: erasure cancels wake-ups
-        acks.add(_policy(stack.role_of(name)), schedules, REASONS["DeferredSendSchedules"])
-    if config.sms_adapter == "sns":
-        acks.add(_policy(stack.role_of("send_sms")), "AwsSolutions-IAM5[Resource::*]", REASONS["SnsSms"])
-
-    acks.add(_resource(stack.unsubscribe_secret), "AwsSolutions-SMG4", REASONS["AwsSolutions-SMG4"])
-    acks.add(_resource(stack.queues.invocation_dlq), "AwsSolutions-SQS3", REASONS["AwsSolutions-SQS3"])
+    acks.add(_resource(unsubscribe_secret), "AwsSolutions-SMG4", REASONS["AwsSolutions-SMG4"])
+    acks.add(_resource(invocation_dlq), "AwsSolutions-SQS3", REASONS["AwsSolutions-SQS3"])
     acks.apply()

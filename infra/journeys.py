@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from infra.wiring import INTEGRATIONS
 from touchpoint import contract
 from touchpoint import registry as registry_module
 from touchpoint.registry import RegistryEntry, state_machine_name
@@ -26,14 +27,6 @@ PLACEHOLDERS = frozenset(
         contract.SEND_SMS_FUNCTION,
         contract.TRIGGER_EVAL_FUNCTION,
         contract.EVENT_BUS,
-    }
-)
-#: Service integrations the stack knows how to grant, by ASL resource.
-INTEGRATIONS = frozenset(
-    {
-        "arn:aws:states:::lambda:invoke",
-        "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "arn:aws:states:::events:putEvents",
     }
 )
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -136,7 +129,8 @@ def load(statemachines: Path) -> list[CompiledJourney]:
         if unknown:
             raise ProjectError(f"{where} the stack cannot fill placeholders {sorted(unknown)}")
         for integration in manifest.integrations:
-            if integration.resource not in INTEGRATIONS or integration.target not in PLACEHOLDERS:
+            need = INTEGRATIONS.get(integration.resource)
+            if need is None or integration.target not in need.targets:
                 raise ProjectError(
                     f"{where} the stack cannot grant {integration.resource} on {integration.target}"
                 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 os.environ.setdefault("CDK_VALIDATION", "false")
 # Node 20 is past end-of-life for jsii; the warning says nothing a test can act on.
@@ -23,12 +23,35 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.config import BUNDLE_LAYER_CONTEXT, DeployConfig
 from infra.stack import TouchpointStack
+from infra.wiring import Resource
 from tests.conftest import REPO
 
 #: The feature flags of cdk.json, so in-process synths behave like ``cdk synth``.
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))["context"]
 ORIGINATION_ARN = (
     "arn:aws:sms-voice:eu-west-1:123456789012:phone-number/phone-0123456789abcdef0123456789abcdef"
+)
+#: The tests' configuration: End User Messaging with an origination ARN, every setting off its default.
+CONFIG = DeployConfig(
+    sms_origination_identity=ORIGINATION_ARN,
+    alert_email="oncall@example.com",
+    default_timezone="Asia/Shanghai",
+    kpi_step_dimension=("cart-abandonment",),
+    send_email_concurrency=7,
+    send_sms_concurrency=3,
+    trigger_max_concurrency=20,
+)
+#: The branches CONFIG does not take: SNS, X-Ray, a created email identity, no deletion protection.
+OTHER_BRANCHES = DeployConfig(
+    sms_adapter="sns",
+    xray=True,
+    create_email_identity=True,
+    email_identity="mail.example.com",
+    alert_email="oncall@example.com",
+    send_email_concurrency=None,
+    send_sms_concurrency=None,
+    unsubscribe_concurrency=None,
+    deletion_protection=False,
 )
 
 
@@ -58,3 +81,8 @@ def logical_id(stack: TouchpointStack, construct: Any) -> str:
     """The logical id of an L2 construct's resource (or of an L1 itself)."""
     resource = construct.node.default_child or construct
     return str(stack.get_logical_id(resource))
+
+
+def resource_names() -> list[str]:
+    """Every name an IAM need may use (the members of the ``infra.wiring.Resource`` literals)."""
+    return [name for literal in get_args(Resource) for name in get_args(literal)]

@@ -70,6 +70,24 @@ def test_an_integration_the_stack_cannot_grant_is_refused(copy: Path) -> None:
         load(copy)
 
 
+@pytest.mark.parametrize(
+    ("resource", "target"),
+    [
+        ("arn:aws:states:::lambda:invoke", contract.EVENT_BUS),  # a bus is not a function
+        ("arn:aws:states:::events:putEvents", contract.SEND_EMAIL_FUNCTION),  # nor a function a bus
+    ],
+)
+def test_an_integration_on_a_target_of_the_wrong_kind_is_refused(
+    copy: Path, resource: str, target: str
+) -> None:
+    manifest = copy / "birthday.manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["integrations"].append({"resource": resource, "target": target})
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ProjectError, match=f"cannot grant {resource} on {target}"):
+        load(copy)
+
+
 def test_a_renamed_state_machine_is_refused(copy: Path) -> None:
     _edit(copy / "birthday.manifest.json", state_machine="birthday")
     with pytest.raises(ProjectError, match="must be named touchpoint-birthday"):

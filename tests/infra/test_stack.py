@@ -13,35 +13,33 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra import journeys as compiled
-from infra.config import DeployConfig
-from infra.observability import (
+from infra.observability.alarms import SES_BOUNCE_REVIEW, SES_COMPLAINT_REVIEW, kpi_alarms
+from infra.observability.metrics import (
     SEND_FAILURE_CEILING,
     SEND_FAILURE_MIN_FAILED,
     SEND_FAILURE_MIN_SAMPLE,
-    SES_BOUNCE_REVIEW,
-    SES_COMPLAINT_REVIEW,
-    kpi_alarms,
     send_failure_kpi,
 )
-from infra.stack import BUNDLE_ROOT, ROLLUP_EVERY, SES_EVENTS, TouchpointStack, dates_every
+from infra.schedules import ROLLUP_EVERY, dates_every
+from infra.sending import SES_EVENTS
+from infra.stack import BUNDLE_ROOT, TouchpointStack
 from infra.wiring import FUNCTIONS, PLACEHOLDER_FUNCTIONS, FunctionName, env_name
 from tests.conftest import STATEMACHINES
-from tests.infra.conftest import ORIGINATION_ARN, logical_id, resources, synthesize, template_of
+from tests.infra.conftest import (
+    CONFIG,
+    ORIGINATION_ARN,
+    logical_id,
+    resource_names,
+    resources,
+    synthesize,
+    template_of,
+)
 from touchpoint import contract, metrics, routing
 from touchpoint.aws import tables as table_specs
 from touchpoint.journey.model import KpiTarget
 from touchpoint.registry import load as load_registry
 from touchpoint.settings import Settings
 
-CONFIG = DeployConfig(
-    sms_origination_identity=ORIGINATION_ARN,
-    alert_email="oncall@example.com",
-    default_timezone="Asia/Shanghai",
-    kpi_step_dimension=("cart-abandonment",),
-    send_email_concurrency=7,
-    send_sms_concurrency=3,
-    trigger_max_concurrency=20,
-)
 JOURNEYS = compiled.load(STATEMACHINES)
 REGISTRY = load_registry(STATEMACHINES / "registry.json")
 SENDING = [j for j in JOURNEYS if j.settings.channels]
@@ -161,7 +159,7 @@ def test_rules_are_exactly_the_routing_rules(stack: TouchpointStack, template: d
         "trigger": logical_id(stack, stack.queues.trigger),
         "kpi": logical_id(stack, stack.queues.kpi),
     }
-    bus = {"app": {"Ref": logical_id(stack, stack.bus)}, "default": "default"}
+    bus = {"app": {"Ref": logical_id(stack, stack.buses.app)}, "default": "default"}
     synthesized = sorted(
         (
             json.dumps(r["Properties"]["EventBusName"]),
@@ -170,7 +168,7 @@ def test_rules_are_exactly_the_routing_rules(stack: TouchpointStack, template: d
         )
         for r in resources(template, "AWS::Events::Rule").values()
     )
-    configuration_set = {"Ref": logical_id(stack, stack.email_configuration_set)}
+    configuration_set = {"Ref": logical_id(stack, stack.email.configuration_set)}
     expected = sorted(
         (
             json.dumps(bus[rule.bus]),
@@ -294,13 +292,13 @@ def test_settings_values_reach_the_functions(stack: TouchpointStack, template: d
     url = {"Fn::GetAtt": [logical_id(stack, stack.unsubscribe_url), "FunctionUrl"]}
     assert email["TOUCHPOINT_UNSUBSCRIBE_URL"] == sms["TOUCHPOINT_UNSUBSCRIBE_URL"] == url
     assert email["TOUCHPOINT_EMAIL_FROM"] == CONFIG.email_from
-    assert email["TOUCHPOINT_SCHEDULER_ROLE_ARN"] == _arn(stack, stack.deferred_send_role)
+    assert email["TOUCHPOINT_SCHEDULER_ROLE_ARN"] == _arn(stack, stack.deferral.role)
     assert sms["TOUCHPOINT_SMS_ORIGINATION_IDENTITY"] == ORIGINATION_ARN
     assert sms["TOUCHPOINT_SMS_CONFIGURATION_SET"] == {"Ref": logical_id(stack, stack.sms_configuration_set)}
     assert trigger["TOUCHPOINT_TRIGGER_QUEUE_URL"] == {"Ref": logical_id(stack, stack.queues.trigger)}
     assert trigger["TOUCHPOINT_DEFAULT_TIMEZONE"] == "Asia/Shanghai"
     assert rollup["TOUCHPOINT_KPI_STEP_DIMENSION"] == "cart-abandonment"
-    assert rollup["TOUCHPOINT_ALERT_TOPIC_ARN"] == {"Ref": logical_id(stack, stack.alert_topic)}
+    assert rollup["TOUCHPOINT_ALERT_TOPIC_ARN"] == {"Ref": logical_id(stack, stack.alerts.topic)}
 
 
 def test_unsubscribe_is_a_public_function_url(stack: TouchpointStack, template: dict[str, Any]) -> None:
@@ -348,7 +346,7 @@ def test_cart_abandonment_iam_is_exactly_its_manifest(
             "Sid": "PutEvents",
             "Action": "events:PutEvents",
             "Effect": "Allow",
-            "Resource": _arn(stack, stack.bus),
+            "Resource": _arn(stack, stack.buses.app),
         },
         {
             "Action": [
@@ -454,7 +452,7 @@ def test_trigger_eval_reaches_every_journey_and_nothing_else(
         f":stateMachine:{j.state_machine_name}" for j in waits
     )
     assert _statement(statements, "ContinuationPages")["Resource"] == _arn(stack, stack.queues.trigger)
-    assert _statement(statements, "PutEvents")["Resource"] == _arn(stack, stack.bus)
+    assert _statement(statements, "PutEvents")["Resource"] == _arn(stack, stack.buses.app)
     assert "dynamodb:Scan" in _statement(statements, "Profiles")["Action"]
     assert "dynamodb:Scan" not in _statement(statements, "State")["Action"]
 
@@ -465,7 +463,7 @@ def test_send_functions_send_only_as_the_configured_identities(
     email = _policy(template, stack, stack.role_of("send_email"))
     tails = [r["Fn::Join"][1][-1] for r in _statement(email, "SendEmail")["Resource"]]
     assert sorted(map(json.dumps, tails)) == sorted(
-        map(json.dumps, [":identity/example.com", {"Ref": logical_id(stack, stack.email_configuration_set)}])
+        map(json.dumps, [":identity/example.com", {"Ref": logical_id(stack, stack.email.configuration_set)}])
     )
     sms = _policy(template, stack, stack.role_of("send_sms"))
     assert _statement(sms, "SendTextMessage") == {
@@ -493,14 +491,14 @@ def test_send_functions_send_only_as_the_configured_identities(
         }
         assert _join_tail(_statement(statements, "DeferSends")["Resource"]) == ":schedule/touchpoint/*"
         passing = _statement(statements, "PassDeferredSendRole")
-        assert passing["Resource"] == _arn(stack, stack.deferred_send_role)
+        assert passing["Resource"] == _arn(stack, stack.deferral.role)
         assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 
 def test_deferred_send_role_wakes_only_the_send_functions(
     stack: TouchpointStack, template: dict[str, Any]
 ) -> None:
-    statements = _policy(template, stack, stack.deferred_send_role)
+    statements = _policy(template, stack, stack.deferral.role)
     assert [(s["Action"], s["Resource"]) for s in statements] == [
         ("lambda:InvokeFunction", _arn(stack, stack.functions["send_email"])),
         ("lambda:InvokeFunction", _arn(stack, stack.functions["send_sms"])),
@@ -512,7 +510,7 @@ def test_deferred_send_role_wakes_only_the_send_functions(
 def test_kpi_rollup_publishes_alerts_only(stack: TouchpointStack, template: dict[str, Any]) -> None:
     statements = _policy(template, stack, stack.role_of("kpi_rollup"))
     assert _statement(statements, "PublishAlerts")["Resource"] == {
-        "Ref": logical_id(stack, stack.alert_topic)
+        "Ref": logical_id(stack, stack.alerts.topic)
     }
     assert _statement(statements, "EncryptAlerts")["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert _statement(statements, "Kpis")["Resource"] == _arn(stack, stack.tables.kpis)
@@ -548,7 +546,7 @@ def test_ses_configuration_set_publishes_every_routed_event_to_the_default_bus(
 def test_alert_topic_is_encrypted_and_mailed(stack: TouchpointStack, template: dict[str, Any]) -> None:
     tpl = template_of(template)
     tpl.has_resource_properties(
-        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [logical_id(stack, stack.key), "Arn"]}}
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [logical_id(stack, stack.alerts.key), "Arn"]}}
     )
     tpl.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
@@ -576,7 +574,7 @@ def test_every_kpi_floor_and_ceiling_is_an_alarm_at_that_value(
     stack: TouchpointStack, template: dict[str, Any]
 ) -> None:
     alarms = _alarms(template)
-    topic = {"Ref": logical_id(stack, stack.alert_topic)}
+    topic = {"Ref": logical_id(stack, stack.alerts.topic)}
     checked = 0
     for journey_id, entry in REGISTRY.journeys.items():
         for name, kpi in entry.kpis.items():
@@ -662,7 +660,7 @@ def test_every_sending_journey_alarms_on_its_send_failures(
     stack: TouchpointStack, template: dict[str, Any]
 ) -> None:
     alarms = _alarms(template)
-    topic = {"Ref": logical_id(stack, stack.alert_topic)}
+    topic = {"Ref": logical_id(stack, stack.alerts.topic)}
     assert len(SENDING) == len(JOURNEYS)  # every example journey sends
     for journey in SENDING:
         assert "send_failure_rate" not in journey.settings.kpis  # so every one gets the defaults
@@ -781,7 +779,7 @@ def test_operational_alarms(stack: TouchpointStack, template: dict[str, Any]) ->
     assert alarms["touchpoint-ses-bounce-rate"]["Threshold"] == SES_BOUNCE_REVIEW == 0.05
     assert alarms["touchpoint-ses-complaint-rate"]["Threshold"] == SES_COMPLAINT_REVIEW == 0.001
     assert alarms["touchpoint-ses-bounce-rate"]["MetricName"] == "Reputation.BounceRate"
-    topic = {"Ref": logical_id(stack, stack.alert_topic)}
+    topic = {"Ref": logical_id(stack, stack.alerts.topic)}
     assert all(a["AlarmActions"] == [topic] for a in alarms.values())
 
 
@@ -840,3 +838,8 @@ def test_code_asset_is_functions_touchpoint_journeys_and_the_registry(
     assert (staged / "journeys" / "profile.yaml").is_file()
     assert not list(staged.rglob("__pycache__"))
     assert not list(staged.rglob("tests"))
+
+
+def test_the_stack_resolves_every_resource_a_need_may_name(stack: TouchpointStack) -> None:
+    # journeys_awaiting is per function: infra.permissions resolves it from the manifests
+    assert set(stack.resource_arns()) == set(resource_names()) - {"journeys_awaiting"}

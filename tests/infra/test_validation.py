@@ -18,10 +18,9 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks
 
 from infra.acknowledgements import REASONS
-from infra.config import DeployConfig
 from infra.journeys import load
 from tests.conftest import NODE_BIN, REPO, STATEMACHINES
-from tests.infra.conftest import resources, synthesize
+from tests.infra.conftest import OTHER_BRANCHES, resources, synthesize
 
 #: Only W3005 is ignored: CDK makes every Function and StateMachine depend on its role *and* the
 #: role's default policy; the policy dependency is needed (permissions before first invocation),
@@ -149,18 +148,7 @@ def test_every_acknowledgement_carries_its_reason(cli_template: dict[str, Any]) 
 
 
 def test_cdk_nag_passes_for_the_other_configuration_branches(tmp_path: Path) -> None:
-    config = DeployConfig(
-        sms_adapter="sns",
-        xray=True,
-        create_email_identity=True,
-        email_identity="mail.example.com",
-        alert_email="oncall@example.com",
-        send_email_concurrency=None,
-        send_sms_concurrency=None,
-        unsubscribe_concurrency=None,
-        deletion_protection=False,
-    )
-    stack, template = synthesize(config, tmp_path, nag=True)  # raises on an unacknowledged finding
+    stack, template = synthesize(OTHER_BRANCHES, tmp_path, nag=True)  # raises on an unacknowledged finding
     assert stack.sms_configuration_set is None
     assert len(resources(template, "AWS::SES::EmailIdentity")) == 1
     for machine in resources(template, "AWS::StepFunctions::StateMachine").values():
