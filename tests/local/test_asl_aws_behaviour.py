@@ -173,6 +173,22 @@ def test_a_task_result_over_the_quota_is_terminal_catch_all_does_not_catch_it() 
     assert "caught" not in sim.executor.path(arn)
 
 
+def test_a_caught_error_output_over_the_quota_fails() -> None:
+    """The output a Catch gives (the input with the error output at its ResultPath) is the state's
+    output, so the quota holds for it too."""
+    sim = Sim()
+    sim.handler(RuntimeError("boom"))
+    arn = sim.run(
+        machine(
+            ("t", invoke(Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "c"}])),
+            ("c", {"Type": "Succeed"}),
+        ),
+        {"big": _string_of(MAX_PAYLOAD_BYTES - 10)},
+    )
+    assert sim.describe(arn)["error"] == "States.DataLimitExceeded"
+    assert "c" not in sim.executor.path(arn)
+
+
 def test_a_task_input_over_the_quota_after_parameters_fails() -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html: a state's input
     larger than the quota after Parameters processing is ``States.DataLimitExceeded``."""

@@ -87,6 +87,11 @@ def value(expression: str, data: Any = None, *, name: str = "run") -> Any:
             "1",
         ),
         ("States.Format('{} items', States.ArrayLength($.a))", {"a": [1, 2]}, "2 items"),
+        (
+            "States.Format($.template, $.name)",
+            {"name": "Arnav", "template": "Hello, my name is {}."},
+            "Hello, my name is Arnav.",
+        ),
     ],
 )
 def test_intrinsics(expression: str, data: Any, expected: Any) -> None:
@@ -161,6 +166,8 @@ def test_uuid_is_a_version_4_uuid_reproducible_per_execution() -> None:
         "States.MathRandom('a', 5)",
         "States.StringSplit($.a, ',')",
         "States.StringSplit($.s, 1)",
+        "States.Format($.s, 1)",  # a template from a path with fewer '{}' than arguments
+        "States.Format($.a, 1)",
     ],
 )
 def test_bad_arguments_fail_with_intrinsic_failure(expression: str) -> None:

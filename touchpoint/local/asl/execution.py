@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
 from touchpoint.local.asl.states import StateMachine
+from touchpoint.local.asl.values import compact, epoch_ms
 from touchpoint.local.clock import Handle
 from touchpoint.routing import SFN_STATUS_CHANGE
 
@@ -115,3 +116,41 @@ class Execution:
         for event in self.history:
             if event.type.endswith("StateEntered") and event.state is not None:
                 yield event.state, event.timestamp
+
+    def describe(self) -> ExecutionDescription:
+        out: ExecutionDescription = {
+            "executionArn": self.arn,
+            "stateMachineArn": self.machine.arn,
+            "name": self.name,
+            "status": self.status,
+            "startDate": self.start_date,
+            "input": self.input,
+        }
+        if self.stop_date is not None:
+            out["stopDate"] = self.stop_date
+        if self.status == "SUCCEEDED":
+            out["output"] = compact(self.output)
+        if self.error is not None:
+            out["error"] = self.error
+        if self.cause is not None:
+            out["cause"] = self.cause
+        return out
+
+    def status_change(self) -> StatusChange:
+        """The status-change detail of the execution once it has ended."""
+        assert self.stop_date is not None
+        succeeded = self.status == "SUCCEEDED"
+        return {
+            "executionArn": self.arn,
+            "stateMachineArn": self.machine.arn,
+            "name": self.name,
+            "status": self.status,
+            "startDate": epoch_ms(self.start_date),
+            "stopDate": epoch_ms(self.stop_date),
+            "input": self.input,
+            "inputDetails": {"included": True},
+            "output": compact(self.output) if succeeded else None,
+            "outputDetails": {"included": True} if succeeded else None,
+            "error": self.error,
+            "cause": self.cause,
+        }

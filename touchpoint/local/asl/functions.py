@@ -80,8 +80,13 @@ def _integer(value: Json, what: str) -> int:
 
 
 def _format(call: Call, args: list[Json], rng: random.Random) -> Json:
-    out = call.pieces[0]
-    for value, piece in zip(args, call.pieces[1:], strict=True):
+    pieces = call.pieces
+    if not pieces:  # the template came from a path
+        pieces, args = tuple(_string(args[0], "the template").split("{}")), args[1:]
+        if len(pieces) - 1 != len(args):
+            raise _BadArgumentError(f"the template has {len(pieces) - 1} '{{}}' but {len(args)} argument(s)")
+    out = pieces[0]
+    for value, piece in zip(args, pieces[1:], strict=True):
         out += java_string(value) + piece
     return out
 

@@ -27,7 +27,8 @@ class Ref:
 
 @dataclass(frozen=True)
 class Call:
-    """``States.Name(args)``; for ``States.Format``, ``pieces`` is its template split at ``{}``."""
+    """``States.Name(args)``; for ``States.Format`` with a literal template, ``pieces`` is that template
+    split at its ``{}`` (a template from a path stays the first argument, ``pieces`` empty)."""
 
     name: str
     source: str
@@ -116,9 +117,7 @@ class IntrinsicParser:
             expected = f"{low}" if low == high else f"{low} to {high}" if high else f"at least {low}"
             raise ValueError(f"{name} takes {expected} argument(s), got {len(args)}: {self.text!r}")
         pieces: tuple[str, ...] = ()
-        if name == "States.Format":
-            if not isinstance(args[0], tuple):
-                raise ValueError(f"States.Format needs a string literal first, in {self.text!r}")
+        if name == "States.Format" and isinstance(args[0], tuple):  # a template from a path: at run time
             pieces, args = args[0], args[1:]
             if len(pieces) - 1 != len(args):
                 raise ValueError(
