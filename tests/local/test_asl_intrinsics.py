@@ -87,6 +87,7 @@ def value(expression: str, data: Any = None, *, name: str = "run") -> Any:
             "1",
         ),
         ("States.Format('{} items', States.ArrayLength($.a))", {"a": [1, 2]}, "2 items"),
+        ("States.Format('\\{\\} \\' \\\\ {}', 1)", None, "{} ' \\ 1"),
         (
             "States.Format($.template, $.name)",
             {"name": "Arnav", "template": "Hello, my name is {}."},
@@ -194,6 +195,8 @@ def test_the_limits_themselves_are_allowed() -> None:
         ("States.Format()", "States.Format takes at least 1 argument(s), got 0"),
         ("States.Array(" * 11 + ")" * 11, "more than 10 nested intrinsic functions"),
         ("States.StringTrim($.a)", "unsupported intrinsic function States.StringTrim"),
+        ("States.Format('a\\nb')", "an open escape backslash"),  # only ' { } and \\ are escaped
+        ("States.Format('a\\')", "unterminated string"),  # the backslash escapes the quote
     ],
 )
 def test_a_wrong_number_of_arguments_is_refused_with_the_definition(expression: str, message: str) -> None:

@@ -64,6 +64,7 @@ SUPPORTED_INTRINSICS: Final = tuple(ARITY)
 MAX_NESTING: Final = 10
 _FUNCTION_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*")
 _PATH_ARGUMENT: Final = re.compile(r"[^,)\s]+")
+_ESCAPABLE: Final = ("'", "{", "}", "\\")
 _JSON_LITERAL: Final = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null")
 
 
@@ -151,8 +152,11 @@ class IntrinsicParser:
             if self.i >= len(self.text):
                 raise ValueError(f"unterminated string in {self.text!r}")
             ch = self.text[self.i]
-            if ch == "\\" and self.i + 1 < len(self.text):
-                current.append(self.text[self.i + 1])
+            if ch == "\\":
+                escaped = self.text[self.i + 1 : self.i + 2]
+                if escaped not in _ESCAPABLE:  # AWS: an open escape backslash is an error
+                    raise ValueError(f"an open escape backslash in {self.text!r} (only \\' \\{{ \\}} \\\\)")
+                current.append(escaped)
                 self.i += 2
             elif ch == "'":
                 self.i += 1
