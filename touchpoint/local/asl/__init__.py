@@ -5,7 +5,8 @@ Standard workflows, JSONPath only. The definition is parsed and checked once, at
 path this executor cannot evaluate is an ``InvalidDefinition`` naming it, never silently ignored,
 so a compiler change that emits something new fails here first.
 
-Time: Tasks take no virtual time; Wait states, retry intervals and callback timeouts are events
+Time: Tasks take no virtual time (so TimeoutSeconds is refused on a Task that does not wait for a
+callback: it could never fire); Wait states, retry intervals and callback timeouts are events
 on the ``VirtualClock``. ``start_execution`` and ``send_task_success`` only schedule work at the
 current instant, as in AWS where both calls return before the execution moves on; run the clock to
 make progress. That also means a Lambda handler may call ``send_task_success`` for its own token
@@ -17,8 +18,19 @@ AWS behaviours kept because journeys depend on them:
 * Retry: the first retrier whose ``ErrorEquals`` matches decides; interval
   ``IntervalSeconds × BackoffRate^n`` capped by ``MaxDelaySeconds``, ``JitterStrategy: FULL`` draws
   uniformly from [0, interval] with a seeded ``random.Random``. Each retry is a billed transition.
-* ``States.ALL`` matches every error but ``States.Runtime`` (which always fails the execution);
+* ``States.ALL`` matches every error but the terminal ones, which always fail the execution
+  (``States.Runtime``, ``States.IntrinsicFailure``, ``States.DataLimitExceeded``: a state's input
+  after Parameters, a task's result or a state's output over 256 KiB of UTF-8);
   ``States.TaskFailed`` matches everything but ``States.Timeout``.
+* The context object: ``$$.State.RetryCount`` in Task states only; ``$$.Task.Token`` in
+  ``.waitForTaskToken`` and ``.sync`` Tasks.
+* Every ``States.*`` intrinsic with AWS's argument rules; MathRandom and UUID draw from a generator
+  seeded with the execution's ARN, so a simulation replays exactly.
+
+Layout: ``errors``, ``values``, ``paths``, ``intrinsics`` (syntax) and ``functions`` (what each
+computes), ``payload`` (templates), ``choice``, ``states`` and ``definitions`` (parsing a definition),
+``execution`` (the record), ``dataflow`` (a state's context and paths), ``interpreter`` and
+``executor`` (the API).
 * ``StartExecution`` is idempotent only while the execution with that name and input is running.
 * ``SendTaskSuccess``/``Failure`` on a token never issued raises ``InvalidToken``; on one whose task
   is over (completed, timed out, execution ended) ``TaskTimedOut``.
