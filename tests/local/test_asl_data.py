@@ -7,18 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.local.asl_sim import (
-    FN,
-    SUCCEED,
-    Sim,
-    TransientError,
-    callback,
-    invoke,
-    machine,
-)
-from touchpoint.local.asl import (
-    iso,
-)
+from tests.local.asl_sim import FN, SUCCEED, Sim, TransientError, callback, invoke, machine
+from touchpoint.local.asl import iso
 
 # Paths, context object, intrinsics
 

@@ -7,17 +7,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.local.asl_sim import (
-    FN,
-    SUCCEED,
-    Sim,
-    invoke,
-    machine,
-)
+from tests.local.asl_sim import FN, SUCCEED, Sim, invoke, machine
 from touchpoint.compiler.ir import EVENTS_PUT, LAMBDA_CALLBACK
-from touchpoint.local.asl import (
-    InvalidDefinition,
-)
+from touchpoint.local.asl import InvalidDefinition
 
 # Definitions the executor refuses, naming what it does not know
 

@@ -12,22 +12,10 @@ import pytest
 from moto import mock_aws
 from moto.events.models import EventPattern
 
-from tests.local.asl_sim import (
-    START,
-    SUCCEED,
-    Sim,
-    TransientError,
-    callback,
-    invoke,
-    machine,
-)
+from tests.local.asl_sim import START, SUCCEED, Sim, TransientError, callback, invoke, machine
 from touchpoint import routing
 from touchpoint.compiler.ir import EVENTS_PUT
-from touchpoint.local.asl import (
-    ExecutionAlreadyExists,
-    TaskTimedOut,
-    status_change_event,
-)
+from touchpoint.local.asl import ExecutionAlreadyExists, TaskTimedOut, status_change_event
 
 # Executions: idempotent start, stop, listeners, timeouts, counting
 

@@ -8,12 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.asl_sim import (
-    START,
-    SUCCEED,
-    Sim,
-    machine,
-)
+from tests.local.asl_sim import START, SUCCEED, Sim, machine
 
 # Wait
 

@@ -10,22 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.local.asl_sim import (
-    FN,
-    START,
-    SUCCEED,
-    Boom,
-    Sim,
-    TransientError,
-    callback,
-    invoke,
-    machine,
-)
-from touchpoint.local.asl import (
-    InvalidOutput,
-    InvalidToken,
-    TaskTimedOut,
-)
+from tests.local.asl_sim import FN, START, SUCCEED, Boom, Sim, TransientError, callback, invoke, machine
+from touchpoint.local.asl import InvalidOutput, InvalidToken, TaskTimedOut
 from touchpoint.local.integrations import LambdaContext
 
 # ---------------------------------------------------------------------------------------------
