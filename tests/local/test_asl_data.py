@@ -10,6 +10,7 @@ import pytest
 from tests.local.asl_sim import FN, SUCCEED, Sim, TransientError, callback, invoke, machine
 from touchpoint.local.asl import iso
 
+# ---------------------------------------------------------------------------------------------
 # Paths, context object, intrinsics
 
 
@@ -119,6 +120,3 @@ def test_result_path_into_a_non_object_is_a_runtime_error() -> None:
     sim = Sim()
     arn = sim.run(machine(("p", {"Type": "Pass", "Result": 1, "ResultPath": "$.a.b", "End": True})), {"a": 5})
     assert sim.describe(arn)["error"] == "States.Runtime"
-
-
-# ---------------------------------------------------------------------------------------------

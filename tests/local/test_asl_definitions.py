@@ -11,6 +11,7 @@ from tests.local.asl_sim import FN, SUCCEED, Sim, invoke, machine
 from touchpoint.compiler.ir import EVENTS_PUT, LAMBDA_CALLBACK
 from touchpoint.local.asl import InvalidDefinition
 
+# ---------------------------------------------------------------------------------------------
 # Definitions the executor refuses, naming what it does not know
 
 
@@ -91,6 +92,3 @@ def test_creating_the_same_state_machine_twice() -> None:
     assert sim.executor.create_state_machine("touchpoint-x", definition) == arn
     with pytest.raises(ClientError, match="StateMachineAlreadyExists"):
         sim.executor.create_state_machine("touchpoint-x", machine(("q", {"Type": "Pass", "End": True})))
-
-
-# ---------------------------------------------------------------------------------------------

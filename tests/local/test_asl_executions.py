@@ -17,6 +17,7 @@ from touchpoint import routing
 from touchpoint.compiler.ir import EVENTS_PUT
 from touchpoint.local.asl import ExecutionAlreadyExists, TaskTimedOut, status_change_event
 
+# ---------------------------------------------------------------------------------------------
 # Executions: idempotent start, stop, listeners, timeouts, counting
 
 
@@ -146,7 +147,6 @@ def test_a_runaway_loop_fails_instead_of_hanging() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-
 # The EventBridge integration (moto)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.local.asl_sim import START, SUCCEED, Sim, machine
 
+# ---------------------------------------------------------------------------------------------
 # Wait
 
 
@@ -213,6 +214,3 @@ def test_input_and_output_path_null() -> None:
     other = Sim()
     arn = other.run(machine(("p", {"Type": "Pass", "OutputPath": None, "End": True})), {"a": 1})
     assert other.output(arn) == {}
-
-
-# ---------------------------------------------------------------------------------------------

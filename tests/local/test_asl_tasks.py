@@ -284,6 +284,3 @@ def test_a_retried_callback_gets_a_new_token() -> None:
     assert len(set(tokens)) == 2
     with pytest.raises(TaskTimedOut):
         sim.executor.send_task_success(tokens[0], "{}")
-
-
-# ---------------------------------------------------------------------------------------------
