@@ -26,8 +26,9 @@ from touchpoint.local.asl.execution import (
     Listener,
     Status,
 )
-from touchpoint.local.asl.interpreter import Failure, Interpreter, Next, Success
+from touchpoint.local.asl.interpreter import Interpreter
 from touchpoint.local.asl.states import StateMachine
+from touchpoint.local.asl.steps import Failure, Next, Success
 from touchpoint.local.clock import VirtualClock
 from touchpoint.local.integrations import Integrations, Usage
 

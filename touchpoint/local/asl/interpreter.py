@@ -6,9 +6,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Literal, assert_never
+from collections.abc import Callable, Mapping
+from typing import Any, Final, assert_never
 
 from touchpoint.local.asl.choice import check_rule
 from touchpoint.local.asl.dataflow import Scope, apply_result_path, check_size
@@ -26,70 +25,15 @@ from touchpoint.local.asl.states import (
     TaskState,
     WaitState,
 )
+from touchpoint.local.asl.steps import STOP, Attempt, Failure, Next, Step, Success, Waiter, matches
 from touchpoint.local.asl.values import compact, is_int, parse_timestamp
-from touchpoint.local.clock import Handle, VirtualClock
+from touchpoint.local.clock import VirtualClock
 from touchpoint.local.copies import deep_copy
 from touchpoint.local.integrations import Integrations, TaskContext, TaskError, Usage
 
 Json = Any
 #: AWS fails an execution whose history would exceed this many events (also stops runaway loops).
 MAX_HISTORY_EVENTS: Final = 25_000
-
-
-@dataclass
-class _Attempt:
-    """A Task state being run: its input, when it was entered, and its retry counters."""
-
-    run: Execution
-    state: TaskState
-    raw: Json
-    entered: dt.datetime
-    retries: list[int]
-    retry_count: int = 0
-
-
-@dataclass
-class _Waiter:
-    """A task token: ``invoking`` while the resource runs, ``waiting`` for the callback, then closed."""
-
-    attempt: _Attempt
-    phase: Literal["invoking", "waiting", "closed"] = "invoking"
-    outcome: Success | Failure | None = None
-    timeout: Handle | None = None
-
-
-@dataclass(frozen=True)
-class Success:
-    output: Json
-
-
-@dataclass(frozen=True)
-class Failure:
-    error: str | None  # SendTaskFailure may give neither: the error output then has nulls
-    cause: str | None
-
-
-@dataclass(frozen=True)
-class Next:
-    state: str
-    data: Json
-
-
-class _Stop:
-    """The execution is blocked on the clock, or has ended."""
-
-
-_STOP: Final = _Stop()
-_Step = Next | _Stop
-
-
-def _matches(patterns: Sequence[str], error: str | None) -> bool:
-    for pattern in patterns:
-        if pattern in ("States.ALL", error):
-            return True
-        if pattern == "States.TaskFailed" and error != TIMEOUT:
-            return True
-    return False
 
 
 class Interpreter:
@@ -104,10 +48,10 @@ class Interpreter:
         # Separate streams, so that issuing one more token never changes a retry's jitter.
         self._jitter = random.Random(f"{seed}:jitter")
         self._ids = random.Random(f"{seed}:ids")
-        self._tokens: dict[str, _Waiter] = {}
+        self._tokens: dict[str, Waiter] = {}
         self._listeners: list[Listener] = []
 
-    def _drive(self, run: Execution, step: _Step) -> None:
+    def _drive(self, run: Execution, step: Step) -> None:
         """Run states until the execution blocks on the clock or ends (a loop, not recursion)."""
         run.pending = None
         while isinstance(step, Next) and run.status == "RUNNING":
@@ -117,7 +61,7 @@ class Interpreter:
                 self._finish(run, "FAILED", error=failure.error, cause=failure.cause)
                 return
 
-    def _enter(self, run: Execution, name: str, raw: Json) -> _Step:
+    def _enter(self, run: Execution, name: str, raw: Json) -> Step:
         state = run.machine.states[name]
         entered = self.clock.now()
         kind = type(state).__name__.removesuffix("State")
@@ -125,7 +69,7 @@ class Interpreter:
         self._record(run, f"{kind}StateEntered", name, {"input": compact(raw)})
         match state:
             case TaskState():
-                attempt = _Attempt(run, state, raw, entered, [0] * len(state.retry))
+                attempt = Attempt(run, state, raw, entered, [0] * len(state.retry))
                 return self._attempt(attempt)
             case WaitState():
                 return self._wait(run, state, raw, entered)
@@ -165,7 +109,7 @@ class Interpreter:
         target: str | None,
         entered: dt.datetime,
         retry_count: int | None = None,
-    ) -> _Step:
+    ) -> Step:
         """Apply OutputPath, record the exit, and go on to ``target`` (None: the execution succeeds)."""
         output = Scope(run, state.name, entered, retry_count).output(io, data)
         kind = type(state).__name__.removesuffix("State")
@@ -173,16 +117,16 @@ class Interpreter:
         self._record(run, f"{kind}StateExited", state.name, {"output": text})
         if target is None:
             self._finish(run, "SUCCEEDED", output=output)
-            return _STOP
+            return STOP
         return Next(target, output)
 
-    def _fail(self, run: Execution, error: str | None, cause: str | None) -> _Step:
+    def _fail(self, run: Execution, error: str | None, cause: str | None) -> Step:
         self._finish(run, "FAILED", error=error, cause=cause)
-        return _STOP
+        return STOP
 
     # -- Wait
 
-    def _wait(self, run: Execution, state: WaitState, raw: Json, entered: dt.datetime) -> _Step:
+    def _wait(self, run: Execution, state: WaitState, raw: Json, entered: dt.datetime) -> Step:
         scope = Scope(run, state.name, entered)
         data = scope.input(state.io, raw)
         now = self.clock.now()
@@ -216,11 +160,11 @@ class Interpreter:
             )
 
         run.pending = self.clock.call_at(wake, done, label=f"{run.name}: {state.name} ends")
-        return _STOP
+        return STOP
 
     # -- Task
 
-    def _attempt(self, attempt: _Attempt) -> _Step:
+    def _attempt(self, attempt: Attempt) -> Step:
         run, state = attempt.run, attempt.state
         token = self._new_token() if state.has_token else None
         scope = Scope(run, state.name, attempt.entered, attempt.retry_count, token)
@@ -234,7 +178,7 @@ class Interpreter:
         self._record(run, "TaskScheduled", state.name, {"resource": state.resource, "parameters": text})
         waiter = None
         if token is not None and state.callback:
-            waiter = self._tokens[token] = _Waiter(attempt)
+            waiter = self._tokens[token] = Waiter(attempt)
             run.token = token
         task = TaskContext(
             resource=state.resource,
@@ -251,13 +195,13 @@ class Interpreter:
         except TaskError as failure:
             self._close(token)
             if run.status != "RUNNING":
-                return _STOP
+                return STOP
             # A callback that came before the invocation failed wins: it was the first outcome.
             first = waiter.outcome if waiter is not None and waiter.outcome is not None else None
             return self._resolve(attempt, first or Failure(failure.error, failure.cause))
         if run.status != "RUNNING":  # the resource stopped its own execution
             self._close(token)
-            return _STOP
+            return STOP
         if waiter is None:
             return self._resolve(attempt, Success(result))
         if waiter.outcome is not None:  # the handler called back while it was being invoked
@@ -271,7 +215,7 @@ class Interpreter:
             lambda: self._callback_timed_out(token),
             label=f"{run.name}: {state.name} times out",
         )
-        return _STOP
+        return STOP
 
     def _complete(self, token: str, outcome: Success | Failure) -> None:
         waiter = self._tokens.get(token)
@@ -311,7 +255,7 @@ class Interpreter:
         if waiter.attempt.run.token == token:
             waiter.attempt.run.token = None
 
-    def _resolve(self, attempt: _Attempt, outcome: Success | Failure) -> _Step:
+    def _resolve(self, attempt: Attempt, outcome: Success | Failure) -> Step:
         run, state = attempt.run, attempt.state
         match outcome:
             case Success():
@@ -330,14 +274,14 @@ class Interpreter:
             case _:
                 assert_never(outcome)
 
-    def _task_failed(self, attempt: _Attempt, error: str | None, cause: str | None) -> _Step:
+    def _task_failed(self, attempt: Attempt, error: str | None, cause: str | None) -> Step:
         run, state = attempt.run, attempt.state
         kind = "TaskTimedOut" if error == TIMEOUT else "TaskFailed"
         self._record(run, kind, state.name, {"error": error, "cause": cause})
         if error == RUNTIME:
             return self._fail(run, error, cause)
         for index, retrier in enumerate(state.retry):
-            if not _matches(retrier.errors, error):
+            if not matches(retrier.errors, error):
                 continue
             if attempt.retries[index] >= retrier.max_attempts:
                 break  # the first matching retrier decides; exhausted means go to Catch
@@ -353,9 +297,9 @@ class Interpreter:
             run.pending = self.clock.call_later(
                 delay, retry, label=f"{run.name}: {state.name} retry {attempt.retry_count}"
             )
-            return _STOP
+            return STOP
         for catcher in state.catch:
-            if _matches(catcher.errors, error):
+            if matches(catcher.errors, error):
                 output = apply_result_path(
                     attempt.raw, {"Error": error, "Cause": cause}, catcher.result_path, state.name
                 )
@@ -366,15 +310,15 @@ class Interpreter:
 
     # ---- data flow
 
-    def _guarded(self, run: Execution, step: Callable[[], _Step]) -> _Step:
+    def _guarded(self, run: Execution, step: Callable[[], Step]) -> Step:
         """Run a continuation; a ``States.Runtime`` failure in it fails the execution."""
         if run.status != "RUNNING":
-            return _STOP
+            return STOP
         try:
             return step()
         except StatesRuntimeError as failure:
             self._finish(run, "FAILED", error=failure.error, cause=failure.cause)
-            return _STOP
+            return STOP
 
     # ---- bookkeeping
 
