@@ -26,14 +26,14 @@ AWS behaviours kept because journeys depend on them:
   ``.waitForTaskToken`` and ``.sync`` Tasks.
 * Every ``States.*`` intrinsic with AWS's argument rules; MathRandom and UUID draw from a generator
   seeded with the execution's ARN, so a simulation replays exactly.
-
-Layout: ``errors``, ``values``, ``paths``, ``intrinsics`` (syntax) and ``functions`` (what each
-computes), ``payload`` (templates), ``choice``, ``states`` and ``definitions`` (parsing a definition),
-``execution`` (the record), ``dataflow`` (a state's context and paths), ``interpreter`` and
-``executor`` (the API).
 * ``StartExecution`` is idempotent only while the execution with that name and input is running.
 * ``SendTaskSuccess``/``Failure`` on a token never issued raises ``InvalidToken``; on one whose task
   is over (completed, timed out, execution ended) ``TaskTimedOut``.
+
+Layout: ``errors``, ``values``, ``paths``, ``intrinsics`` (syntax) and ``functions`` (what each
+computes), ``payload`` (templates), ``choice``, ``states`` and ``definitions`` (parsing a definition),
+``execution`` (the record), ``dataflow`` (a state's context and paths), ``steps``, ``interpreter`` and
+``executor`` (the API).
 
 Not thread-safe: the simulator is single-threaded by design."""
 
