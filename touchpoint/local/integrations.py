@@ -81,7 +81,7 @@ class TaskContext:
     execution_arn: str
     execution_name: str
     state_machine_arn: str
-    token: str | None  # set for .waitForTaskToken resources
+    token: str | None  # set for Tasks with a task token (.waitForTaskToken, .sync)
     now: dt.datetime
     usage: Usage
 
