@@ -13,7 +13,8 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.functional.conftest import World, lambda_context
-from touchpoint.channels.sms import EndUserMessagingSms, compose, segments
+from touchpoint.aws.messaging import EndUserMessagingSms
+from touchpoint.channels.sms import compose, segments
 from touchpoint.engine.send import SendRequest
 from touchpoint.errors import TemplateError, TransientError
 from touchpoint.unsubscribe import verify

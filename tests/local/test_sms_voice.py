@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import Stubber
 
-from touchpoint.channels.sms import EndUserMessagingSms
+from touchpoint.aws.messaging import EndUserMessagingSms
 from touchpoint.errors import ContactOptedOut
 from touchpoint.local import strict
 from touchpoint.local.meter import Meter
