@@ -22,12 +22,24 @@ from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
 from touchpoint.aws.state import DynamoState
 from touchpoint.clock import Clock
-from touchpoint.engine.kpi import AlertsPort, KpiRollup, KpiStorePort
+from touchpoint.engine.kpi import KpiRollup
 from touchpoint.engine.operations import Operations
 from touchpoint.engine.optout import OptOut
-from touchpoint.engine.ports import BusPort, ExecutionsPort, ProfilesPort, QueuePort, StatePort, WakeupsPort
+from touchpoint.engine.ports import (
+    AlertsPort,
+    BusPort,
+    EmailPort,
+    ExecutionsPort,
+    KpiStorePort,
+    OncePort,
+    ProfilesPort,
+    QueuePort,
+    SmsPort,
+    StatePort,
+    WakeupsPort,
+)
 from touchpoint.engine.privacy import Privacy
-from touchpoint.engine.send import EmailPort, OncePort, Sender, SmsPort
+from touchpoint.engine.send import Sender
 from touchpoint.engine.trigger import TriggerEval
 from touchpoint.journey.source import read_source
 from touchpoint.render import Renderer
