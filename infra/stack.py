@@ -509,7 +509,7 @@ class TouchpointStack(Stack):
             assumed_by=self._service("states.amazonaws.com"),
             description=f"Journey {journey.id}: the integrations of its manifest only.",
         )
-        invoked = journey.targets("arn:aws:states:::lambda:invoke")
+        invoked = journey.targets(contract.LAMBDA_INVOKE)
         if invoked:
             self._allow(
                 role,
@@ -517,7 +517,7 @@ class TouchpointStack(Stack):
                 ["lambda:InvokeFunction"],
                 [functions[p].function_arn for p in invoked],
             )
-        if journey.targets("arn:aws:states:::events:putEvents"):
+        if journey.targets(contract.EVENTS_PUT):
             self._allow(role, "PutEvents", ["events:PutEvents"], [self.bus.event_bus_arn])
         return sfn.StateMachine(
             self,
@@ -534,7 +534,7 @@ class TouchpointStack(Stack):
         )
 
     def journeys_using(
-        self, placeholder: str, resource_prefix: str = "arn:aws:states:::lambda:invoke"
+        self, placeholder: str, resource_prefix: str = contract.LAMBDA_INVOKE
     ) -> list[CompiledJourney]:
         return [j for j in self.journeys if placeholder in j.targets(resource_prefix)]
 
@@ -556,9 +556,7 @@ class TouchpointStack(Stack):
             ["states:StopExecution", "states:DescribeExecution"],
             [self.execution_arns(j) for j in self.journeys],
         )
-        waiting = self.journeys_using(
-            contract.TRIGGER_EVAL_FUNCTION, "arn:aws:states:::lambda:invoke.waitForTaskToken"
-        )
+        waiting = self.journeys_using(contract.TRIGGER_EVAL_FUNCTION, contract.LAMBDA_CALLBACK)
         if waiting:
             self._allow(
                 trigger,
@@ -577,7 +575,7 @@ class TouchpointStack(Stack):
             # a carrier opt-out suppresses the number (touchpoint.profiles.suppression_mutation)
             self._allow(role, "SuppressContact", ["dynamodb:UpdateItem"], [tables.profiles.table_arn])
             self._allow(role, "State", [*ITEM_READ, *ITEM_WRITE], [tables.state.table_arn])
-            sending = self.journeys_using(placeholder, "arn:aws:states:::lambda:invoke.waitForTaskToken")
+            sending = self.journeys_using(placeholder, contract.LAMBDA_CALLBACK)
             if sending:
                 self._allow(
                     role,

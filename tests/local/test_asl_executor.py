@@ -18,7 +18,7 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 
 from touchpoint import routing
-from touchpoint.compiler.ir import EVENTS_PUT, LAMBDA_CALLBACK, LAMBDA_INVOKE
+from touchpoint.contract import EVENTS_PUT, LAMBDA_CALLBACK, LAMBDA_INVOKE
 from touchpoint.local.asl import (
     ExecutionAlreadyExists,
     Executor,

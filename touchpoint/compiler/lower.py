@@ -27,9 +27,6 @@ from typing import Any, assert_never
 
 from touchpoint import contract
 from touchpoint.compiler.ir import (
-    EVENTS_PUT,
-    LAMBDA_CALLBACK,
-    LAMBDA_INVOKE,
     Catch,
     Choice,
     ChoiceRule,
@@ -42,6 +39,7 @@ from touchpoint.compiler.ir import (
     Task,
     Wait,
 )
+from touchpoint.contract import EVENTS_PUT, LAMBDA_CALLBACK, LAMBDA_INVOKE
 from touchpoint.journey.model import (
     EmitStep,
     ExitStep,

@@ -332,7 +332,7 @@ class TriggerEval:
 
     def on_execution_ended(self, ended: ExecutionEnded) -> Outcome:
         """Free the user's group slot and record the exit (once) when a journey execution ends."""
-        journey_id = _journey_of(ended.state_machine_arn)
+        journey_id = contract.journey_of(ended.state_machine_arn)
         if journey_id is None:
             return Outcome("ignored", "not a journey execution")
         user_id = _user_of(ended)
@@ -516,9 +516,9 @@ class TriggerEval:
         now: dt.datetime,
         trigger_at: dt.datetime | None,
     ) -> rules.Decision:
-        name = rules.execution_name(journey.id, journey.version, user_id, event_id)
+        name = contract.execution_name(journey.id, journey.version, user_id, event_id)
         machine = self.settings.state_machine_arn(journey.id)
-        arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
+        arn = contract.execution_arn(machine, name)
         resumed = decision.resume
         entered_at = resumed.entered_at if resumed is not None else now
         group = journey.entry.group
@@ -797,11 +797,6 @@ def _describe(event: Event) -> str:
         sort_keys=True,
         ensure_ascii=False,
     )
-
-
-def _journey_of(state_machine_arn: str) -> str | None:
-    name = state_machine_arn.rsplit(":", 1)[-1]
-    return name.removeprefix("touchpoint-") if name.startswith("touchpoint-") else None
 
 
 def _user_of(ended: ExecutionEnded) -> str | None:
