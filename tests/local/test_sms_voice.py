@@ -28,7 +28,7 @@ class _Clock:
 
 
 def request(**overrides: Any) -> dict[str, Any]:
-    """What EndUserMessagingSms sends (touchpoint/channels/sms.py)."""
+    """What EndUserMessagingSms sends (touchpoint/aws/messaging.py)."""
     return {
         "DestinationPhoneNumber": PHONE,
         "MessageBody": "【Touchpoint】双十二明天开始",
