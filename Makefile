@@ -28,6 +28,7 @@ unit: deps $(CHROMIUM)
 lint: $(BIN)/.installed
 	ruff check .
 	ruff format --check .
+	lint-imports
 
 typecheck: $(BIN)/.installed
 	mypy touchpoint functions infra tests/infra
@@ -71,4 +72,4 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis cdk.out out
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache cdk.out out

@@ -7,7 +7,6 @@ manifest that asks for something the stack cannot wire fails the synth with the 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from infra.wiring import INTEGRATIONS
 from touchpoint import contract
 from touchpoint import registry as registry_module
-from touchpoint.registry import RegistryEntry, state_machine_name
+from touchpoint.registry import RegistryEntry
 
 MANIFEST_SCHEMA = "touchpoint/manifest-v1"
 
@@ -29,7 +28,6 @@ PLACEHOLDERS = frozenset(
         contract.EVENT_BUS,
     }
 )
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
 class ProjectError(ValueError):
@@ -112,14 +110,16 @@ def load(statemachines: Path) -> list[CompiledJourney]:
         where = f"{path.name}:"
         if manifest.schema_ != MANIFEST_SCHEMA:
             raise ProjectError(f"{where} schema {manifest.schema_!r}, expected {MANIFEST_SCHEMA!r}")
-        if manifest.state_machine != state_machine_name(journey_id):
-            raise ProjectError(f"{where} state machine must be named {state_machine_name(journey_id)}")
+        if manifest.state_machine != contract.state_machine_name(journey_id):
+            raise ProjectError(
+                f"{where} state machine must be named {contract.state_machine_name(journey_id)}"
+            )
         if journey_id not in registry.journeys:
             raise ProjectError(f"{where} {journey_id} is not in registry.json; run `touchpoint compile`")
         definition = statemachines / manifest.definition
         if not definition.is_file():
             raise ProjectError(f"{where} {manifest.definition} is missing; run `touchpoint compile`")
-        used = set(_PLACEHOLDER.findall(definition.read_text(encoding="utf-8")))
+        used = set(contract.PLACEHOLDER.findall(definition.read_text(encoding="utf-8")))
         if used != set(manifest.placeholders):
             raise ProjectError(
                 f"{where} placeholders {sorted(manifest.placeholders)} differ from those in "

@@ -27,10 +27,10 @@ from infra.wiring import (
     Need,
     Resource,
 )
+from touchpoint import contract
 
 #: ARNs by what a need names; ``journeys_awaiting`` is resolved per function, from the manifests.
 Arns = Mapping[Resource, Sequence[str]]
-_WAITING = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Policies:
 def awaiting(journeys: Sequence[CompiledJourney], function: FunctionName) -> list[CompiledJourney]:
     """The journeys whose manifests wait for ``function`` to complete a task token."""
     placeholders = {p for p, name in PLACEHOLDER_FUNCTIONS.items() if name == function}
-    return [j for j in journeys if placeholders & set(j.targets(_WAITING))]
+    return [j for j in journeys if placeholders & set(j.targets(contract.LAMBDA_CALLBACK))]
 
 
 def derive(scope: Stack, journeys: Sequence[CompiledJourney], arns: Arns) -> Policies:

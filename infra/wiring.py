@@ -255,9 +255,7 @@ class IntegrationNeed:
 _INVOKE: Final = IntegrationNeed("InvokeFunctions", ("lambda:InvokeFunction",), PLACEHOLDER_FUNCTIONS)
 #: Service integrations the stack knows how to grant, by ASL resource, in policy order.
 INTEGRATIONS: Final[Mapping[str, IntegrationNeed]] = {
-    "arn:aws:states:::lambda:invoke": _INVOKE,
-    "arn:aws:states:::lambda:invoke.waitForTaskToken": _INVOKE,
-    "arn:aws:states:::events:putEvents": IntegrationNeed(
-        "PutEvents", ("events:PutEvents",), {contract.EVENT_BUS: "bus"}
-    ),
+    contract.LAMBDA_INVOKE: _INVOKE,
+    contract.LAMBDA_CALLBACK: _INVOKE,
+    contract.EVENTS_PUT: IntegrationNeed("PutEvents", ("events:PutEvents",), {contract.EVENT_BUS: "bus"}),
 }

@@ -5,9 +5,22 @@ simulator read them from here. Change one side, change it here, and both move to
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Final
 
+# ---- the Step Functions integrations compiled Tasks call (the stack grants exactly these)
+LAMBDA_INVOKE: Final = "arn:aws:states:::lambda:invoke"
+LAMBDA_CALLBACK: Final = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+EVENTS_PUT: Final = "arn:aws:states:::events:putEvents"
+RESOURCES: Final = (LAMBDA_INVOKE, LAMBDA_CALLBACK, EVENTS_PUT)
+
 # ---- placeholders in compiled ASL, filled by CDK definition_substitutions
+#: A placeholder as the compiler lists it in the manifest and the stack checks it. CDK hands
+#: ``definition_substitutions`` to CloudFormation unchanged, whose Step Functions handler replaces
+#: the literal ``${key}`` of every key of the map (any string, underscores included): a narrower
+#: pattern would let a key be filled without the manifest (hence IAM) knowing of it.
+PLACEHOLDER: Final = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 SEND_EMAIL_FUNCTION: Final = "SendEmailFunctionArn"
 SEND_SMS_FUNCTION: Final = "SendSmsFunctionArn"
 TRIGGER_EVAL_FUNCTION: Final = "TriggerEvalFunctionArn"
@@ -65,3 +78,31 @@ def split_key(step_id: str) -> str:
     """Key of a split's bucket in the execution input: JSONPath-safe and injective
     (``if-2.then.split-1`` → ``s_if_h2_dthen_dsplit_h1``)."""
     return "s_" + step_id.replace("_", "__").replace("-", "_h").replace(".", "_d")
+
+
+# ---- names: a journey's state machine and its executions
+#: Every journey's state machine is named ``touchpoint-<journey id>``; the execution-status rule
+#: (touchpoint/routing.py) and trigger_eval find the journey of an ended execution by it.
+STATE_MACHINE_PREFIX: Final = "touchpoint-"
+
+
+def state_machine_name(journey_id: str) -> str:
+    return f"{STATE_MACHINE_PREFIX}{journey_id}"
+
+
+def journey_of(state_machine_arn: str) -> str | None:
+    """The journey a state machine ARN belongs to (None: not a journey's state machine)."""
+    name = state_machine_arn.rsplit(":", 1)[-1]
+    return name.removeprefix(STATE_MACHINE_PREFIX) if name.startswith(STATE_MACHINE_PREFIX) else None
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives the execution ``name`` of a (standard) state machine."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def execution_name(journey_id: str, version: str, user_id: str, event_id: str) -> str:
+    """Deterministic: a redelivered event maps to the same execution, which StartExecution will
+    not start twice. At most 80 characters of [A-Za-z0-9-_]."""
+    digest = hashlib.sha256(f"{journey_id}\x1f{version}\x1f{user_id}\x1f{event_id}".encode()).hexdigest()
+    return f"{journey_id[:40]}-{digest[:32]}"

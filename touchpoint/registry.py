@@ -94,16 +94,12 @@ class Registry(BaseModel):
         return [self.journeys[i] for i in self.index.attribute.get(attribute, [])]
 
 
-def state_machine_name(journey_id: str) -> str:
-    return f"touchpoint-{journey_id}"
-
-
 def entry(journey: Journey, version: str) -> dict[str, Any]:
     """The registry entry of one journey, as JSON data."""
     nodes = list(walk(resolve(journey.steps)))
     data = journey.model_dump(mode="json", by_alias=True, exclude={"schema_", "steps"}, exclude_unset=True)
     data["version"] = version
-    data["state_machine"] = state_machine_name(journey.id)
+    data["state_machine"] = contract.state_machine_name(journey.id)
     data["splits"] = [
         {"step_id": n.id, "key": contract.split_key(n.id)} for n in nodes if isinstance(n.step, SplitStep)
     ]

@@ -86,7 +86,7 @@ RULES: tuple[Rule, ...] = (
             "detail-type": [SFN_STATUS_CHANGE],
             "detail": {
                 "status": ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
-                "stateMachineArn": [{"wildcard": "*:stateMachine:touchpoint-*"}],
+                "stateMachineArn": [{"wildcard": f"*:stateMachine:{contract.STATE_MACHINE_PREFIX}*"}],
             },
         },
         ("trigger",),

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from touchpoint import contract
 from touchpoint.journey.types import TimeZone
-from touchpoint.registry import state_machine_name
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "TOUCHPOINT_"
@@ -97,7 +97,7 @@ class Settings(BaseModel):
         return self.bundle_root / "journeys"
 
     def state_machine_arn(self, journey_id: str) -> str:
-        return f"{self.state_machine_arn_prefix}{state_machine_name(journey_id)}"
+        return f"{self.state_machine_arn_prefix}{contract.state_machine_name(journey_id)}"
 
     @classmethod
     def env_names(cls) -> dict[str, str]:

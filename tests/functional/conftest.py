@@ -192,15 +192,17 @@ class World:
 
     def emails(self) -> list[Any]:
         from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.ses.models import ses_backends
 
-        return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+        from touchpoint.local.moto_bridge import ses_sent
+
+        return ses_sent(DEFAULT_ACCOUNT_ID, REGION)
 
     def sms_messages(self) -> list[tuple[str, str]]:
         from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.sns.models import sns_backends
 
-        return list(sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values())
+        from touchpoint.local.moto_bridge import sms_sent
+
+        return sms_sent(DEFAULT_ACCOUNT_ID, REGION)
 
     def journey_events(self) -> list[dict[str, Any]]:
         """Journey lifecycle events that reached the bus (through a rule into a capture queue)."""

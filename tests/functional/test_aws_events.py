@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from moto.events.models import EventPattern
 
 from tests.conftest import REPO
 from tests.functional.conftest import World, lambda_context, sqs_event
@@ -22,6 +21,7 @@ from touchpoint.aws.kpis import DynamoKpis
 from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.engine.kpi import PERIOD_ALL, totals
 from touchpoint.engine.ports import MessageRecord
+from touchpoint.local import moto_bridge
 from touchpoint.profiles import Profile, contact_digest
 
 FIXTURES = REPO / "tests" / "fixtures" / "aws_events"
@@ -108,7 +108,7 @@ def _configuration_set(event: dict[str, Any]) -> str:
 def _targets(event: dict[str, Any], configuration_set: str, origination: str | None = None) -> set[str]:
     found: set[str] = set()
     for rule in routing.deployed(configuration_set, origination):
-        if rule.bus == "default" and EventPattern.load(json.dumps(rule.pattern)).matches_event(event):
+        if rule.bus == "default" and moto_bridge.rule_matches(rule.pattern, event):
             found.update(rule.targets)
     return found
 

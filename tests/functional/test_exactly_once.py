@@ -18,11 +18,10 @@ from botocore.stub import Stubber
 
 from tests.functional.conftest import World, lambda_context
 from touchpoint.aws import wiring
+from touchpoint.aws.messaging import EndUserMessagingSms, SesEmail
 from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.aws.state import DynamoState
 from touchpoint.channels import tags
-from touchpoint.channels.email import SesEmail
-from touchpoint.channels.sms import EndUserMessagingSms
 from touchpoint.engine.kpi import plan_for
 from touchpoint.engine.send import SendRequest
 from touchpoint.errors import SendAmbiguous, TransientError

@@ -13,7 +13,8 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.functional.conftest import World, lambda_context
-from touchpoint.channels.sms import EndUserMessagingSms, compose, segments
+from touchpoint.aws.messaging import EndUserMessagingSms
+from touchpoint.channels.sms import compose, segments
 from touchpoint.engine.send import SendRequest
 from touchpoint.errors import TemplateError, TransientError
 from touchpoint.unsubscribe import verify
@@ -179,30 +180,21 @@ def test_quiet_hours_defer_to_the_window_start_across_dst(world: World) -> None:
     assert world.callback("t-ny")["status"] == "sent"
 
 
-def test_caps_hold_under_20_concurrent_sends_for_one_user(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_caps_hold_under_20_concurrent_sends_for_one_user(world: World) -> None:
     """DynamoDB applies each request atomically; moto does not lock, so its request handling is
     serialised here. The threads still interleave between requests, where the cap logic must hold."""
-    from moto.core.botocore_stubber import BotocoreStubber
+    from touchpoint.local.moto_bridge import serialised_requests
 
-    lock = threading.Lock()
-    original = BotocoreStubber.__call__
-
-    def atomic(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", atomic)
     world.register("u1")
     base = world.send_request("new-user-7day", "welcome", "u1")
     requests = [base.model_copy(update={"token": f"t{i}", "step_id": f"step-{i}"}) for i in range(20)]
     results: list[Any] = []
     threads = [threading.Thread(target=lambda r=r: results.append(world.send(r))) for r in requests]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with serialised_requests():
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     statuses = sorted((r.status, r.reason) for r in results)
     assert statuses.count(("sent", None)) == 1  # the journey's own cap: 1 email per 24 h
     assert statuses.count(("deferred", "frequency_cap")) == 19

@@ -274,7 +274,7 @@ def test_audience_and_canary(world: World) -> None:
 
 
 def test_schedule_runs_page_by_page_through_the_queue(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trigger_module, "SCAN_PAGE", 2)
+    monkeypatch.setattr(trigger_module.schedule, "SCAN_PAGE", 2)
     for i in range(5):
         world.register(f"u{i}")
     sent: list[dict[str, Any]] = []

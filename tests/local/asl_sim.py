@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from touchpoint.compiler.ir import LAMBDA_CALLBACK, LAMBDA_INVOKE
+from touchpoint.contract import LAMBDA_CALLBACK, LAMBDA_INVOKE
 from touchpoint.local.asl import (
     Executor,
     StatusChange,

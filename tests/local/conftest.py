@@ -15,9 +15,9 @@ from moto import mock_aws
 
 from touchpoint.aws.tables import create_tables
 from touchpoint.local.meter import Meter
+from touchpoint.local.moto_bridge import moto_speedups
 from touchpoint.local.scenario import load_scenario
 from touchpoint.local.simulator import Simulation
-from touchpoint.local.speedups import moto_speedups
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

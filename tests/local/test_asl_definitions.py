@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.local.asl_sim import FN, SUCCEED, Sim, invoke, machine
-from touchpoint.compiler.ir import EVENTS_PUT, LAMBDA_CALLBACK
+from touchpoint.contract import EVENTS_PUT, LAMBDA_CALLBACK
 from touchpoint.local.asl import InvalidDefinition
 
 # ---------------------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.events.models import EventPattern
 
 from tests.local.asl_sim import START, SUCCEED, Sim, TransientError, callback, invoke, machine
 from touchpoint import routing
-from touchpoint.compiler.ir import EVENTS_PUT
+from touchpoint.contract import EVENTS_PUT
+from touchpoint.local import moto_bridge
 from touchpoint.local.asl import ExecutionAlreadyExists, TaskTimedOut, status_change_event
 
 # ---------------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_status_change_detail_and_event() -> None:
     }
     event = status_change_event(change, region="us-east-1", account_id="123456789012", event_id="id-1")
     rule = next(r for r in routing.RULES if r.name == "execution-status")
-    assert EventPattern.load(json.dumps(rule.pattern)).matches_event(event)
+    assert moto_bridge.rule_matches(rule.pattern, event)
     assert event["time"] == "2026-12-01T00:00:05Z"
 
 

@@ -4,7 +4,8 @@ the same scripted Lambda behaviour, and both must enter the same states in the s
 with the same status, output, error and cause, having made the same Lambda invocations, profile
 writes and EventBridge events.
 
-The harness changes moto in four places, none of which decides a path:
+The harness changes moto in four places (``moto_bridge.sfn_interpreter``), none of which decides a
+path:
 
 * ``LambdaSimpleBackend.invoke`` routes invocations to the scripted handlers (a handler exception
   becomes a Lambda function error, as the Lambda runtime reports it);
@@ -27,7 +28,6 @@ timestamps) are normalised before comparing, and listed where it happens."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
 import threading
@@ -37,23 +37,17 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from unittest import mock
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
-from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from tests.conftest import GOLDEN, STATEMACHINES
 from touchpoint import contract
 from touchpoint.local.asl import Executor
 from touchpoint.local.clock import VirtualClock
 from touchpoint.local.integrations import AwsIntegrations, lambda_error_object
+from touchpoint.local.moto_bridge import sfn_backend, sfn_interpreter
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account: both interpreters build the same ARNs
@@ -419,7 +413,7 @@ class MotoCallbacks:
     def fail(self, token: str, error: str, cause: str) -> None:
         # moto's SendTaskFailure API handler drops ``cause`` (it passes only ``error`` on to the
         # backend), and AWS records both; so call moto's Step Functions backend directly.
-        stepfunctions_parser_backends[ACCOUNT][REGION].send_task_failure(token, error=error, cause=cause)
+        sfn_backend(ACCOUNT, REGION).send_task_failure(token, error=error, cause=cause)
 
     def silence(self, token: str) -> None:
         self.aws.silenced.add(token)
@@ -454,26 +448,7 @@ def aws() -> Iterator[Aws]:
             )
         )
         harness = Aws()
-        original_wait = CallbackEndpoint.wait
-
-        def wait(endpoint: CallbackEndpoint, timeout: float | None = None) -> Any:
-            if endpoint.callback_id in harness.silenced:
-                return None  # what moto returns when TimeoutSeconds elapses without a callback
-            return original_wait(endpoint, timeout)
-
-        def no_wait(function: WaitFunction, env: Any, wait_seconds: int) -> None:
-            return None
-
-        no_sleep = mock.Mock(wraps=time)
-        no_sleep.sleep = lambda seconds: None
-        stack.enter_context(
-            mock.patch.object(LambdaSimpleBackend, "invoke", lambda _, *a: harness.invoke(*a))
-        )
-        stack.enter_context(mock.patch.object(CallbackEndpoint, "wait", wait))
-        stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", no_wait))
-        stack.enter_context(mock.patch.object(retrier_decl, "time", no_sleep))
-        parse = functools.lru_cache(maxsize=None)(AmazonStateLanguageParser.parse)
-        stack.enter_context(mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse)))
+        stack.enter_context(sfn_interpreter(harness.invoke, harness.silenced))
         yield harness
 
 
@@ -515,7 +490,7 @@ def run_moto(aws: Aws, journey: str, run: Script) -> Outcome:
     ]
     # Wait on moto's execution record rather than polling the API: API calls hold the GIL that the
     # execution's threads need. The status is set just before the output, so wait for both.
-    execution = stepfunctions_parser_backends[ACCOUNT][REGION].describe_execution(arn)
+    execution = sfn_backend(ACCOUNT, REGION).describe_execution(arn)
     deadline = time.monotonic() + 30
     while execution.exec_status == "RUNNING" or (
         execution.exec_status == "SUCCEEDED" and execution.output is None

@@ -7,16 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from moto.events.models import EventPattern
 
 from touchpoint import routing
 from touchpoint.channels import tags as message_tags
 from touchpoint.channels.email import build_message
 from touchpoint.events import Feedback, Ignored, parse_envelope
-from touchpoint.local import provider_events
+from touchpoint.local import moto_bridge, provider_events
 from touchpoint.local.provider_events import Email, SesMessages
 from touchpoint.local.sms_voice import TextMessage
 
@@ -31,7 +30,7 @@ STEP = "if-1.then.send-1"  # a step inside an if branch: dots, encoded into SES'
 
 def matches(rule: routing.Rule, envelope: dict[str, Any]) -> bool:
     """Whether the rule takes the event, as EventBridge (moto's EventPattern) decides."""
-    return bool(EventPattern.load(json.dumps(rule.pattern)).matches_event(cast(Any, envelope)))
+    return bool(moto_bridge.rule_matches(rule.pattern, envelope))
 
 
 def fixture(name: str) -> dict[str, Any]:

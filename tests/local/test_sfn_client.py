@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from touchpoint.aws.services import StepFunctionsExecutions
-from touchpoint.compiler.ir import LAMBDA_CALLBACK
+from touchpoint.contract import LAMBDA_CALLBACK
 from touchpoint.events import ExecutionEnded, parse_envelope
 from touchpoint.local.asl import Executor, StatusChange, status_change_event
 from touchpoint.local.clock import VirtualClock

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import Stubber
 
-from touchpoint.channels.sms import EndUserMessagingSms
+from touchpoint.aws.messaging import EndUserMessagingSms
 from touchpoint.errors import ContactOptedOut
 from touchpoint.local import strict
 from touchpoint.local.meter import Meter
@@ -28,7 +28,7 @@ class _Clock:
 
 
 def request(**overrides: Any) -> dict[str, Any]:
-    """What EndUserMessagingSms sends (touchpoint/channels/sms.py)."""
+    """What EndUserMessagingSms sends (touchpoint/aws/messaging.py)."""
     return {
         "DestinationPhoneNumber": PHONE,
         "MessageBody": "【Touchpoint】双十二明天开始",

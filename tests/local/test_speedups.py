@@ -14,11 +14,10 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses import models as ses_models
-from moto.ses.models import ses_backends
 
 from touchpoint.aws.tables import STATE, create_table
 from touchpoint.channels import email as mime
-from touchpoint.local.speedups import moto_speedups
+from touchpoint.local.moto_bridge import moto_speedups, ses_sent
 
 PARTITIONS = [f"USER#{i}" for i in range(5)]
 
@@ -241,7 +240,7 @@ def test_ses_sends_and_refuses_the_same_with_and_without_the_fixes() -> None:
                     answers.append("sent")
                 except ClientError as error:
                     answers.append((error.response["Error"]["Code"], error.response["Error"]["Message"]))
-            sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+            sent = ses_sent(DEFAULT_ACCOUNT_ID, "us-east-1")
             answers.append([(m.source, m.destinations, m.raw_data) for m in sent])
         return answers
 

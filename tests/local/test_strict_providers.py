@@ -12,8 +12,9 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 
+from touchpoint.aws.messaging import SesEmail
 from touchpoint.channels import tags as message_tags
-from touchpoint.channels.email import SesEmail, build_message
+from touchpoint.channels.email import build_message
 from touchpoint.errors import SendFailed
 from touchpoint.local import strict
 from touchpoint.local.memory.clients import SesV2Client, SnsClient

@@ -21,7 +21,7 @@ batch of events and the summed ``ADD`` of their cells (``count_many``; at most 1
 batch takes a few). The transaction is all-or-nothing, and botocore sends the same ``ClientRequestToken`` on
 its own retries (DynamoDB then answers a committed transaction with success, not a second commit),
 so a count is applied exactly once however often the input is delivered (docs in
-``touchpoint/engine/kpi.py``)."""
+``touchpoint/engine/kpi/``)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from touchpoint import contract
 from touchpoint.aws.dynamo import code
 from touchpoint.clock import pause
 from touchpoint.errors import StartFailed, TransientError
@@ -47,7 +48,7 @@ class StepFunctionsExecutions:
             )
         except ClientError as error:
             if code(error) == "ExecutionAlreadyExists":
-                return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+                return contract.execution_arn(state_machine_arn, name)
             if code(error) in _TRANSIENT:
                 raise TransientError(code(error)) from error
             raise StartFailed(code(error)) from error

@@ -16,19 +16,30 @@ from botocore.config import Config
 from touchpoint import contract, registry
 from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileSchema, profile_from_data
 from touchpoint.aws.kpis import DynamoKpis, EmfMetrics, KpiAlerts, load_send_steps
+from touchpoint.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms
 from touchpoint.aws.once import PowertoolsOnce
 from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
 from touchpoint.aws.state import DynamoState
-from touchpoint.channels.email import SesEmail
-from touchpoint.channels.sms import EndUserMessagingSms, SnsSms
 from touchpoint.clock import Clock
-from touchpoint.engine.kpi import AlertsPort, KpiRollup, KpiStorePort
+from touchpoint.engine.kpi import KpiRollup
 from touchpoint.engine.operations import Operations
 from touchpoint.engine.optout import OptOut
-from touchpoint.engine.ports import BusPort, ExecutionsPort, ProfilesPort, QueuePort, StatePort, WakeupsPort
+from touchpoint.engine.ports import (
+    AlertsPort,
+    BusPort,
+    EmailPort,
+    ExecutionsPort,
+    KpiStorePort,
+    OncePort,
+    ProfilesPort,
+    QueuePort,
+    SmsPort,
+    StatePort,
+    WakeupsPort,
+)
 from touchpoint.engine.privacy import Privacy
-from touchpoint.engine.send import EmailPort, OncePort, Sender, SmsPort
+from touchpoint.engine.send import Sender
 from touchpoint.engine.trigger import TriggerEval
 from touchpoint.journey.source import read_source
 from touchpoint.render import Renderer
@@ -36,7 +47,7 @@ from touchpoint.settings import Settings
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 #: Message providers (SES, End User Messaging, SNS for SMS) get exactly one attempt: the SDK would
-#: otherwise re-send a message whose response was lost (touchpoint/channels/provider.py).
+#: otherwise re-send a message whose response was lost (touchpoint/aws/provider.py).
 PROVIDER_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=3, read_timeout=10
 )

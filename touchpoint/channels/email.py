@@ -1,17 +1,14 @@
-"""Email through SES v2, as a MIME message we build ourselves: text and HTML alternatives, an
-RFC 2047 subject for Chinese, and RFC 8058 one-click unsubscribe headers."""
+"""Email as a MIME message we build ourselves (SES v2 sends it raw: touchpoint/aws/messaging.py):
+text and HTML alternatives, an RFC 2047 subject for Chinese, and RFC 8058 one-click unsubscribe
+headers."""
 
 from __future__ import annotations
 
 import binascii
 import secrets
-from collections.abc import Mapping
 from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
-from typing import Any
 
-from touchpoint.channels import tags as message_tags
-from touchpoint.channels.provider import classify
 from touchpoint.errors import SendFailed
 
 
@@ -129,27 +126,3 @@ def _boundary(parts: tuple[tuple[list[str], str], ...]) -> str:
         boundary = f"=_tp_{secrets.token_hex(12)}"
         if not any(f"--{boundary}" in body for _, body in parts):
             return boundary
-
-
-class SesEmail:
-    def __init__(
-        self, client: Any, sender: str, configuration_set: str | None, identity_arn: str | None
-    ) -> None:
-        self.client, self.sender = client, sender
-        self.configuration_set, self.identity_arn = configuration_set, identity_arn
-
-    def send(self, recipient: str, raw: bytes, tags: Mapping[str, str]) -> str:
-        request: dict[str, Any] = {
-            "FromEmailAddress": self.sender,
-            "Destination": {"ToAddresses": [recipient]},
-            "Content": {"Raw": {"Data": raw}},
-            "EmailTags": [{"Name": k, "Value": message_tags.encode(v)} for k, v in sorted(tags.items())],
-        }
-        if self.configuration_set:
-            request["ConfigurationSetName"] = self.configuration_set
-        if self.identity_arn:
-            request["FromEmailAddressIdentityArn"] = self.identity_arn
-        try:
-            return str(self.client.send_email(**request)["MessageId"])
-        except Exception as error:  # one attempt: classify says whether it may have gone out
-            raise classify(error) from None  # the provider text may echo the address

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from touchpoint import registry
+from touchpoint import contract, registry
 from touchpoint.compiler.ir import StateMachine, Task
 from touchpoint.compiler.lower import lower
 from touchpoint.compiler.render import dumps, render, to_json
@@ -21,7 +20,6 @@ from touchpoint.journey.model import Journey, ScheduleTrigger
 
 #: Bump when the generated ASL changes for the same journey, so versions (and execution names) change.
 COMPILER_VERSION = "1"
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ def manifest(journey: Journey, version: str, machine: StateMachine) -> dict[str,
             (s.resource, p)
             for s in machine.states
             if isinstance(s, Task)
-            for p in _PLACEHOLDER.findall(json.dumps(s.parameters))
+            for p in contract.PLACEHOLDER.findall(json.dumps(s.parameters))
         }
     )
     trigger = journey.trigger
@@ -67,8 +65,8 @@ def manifest(journey: Journey, version: str, machine: StateMachine) -> dict[str,
         "journey_id": journey.id,
         "version": version,
         "definition": f"{journey.id}.asl.json",
-        "state_machine": registry.state_machine_name(journey.id),
-        "placeholders": sorted(set(_PLACEHOLDER.findall(json.dumps(to_json(machine))))),
+        "state_machine": contract.state_machine_name(journey.id),
+        "placeholders": sorted(set(contract.PLACEHOLDER.findall(json.dumps(to_json(machine))))),
         "integrations": [{"resource": r, "target": p} for r, p in integrations],
         "trigger": trigger.kind,
         "schedule": schedule,

@@ -11,11 +11,6 @@ from typing import Any, Literal
 
 Json = Any
 
-LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
-EVENTS_PUT = "arn:aws:states:::events:putEvents"
-RESOURCES = (LAMBDA_INVOKE, LAMBDA_CALLBACK, EVENTS_PUT)
-
 
 @dataclass(frozen=True)
 class Retry:

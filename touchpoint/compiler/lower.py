@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from touchpoint import contract
 from touchpoint.compiler.ir import (
-    EVENTS_PUT,
-    LAMBDA_CALLBACK,
-    LAMBDA_INVOKE,
     Catch,
     Json,
     Retry,
@@ -22,6 +19,7 @@ from touchpoint.compiler.ir import (
     Task,
 )
 from touchpoint.compiler.kinds import kind_of
+from touchpoint.contract import EVENTS_PUT, LAMBDA_CALLBACK, LAMBDA_INVOKE
 from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import Node, resolve
 

@@ -5,7 +5,6 @@ explains it from the same ``Decision``."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -139,13 +138,6 @@ def resolve_groups(
 
 def _rank(journey: RegistryEntry) -> tuple[int, str]:
     return (-journey.entry.priority, journey.id)
-
-
-def execution_name(journey_id: str, version: str, user_id: str, event_id: str) -> str:
-    """Deterministic: a redelivered event maps to the same execution, which StartExecution will
-    not start twice. At most 80 characters of [A-Za-z0-9-_]."""
-    digest = hashlib.sha256(f"{journey_id}\x1f{version}\x1f{user_id}\x1f{event_id}".encode()).hexdigest()
-    return f"{journey_id[:40]}-{digest[:32]}"
 
 
 def entered_by(record: EntryRecord) -> tuple[str, ...]:

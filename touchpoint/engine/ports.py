@@ -235,3 +235,59 @@ class WakeupsPort(Protocol):
 
 class QueuePort(Protocol):
     def send(self, message: Mapping[str, Any]) -> None: ...
+
+
+# --------------------------------------------------------------------------- senders and KPIs
+# The ports of engine/send.py and engine/kpi/ (moved here in issue 12). Their value types are
+# imported for the type checker only: engine/kpi imports this module. The lead may hoist these
+# two imports into the header when merging.
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from touchpoint.engine.kpi.values import Alert, Cell, Marker, MetricBlob
+
+
+class EmailPort(Protocol):
+    def send(self, recipient: str, raw: bytes, tags: Mapping[str, str]) -> str: ...
+
+
+class SmsPort(Protocol):
+    def send(self, phone: str, body: str, marketing: bool, context: Mapping[str, str]) -> str: ...
+
+
+class OncePort(Protocol):
+    """Run ``fn`` once per key and return its stored result on repeats (Powertools Idempotency)."""
+
+    def run(self, key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]: ...
+
+
+class KpiStorePort(Protocol):
+    def count(self, marker: Marker, cells: Mapping[Cell, int], expires_at: dt.datetime) -> bool:
+        """Write the marker and add the cells atomically; False (nothing added) if the marker exists."""
+        ...
+
+    def count_many(self, entries: Sequence[tuple[Marker, Mapping[Cell, int], dt.datetime]]) -> list[bool]:
+        """``count`` for a batch: each entry's marker and the summed cells in as few transactions
+        as fit; per entry, True if counted now, False if its marker existed (nothing added)."""
+        ...
+
+    def read(self, journey_id: str, period: str) -> list[tuple[Cell, int]]: ...
+    def read_days(self, journey_id: str, first: dt.date, last: dt.date) -> list[tuple[Cell, int]]: ...
+    def alert_states(self, journey_id: str) -> dict[str, str]: ...
+    def save_alert_state(self, journey_id: str, kpi: str, state: str, at: dt.datetime) -> None: ...
+
+
+class MetricsPort(Protocol):
+    def emit(self, blobs: Sequence[MetricBlob]) -> None: ...
+
+
+class AlertsPort(Protocol):
+    def publish(self, alert: Alert) -> None: ...
+
+
+class MessagesPort(Protocol):
+    """The message index (the state table): who and which step a provider's message id was."""
+
+    def messages(self, message_ids: Sequence[str]) -> dict[str, MessageRecord]: ...

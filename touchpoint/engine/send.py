@@ -19,9 +19,8 @@ id, and one whose answer was lost (a timeout, a crash between the call and the r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,10 +32,13 @@ from touchpoint.clock import Clock, iso, pause
 from touchpoint.engine.ports import (
     BusPort,
     CapScope,
+    EmailPort,
     ExecutionsPort,
+    OncePort,
     OverCap,
     ProfilesPort,
     SendIntent,
+    SmsPort,
     StatePort,
     WakeupsPort,
 )
@@ -90,20 +92,6 @@ class SendRequest(BaseModel):
     @property
     def key(self) -> str:
         return f"{self.execution}:{self.step_id}"
-
-
-class EmailPort(Protocol):
-    def send(self, recipient: str, raw: bytes, tags: Mapping[str, str]) -> str: ...
-
-
-class SmsPort(Protocol):
-    def send(self, phone: str, body: str, marketing: bool, context: Mapping[str, str]) -> str: ...
-
-
-class OncePort(Protocol):
-    """Run ``fn`` once per key and return its stored result on repeats (Powertools Idempotency)."""
-
-    def run(self, key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]: ...
 
 
 class Deferred(Exception):  # noqa: N818 - a control-flow signal, not an error

@@ -20,8 +20,6 @@ import boto3
 import botocore.client
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.scheduler.models import scheduler_backends
-from moto.sqs.models import sqs_backends
 
 from functions.kpi_rollup import app as kpi_app
 from functions.send_email import app as email_app
@@ -46,11 +44,10 @@ from touchpoint.local.memory.kpis import MemoryKpis
 from touchpoint.local.memory.profiles import MemoryProfiles
 from touchpoint.local.memory.state import MemoryState
 from touchpoint.local.meter import Meter
+from touchpoint.local.moto_bridge import backend, moto_speedups, queue_waiting, schedules
 from touchpoint.local.provider_events import SesMessages
 from touchpoint.local.sfn_client import LocalStepFunctionsClient
 from touchpoint.local.sms_voice import LocalSmsVoice
-from touchpoint.local.speedups import moto_speedups
-from touchpoint.registry import state_machine_name
 from touchpoint.settings import Settings
 
 REGION, ACCOUNT = "us-east-1", DEFAULT_ACCOUNT_ID
@@ -324,7 +321,7 @@ class LocalCloud:
             for key, value in values.items():
                 text = text.replace("${" + key + "}", value)
             self.executor.create_state_machine(
-                state_machine_name(path.name.removesuffix(".asl.json")), json.loads(text)
+                contract.state_machine_name(path.name.removesuffix(".asl.json")), json.loads(text)
             )
 
     def _handlers(self) -> dict[str, Callable[..., Any]]:
@@ -489,8 +486,8 @@ class LocalCloud:
         self._schedule_wakeups()
 
     def _schedule_wakeups(self) -> None:
-        group = scheduler_backends[ACCOUNT][REGION].schedule_groups[self.settings.scheduler_group]
-        for name, schedule in list(group.schedules.items()):
+        group = schedules(ACCOUNT, REGION, self.settings.scheduler_group)
+        for name, schedule in list(group.items()):
             if name in self._scheduled:
                 continue
             self._scheduled.add(name)
@@ -500,7 +497,7 @@ class LocalCloud:
 
             def fire(name: str = name, arn: str = target["Arn"], body: Any = payload) -> None:
                 self._scheduled.discard(name)
-                if group.schedules.pop(name, None) is None:  # ActionAfterCompletion: DELETE
+                if group.pop(name, None) is None:  # ActionAfterCompletion: DELETE
                     return  # deleted before it ran (an erasure cancelled it)
                 self.invoke_retried(arn.rsplit(":function:touchpoint-", 1)[1], body)
 
@@ -531,15 +528,15 @@ class MotoQueues:
     (its visibility and receipt handles), not its HTTP protocol."""
 
     def waiting(self, name: str) -> bool:
-        return bool(sqs_backends[ACCOUNT][REGION].queues[name]._messages)
+        return queue_waiting(ACCOUNT, REGION, name)
 
     def take(self, name: str, count: int) -> list[QueuedMessage]:
-        received = sqs_backends[ACCOUNT][REGION].receive_message(name, count, 0, VISIBILITY, ["All"])
+        received = backend("sqs", ACCOUNT, REGION).receive_message(name, count, 0, VISIBILITY, ["All"])
         return [QueuedMessage(str(m.id), str(m.body), str(m.receipt_handle)) for m in received]
 
     def delete(self, name: str, messages: list[QueuedMessage]) -> None:
         for message in messages:
-            sqs_backends[ACCOUNT][REGION].delete_message(name, message.receipt)
+            backend("sqs", ACCOUNT, REGION).delete_message(name, message.receipt)
 
     def send(self, name: str, body: str) -> None:
-        sqs_backends[ACCOUNT][REGION].send_message(name, body)
+        backend("sqs", ACCOUNT, REGION).send_message(name, body)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from touchpoint.compiler import ir
+from touchpoint import contract
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -144,9 +144,9 @@ def _function_name(function: str) -> str:
 _LAMBDA_PARAMETERS: Final = frozenset({"FunctionName", "Payload"})
 _PUT_EVENTS_PARAMETERS: Final = frozenset({"Entries"})
 _REQUIRED: Final[Mapping[str, frozenset[str]]] = {
-    ir.LAMBDA_INVOKE: frozenset({"FunctionName"}),
-    ir.LAMBDA_CALLBACK: frozenset({"FunctionName"}),
-    ir.EVENTS_PUT: frozenset({"Entries"}),
+    contract.LAMBDA_INVOKE: frozenset({"FunctionName"}),
+    contract.LAMBDA_CALLBACK: frozenset({"FunctionName"}),
+    contract.EVENTS_PUT: frozenset({"Entries"}),
 }
 
 
@@ -191,9 +191,9 @@ class AwsIntegrations:
 
     def check(self, resource: str, parameters: frozenset[str] | None) -> None:
         match resource:
-            case ir.LAMBDA_INVOKE | ir.LAMBDA_CALLBACK:
+            case contract.LAMBDA_INVOKE | contract.LAMBDA_CALLBACK:
                 allowed = _LAMBDA_PARAMETERS
-            case ir.EVENTS_PUT:
+            case contract.EVENTS_PUT:
                 allowed = _PUT_EVENTS_PARAMETERS
                 if self._events is None:
                     raise UnsupportedIntegrationError(f"{resource} needs an EventBridge client")
@@ -214,9 +214,9 @@ class AwsIntegrations:
         except UnsupportedIntegrationError as exc:  # a Task without Parameters passed its input as is
             raise TaskError("States.Runtime", str(exc)) from None
         match resource:
-            case ir.LAMBDA_INVOKE | ir.LAMBDA_CALLBACK:
+            case contract.LAMBDA_INVOKE | contract.LAMBDA_CALLBACK:
                 return self._lambda(parameters, context)
-            case ir.EVENTS_PUT:
+            case contract.EVENTS_PUT:
                 return self._put_events(parameters, context)
             case _:  # pragma: no cover - check() rejected it
                 raise UnsupportedIntegrationError(resource)

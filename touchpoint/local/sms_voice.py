@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from touchpoint.channels.sms import OPTED_OUT
+from touchpoint.aws.messaging import OPTED_OUT
 from touchpoint.clock import Clock
 from touchpoint.local import strict
 from touchpoint.local.meter import Meter

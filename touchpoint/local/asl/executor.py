@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from touchpoint import contract
 from touchpoint.local.asl.definitions import DefinitionParser, valid_name
 from touchpoint.local.asl.errors import (
     ExecutionAlreadyExists,
@@ -93,7 +94,7 @@ class Executor(Interpreter):
             value = json.loads(input)
         except (TypeError, ValueError) as exc:
             raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
-        arn = f"arn:aws:states:{self.region}:{self.account_id}:execution:{machine.name}:{name}"
+        arn = contract.execution_arn(machine.arn, name)
         existing = self._executions.get(arn)
         if existing is not None:
             if existing.status == "RUNNING" and existing.input == input:

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from touchpoint.aws.kpis import KpiAlerts
+from touchpoint.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms
 from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
 from touchpoint.aws.wiring import SEND_ONCE_SECONDS
-from touchpoint.channels.email import SesEmail
-from touchpoint.channels.sms import EndUserMessagingSms, SnsSms
-from touchpoint.engine.send import SmsPort
+from touchpoint.engine.ports import SmsPort
 from touchpoint.local.memory.clients import (
     EventsClient,
     MemoryQueues,

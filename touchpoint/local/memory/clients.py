@@ -26,14 +26,10 @@ from botocore.exceptions import ClientError
 from botocore.utils import parse_to_aware_datetime
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.utils import iso_8601_datetime_without_milliseconds, unix_time, utcfromtimestamp
-from moto.events.models import EventPattern, Rule, events_backends
+from moto.events.models import Rule
 from moto.events.utils import EventMessageType
-from moto.moto_api._internal import mock_random
-from moto.scheduler.models import scheduler_backends
-from moto.sesv2.models import sesv2_backends
-from moto.sns.models import sns_backends
 
-from touchpoint.local import strict
+from touchpoint.local import moto_bridge, strict
 from touchpoint.local.meter import Meter
 
 T = TypeVar("T")
@@ -74,7 +70,7 @@ class EventsClient(_ModelClient):
         entries = [{**e, "Time": _epoch(e["Time"])} if "Time" in e else dict(e) for e in Entries]
 
         def put() -> dict[str, Any]:
-            backend = events_backends[self.account][self.region]
+            backend = moto_bridge.backend("events", self.account, self.region)
             details = _details(entries)
             if details is None:  # something moto refuses or reports: let it
                 results = backend.put_events(entries)
@@ -92,8 +88,8 @@ class EventsClient(_ModelClient):
         rule of the bus offered the event, minus a deep copy of moto's template per rule. One
         event for all the rules (moto stamps each rule's copy a microsecond apart), so its
         flattened form and SQS body are worked out once (``MemoryQueues.as_event_targets``)."""
-        event_id = str(mock_random.uuid4())
-        bus = backend.describe_event_bus(backend._normalize_event_bus_arn(entry.get("EventBusName")))
+        event_id = moto_bridge.new_event_id()
+        bus = moto_bridge.event_bus(backend, entry.get("EventBusName"))
         now = unix_time()
         event: EventMessageType = {
             "version": "0",
@@ -142,7 +138,7 @@ class SesV2Client(_ModelClient):
             destinations = strict.recipients(params)
             raw = params["Content"]["Raw"]["Data"]
             data = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-            backend = sesv2_backends[self.account][self.region]
+            backend = moto_bridge.backend("sesv2", self.account, self.region)
             message = backend.send_raw_email(
                 source=params["FromEmailAddress"], destinations=destinations, raw_data=data
             )
@@ -164,7 +160,7 @@ class SnsClient(_ModelClient):
 
         def publish() -> dict[str, Any]:
             strict.check(self.service, "Publish", params)
-            backend = sns_backends[self.account][self.region]
+            backend = moto_bridge.backend("sns", self.account, self.region)
             try:
                 message_id = backend.publish(
                     params["Message"], arn=params.get("TopicArn"), phone_number=phone
@@ -185,7 +181,9 @@ class SchedulerClient(_ModelClient):
         self, *, Name: str, GroupName: str, ScheduleExpression: str, **params: Any
     ) -> dict[str, Any]:
         def create() -> dict[str, Any]:
-            backend: Any = scheduler_backends[self.account][self.region]  # moto's handler passes None too
+            backend = moto_bridge.backend(
+                "scheduler", self.account, self.region
+            )  # its handler passes None too
             schedule = backend.create_schedule(
                 description=params.get("Description"),
                 end_date=params.get("EndDate"),
@@ -248,10 +246,9 @@ class MemoryQueues:
         targets here. The body is what moto's ``Rule.send_to_targets`` sends for a target without an
         input transformer (its default template, the time as ISO 8601), built directly rather than
         through eight JSONPath queries per event; any other target goes through moto."""
-        original = Rule.send_to_targets
         seen: list[Any] = [None, None, None]  # the last event offered: itself, flattened, its body
 
-        def send_to_targets(rule: Rule, event: EventMessageType, transform_input: bool = True) -> None:
+        def deliver(rule: Rule, event: EventMessageType, transform_input: bool) -> bool:
             plain = all(
                 t["Arn"].startswith("arn:aws:sqs:")
                 and "InputTransformer" not in t
@@ -259,16 +256,15 @@ class MemoryQueues:
                 for t in rule.targets
             )
             if not (plain and transform_input):
-                original(rule, event, transform_input)
-                return
+                return False
             if seen[0] is not event:
                 seen[:] = [event, None, None]
             pattern = rule.event_pattern
             if pattern.get_pattern():  # moto's EventPattern.matches_event, flattening the event once
                 if seen[1] is None:
-                    seen[1] = EventPattern._flatten_dict(json.loads(json.dumps(event)))
-                if not pattern._does_event_match(seen[1], pattern.get_pattern()):
-                    return
+                    seen[1] = moto_bridge.flatten_event(event)
+                if not moto_bridge.pattern_matches(pattern, seen[1]):
+                    return True
             if seen[2] is None:
                 at = utcfromtimestamp(float(event["time"]))  # type: ignore[arg-type]
                 seen[2] = json.dumps(
@@ -285,12 +281,10 @@ class MemoryQueues:
                 )
             for target in rule.targets:
                 self.send(target["Arn"].rsplit(":", 1)[1], seen[2])
+            return True
 
-        setattr(Rule, "send_to_targets", send_to_targets)  # noqa: B010
-        try:
+        with moto_bridge.rule_delivery(deliver):
             yield
-        finally:
-            setattr(Rule, "send_to_targets", original)  # noqa: B010
 
 
 class SqsClient(_ModelClient):
