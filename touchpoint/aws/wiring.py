@@ -19,7 +19,7 @@ from touchpoint.aws.kpis import DynamoKpis, EmfMetrics, KpiAlerts, load_send_ste
 from touchpoint.aws.once import PowertoolsOnce
 from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
-from touchpoint.aws.state import DynamoState
+from touchpoint.aws.state import DynamoStorage
 from touchpoint.channels.email import SesEmail
 from touchpoint.channels.sms import EndUserMessagingSms, SnsSms
 from touchpoint.clock import Clock
@@ -33,6 +33,7 @@ from touchpoint.engine.trigger import TriggerEval
 from touchpoint.journey.source import read_source
 from touchpoint.render import Renderer
 from touchpoint.settings import Settings
+from touchpoint.state.repository import StateRepository
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 #: Message providers (SES, End User Messaging, SNS for SMS) get exactly one attempt: the SDK would
@@ -136,8 +137,8 @@ class AwsAdapters:
     def profiles(self, settings: Settings) -> DynamoProfiles:
         return DynamoProfiles(self.clients("dynamodb"), settings.profiles_table)
 
-    def state(self, settings: Settings) -> DynamoState:
-        return DynamoState(self.clients("dynamodb"), settings.state_table)
+    def state(self, settings: Settings) -> StateRepository:
+        return StateRepository(DynamoStorage(self.clients("dynamodb"), settings.state_table))
 
     def kpis(self, settings: Settings) -> DynamoKpis:
         return DynamoKpis(self.clients("dynamodb"), settings.kpis_table)

@@ -56,6 +56,7 @@ from touchpoint.profiles import (
 )
 from touchpoint.registry import Registry, RegistryEntry
 from touchpoint.settings import Settings
+from touchpoint.state.items import wait_sort_key
 
 
 class EvaluateAction(BaseModel):
@@ -700,7 +701,9 @@ class TriggerEval:
         now = self.clock.now()
         execution = str(payload["execution"])
         record = WaitRecord(
-            sort_key=f"WAIT#{payload['event']}#{payload['journey_id']}#{payload['step_id']}#{execution}",
+            sort_key=wait_sort_key(
+                str(payload["event"]), str(payload["journey_id"]), str(payload["step_id"]), execution
+            ),
             event=str(payload["event"]),
             journey_id=str(payload["journey_id"]),
             step_id=str(payload["step_id"]),
