@@ -1,6 +1,8 @@
-"""``MemoryState`` answers, stores and meters exactly what ``DynamoState`` does on moto.
+"""One conformance suite for the state table's two storages (``DynamoStorage`` on moto and
+``MemoryStorage``): each storage operation and condition kind answers, stores and meters the same
+on both, and so does the state repository over them.
 
-Random sequences of port calls (with the conflicts the engine relies on: ending twice, the wrong
+Random sequences of repository calls (with the conflicts the engine relies on: ending twice, the wrong
 execution, a held group slot, a full cap, a stale prefetched cap, taking a wait twice, erasure)
 run against both; every answer and every metered request must match after every call, and at the
 end so must each user's items and state and the whole table."""
@@ -36,6 +38,20 @@ from touchpoint.local.memory.state import MemoryStorage
 from touchpoint.local.memory.store import Table
 from touchpoint.local.meter import Meter
 from touchpoint.state.repository import StateRepository
+from touchpoint.state.storage import (
+    Assign,
+    Condition,
+    Is,
+    Put,
+    Storage,
+    all_of,
+    any_of,
+    differs,
+    equals,
+    exists,
+    missing,
+    one_of,
+)
 
 REGION, TABLE = "us-east-1", "state"
 START = dt.datetime(2026, 12, 1, 9, 0, 0, 250_000, tzinfo=dt.UTC)
@@ -81,6 +97,132 @@ def sides(metered_dynamodb: MeteredDynamo) -> tuple[Side, Side]:
         Side(StateRepository(DynamoStorage(metered_dynamodb.client, TABLE)), metered_dynamodb.meter, scan),
         Side(StateRepository(MemoryStorage(table)), table.meter, lambda: table.scan(None, 1_000_000)[0]),
     )
+
+
+# ---------------------------------------------------------------------- the storages
+
+
+@pytest.fixture
+def storages(sides: tuple[Side, Side]) -> tuple[Storage, Storage]:
+    return sides[0].state.storage, sides[1].state.storage
+
+
+def _both(sides: tuple[Side, Side], run: Callable[[Storage], Any]) -> Any:
+    """``run`` on both storages: the same answer and the same metered requests; the answer."""
+    dynamo, memory = sides
+    expected, actual = (
+        _outcome(lambda s: run(s.state.storage), dynamo),
+        _outcome(lambda s: run(s.state.storage), memory),
+    )
+    assert _typed(actual) == _typed(expected)
+    assert memory.meter.calls == dynamo.meter.calls
+    assert memory.meter.units == dynamo.meter.units
+    return expected[1] if expected[0] == "ok" else expected
+
+
+STORED: Item = {"pk": "P", "sk": "S", "status": "running", "n": 1, "on": True, "tags": ["a"]}
+
+#: a condition, whether it holds on STORED, and whether it holds where there is no item
+CONDITIONS: list[tuple[Condition, bool, bool]] = [
+    (exists("pk"), True, False),
+    (missing("pk"), False, True),
+    (missing("converted_at"), True, True),
+    (exists("converted_at"), False, False),
+    (equals("status", "running"), True, False),
+    (equals("status", "ended"), False, False),
+    (equals("n", 1), True, False),
+    (equals("on", True), True, False),
+    # not pinned: a boolean against a number (moto equates true with 1, DynamoDB does not)
+    (differs("status", "ended"), True, True),
+    (differs("status", "running"), False, True),
+    (differs("converted_at", "x"), True, True),
+    (one_of("status", "calling", "running"), True, False),
+    (one_of("status", "calling", "unconfirmed"), False, False),
+    (Is("status", ("calling", "ended"), negated=True), True, True),
+    (all_of(equals("status", "running"), missing("converted_at")), True, False),
+    (all_of(equals("status", "running"), equals("n", 2)), False, False),
+    (any_of(missing("pk"), equals("status", "ended")), False, True),
+    (any_of(missing("pk"), equals("n", 1), equals("status", "x")), True, True),
+    (all_of(any_of(missing("pk"), equals("n", 1)), differs("status", "ended")), True, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("condition", "on_item", "on_none"), CONDITIONS, ids=[repr(c[0]) for c in CONDITIONS]
+)
+def test_each_condition_holds_alike_on_both_storages(
+    sides: tuple[Side, Side], condition: Condition, on_item: bool, on_none: bool
+) -> None:
+    """Put, update and delete under each condition, on an item and where there is none."""
+    assert _both(sides, lambda s: s.put({"pk": "Q", "sk": "S", "v": "new"}, condition)) is on_none
+    assert _both(sides, lambda s: s.put(STORED)) is True
+    assert _both(sides, lambda s: s.put({**STORED, "v": "put"}, condition)) is on_item
+    updated = _both(sides, lambda s: s.update(("P", "S"), [Assign("v", "updated")], condition))
+    assert (updated is not None) is on_item
+    assert _both(sides, lambda s: s.get(("P", "S"))).get("v") == ("updated" if on_item else None)
+    assert _both(sides, lambda s: s.delete(("P", "S"), condition)) is on_item
+    assert _both(sides, lambda s: s.delete(("R", "S"), condition)) is on_none
+    assert _both(sides, lambda s: s.query("Q")) == ([{"pk": "Q", "sk": "S", "v": "new"}] if on_none else [])
+
+
+def test_an_update_returns_the_item_as_changed(sides: tuple[Side, Side]) -> None:
+    _both(sides, lambda s: s.put({"pk": "P", "sk": "S", "status": "running", "reason": "first"}))
+    changed = _both(
+        sides,
+        lambda s: s.update(
+            ("P", "S"),
+            [Assign("status", "ended"), Assign("reason", "second", if_missing=True), Assign("by", "x", True)],
+            equals("status", "running"),
+        ),
+    )
+    assert changed == {"pk": "P", "sk": "S", "status": "ended", "reason": "first", "by": "x"}
+    assert (
+        _both(sides, lambda s: s.update(("P", "S"), [Assign("status", "x")], equals("status", "running")))
+        is None
+    )
+    created = _both(sides, lambda s: s.update(("P", "T"), [Assign("n", 3)], missing("pk")))
+    assert created == {"pk": "P", "sk": "T", "n": 3}
+    assert type(created["n"]).__name__ == "Decimal"  # numbers come back as DynamoDB gives them
+
+
+def test_a_transaction_writes_all_its_puts_or_none(sides: tuple[Side, Side]) -> None:
+    _both(sides, lambda s: s.put({"pk": "P", "sk": "A", "version": 1}))
+    refused = [Put({"pk": "P", "sk": "B"}), Put({"pk": "P", "sk": "A", "version": 2}, equals("version", 0))]
+    assert _both(sides, lambda s: s.transact(refused)) is False
+    assert _both(sides, lambda s: s.query("P")) == [{"pk": "P", "sk": "A", "version": 1}]
+    taken = [
+        Put({"pk": "P", "sk": "B"}, missing("pk")),
+        Put({"pk": "P", "sk": "A", "version": 2}, equals("version", 1)),
+    ]
+    assert _both(sides, lambda s: s.transact(taken)) is True
+    assert _both(sides, lambda s: s.query("P")) == [
+        {"pk": "P", "sk": "A", "version": 2},
+        {"pk": "P", "sk": "B"},
+    ]
+    for wrong in ([], [Put({"pk": "P", "sk": "C"}), Put({"pk": "P", "sk": "C"})]):
+        assert _both(sides, lambda s, w=wrong: s.transact(w))[:2] == ("raised", "ValueError")
+
+
+def test_batches_and_queries_read_and_write_alike(sides: tuple[Side, Side]) -> None:
+    """Writes of one item are a put, of more batch writes of 25; batch gets ask 100 keys at a time;
+    a query gives the partition (or the sort keys with a prefix) in order."""
+    items = [{"pk": "P", "sk": f"{kind}#{n:03}", "n": n} for kind in ("A", "B") for n in range(40)]
+    _both(sides, lambda s: s.write_all(items[::-1]))
+    _both(sides, lambda s: s.write_all([{"pk": "Q", "sk": "one"}]))
+    found = _both(
+        sides, lambda s: s.batch_get([("P", f"A#{n:03}") for n in range(0, 150, 2)] + [("Q", "one")])
+    )
+    assert sorted(found) == sorted([("P", f"A#{n:03}") for n in range(0, 40, 2)] + [("Q", "one")])
+    assert [i["sk"] for i in _both(sides, lambda s: s.query("P", "B#"))] == [f"B#{n:03}" for n in range(40)]
+    assert len(_both(sides, lambda s: s.query("P"))) == 80
+    _both(sides, lambda s: s.delete_all([("P", i["sk"]) for i in items[:30]] + [("P", "none")]))
+    assert len(_both(sides, lambda s: s.query("P"))) == 50
+    calls = sides[0].meter.calls
+    assert (calls[("dynamodb", "PutItem")], calls[("dynamodb", "BatchWriteItem")]) == (1, 4 + 2)
+    assert calls[("dynamodb", "BatchGetItem")] == 1
+
+
+# ---------------------------------------------------------------------- the repository over them
 
 
 def _call(name: str, *args: Any) -> Op:

@@ -11,22 +11,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from touchpoint.aws.dynamo import THROTTLING, code, from_item, to_attr, to_item
 from touchpoint.errors import TransientError
-from touchpoint.state.storage import (
-    AllOf,
-    AnyOf,
-    Assign,
-    AssignIfMissing,
-    Condition,
-    Equals,
-    Exists,
-    In,
-    Item,
-    Key,
-    Missing,
-    NotEquals,
-    Put,
-    Update,
-)
+from touchpoint.state.storage import Assign, Condition, Has, Is, Item, Junction, Key, Put
 
 BATCH_GET_KEYS = 100
 BATCH_WRITE_ITEMS = 25
@@ -71,7 +56,7 @@ class DynamoStorage:
     def put(self, item: Item, condition: Condition | None = None) -> bool:
         return self._conditional("put_item", Item=to_item(item), **_expressions(condition)) is not None
 
-    def update(self, key: Key, updates: Sequence[Update], condition: Condition) -> Item | None:
+    def update(self, key: Key, updates: Sequence[Assign], condition: Condition) -> Item | None:
         expression = _Expression()
         assignments = ", ".join(expression.assignment(u) for u in updates)
         request = {"UpdateExpression": f"SET {assignments}", **expression.request(condition)}
@@ -154,32 +139,21 @@ class _Expression:
 
     def condition(self, condition: Condition) -> str:
         match condition:
-            case Exists(attribute):
-                return f"attribute_exists({self.name(attribute)})"
-            case Missing(attribute):
-                return f"attribute_not_exists({self.name(attribute)})"
-            case Equals(attribute, value):
-                return f"{self.name(attribute)} = {self.value(value)}"
-            case NotEquals(attribute, value):
-                return f"{self.name(attribute)} <> {self.value(value)}"
-            case In(attribute, values):
-                return f"{self.name(attribute)} IN ({', '.join(self.value(v) for v in values)})"
-            case AllOf(parts):
-                return " AND ".join(f"({self.condition(p)})" for p in parts)
-            case AnyOf(parts):
-                return " OR ".join(f"({self.condition(p)})" for p in parts)
+            case Has(attribute, has):
+                return f"{'attribute_exists' if has else 'attribute_not_exists'}({self.name(attribute)})"
+            case Is(attribute, (value,), negated):
+                return f"{self.name(attribute)} {'<>' if negated else '='} {self.value(value)}"
+            case Is(attribute, values, negated):
+                listed = f"{self.name(attribute)} IN ({', '.join(self.value(v) for v in values)})"
+                return f"NOT ({listed})" if negated else listed
+            case Junction(op, parts):
+                return f" {op} ".join(f"({self.condition(p)})" for p in parts)
             case _:
                 assert_never(condition)
 
-    def assignment(self, update: Update) -> str:
-        match update:
-            case Assign(attribute, value):
-                return f"{self.name(attribute)} = {self.value(value)}"
-            case AssignIfMissing(attribute, value):
-                name = self.name(attribute)
-                return f"{name} = if_not_exists({name}, {self.value(value)})"
-            case _:
-                assert_never(update)
+    def assignment(self, update: Assign) -> str:
+        name, value = self.name(update.attribute), self.value(update.value)
+        return f"{name} = if_not_exists({name}, {value})" if update.if_missing else f"{name} = {value}"
 
     def request(self, condition: Condition | None) -> dict[str, Any]:
         request: dict[str, Any] = {}

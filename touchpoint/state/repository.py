@@ -29,19 +29,17 @@ from touchpoint.engine.ports import (
 from touchpoint.errors import TransientError
 from touchpoint.state import items as layout
 from touchpoint.state.storage import (
-    AllOf,
-    AnyOf,
     Assign,
-    AssignIfMissing,
     Condition,
-    Equals,
-    Exists,
-    In,
-    Missing,
-    NotEquals,
     Put,
     Storage,
-    Update,
+    all_of,
+    any_of,
+    differs,
+    equals,
+    exists,
+    missing,
+    one_of,
 )
 
 CAP_ATTEMPTS = 40
@@ -72,47 +70,47 @@ class StateRepository:
     def put_entry(self, user_id: str, record: EntryRecord, replacing: str | None) -> bool:
         """Conditioned on the entry read before the decision, so two events entering the same
         user at the same moment start one execution, not two."""
-        condition: Condition = Missing("pk") if replacing is None else Equals("execution_arn", replacing)
+        condition: Condition = missing("pk") if replacing is None else equals("execution_arn", replacing)
         return self.storage.put(layout.entry_item(user_id, record), condition)
 
     def end_entry(
         self, user_id: str, journey_id: str, execution_arn: str, status: str, reason: str | None
     ) -> EntryRecord | None:
         """Mark the entry ended once; None when it already was (or belongs to another execution)."""
-        updates: list[Update] = [Assign("status", "ended"), Assign("final_status", status)]
+        updates = [Assign("status", "ended"), Assign("final_status", status)]
         if reason:
-            updates.append(AssignIfMissing("exit_reason", reason))
-        ended = self._update_entry(user_id, journey_id, execution_arn, updates, NotEquals("status", "ended"))
+            updates.append(Assign("exit_reason", reason, if_missing=True))
+        ended = self._update_entry(user_id, journey_id, execution_arn, updates, differs("status", "ended"))
         return None if ended is None else layout.entry(ended)
 
     def mark_exiting(self, user_id: str, journey_id: str, execution_arn: str, reason: str) -> bool:
         updates = [Assign("status", "exiting"), Assign("exit_reason", reason)]
-        running = Equals("status", "running")
+        running = equals("status", "running")
         return self._update_entry(user_id, journey_id, execution_arn, updates, running) is not None
 
     def record_conversion(self, user_id: str, journey_id: str, execution_arn: str, at: dt.datetime) -> bool:
         updates = [Assign("converted_at", iso(at))]
-        first = Missing("converted_at")
+        first = missing("converted_at")
         return self._update_entry(user_id, journey_id, execution_arn, updates, first) is not None
 
     def _update_entry(
-        self, user_id: str, journey_id: str, arn: str, updates: Sequence[Update], condition: Condition
+        self, user_id: str, journey_id: str, arn: str, updates: Sequence[Assign], condition: Condition
     ) -> Item | None:
         """An update of the execution's own entry, when ``condition`` holds too."""
-        mine = AllOf((Equals("execution_arn", arn), condition))
+        mine = all_of(equals("execution_arn", arn), condition)
         return self.storage.update(layout.entry_key(user_id, journey_id), updates, mine)
 
     def claim_group(self, user_id: str, slot: GroupSlot, replacing: str | None) -> bool:
         """Take the group slot if it is free, ours already, or held by ``replacing`` (which we
         preempt or which has ended)."""
-        free: list[Condition] = [Missing("pk"), Equals("execution_arn", slot.execution_arn)]
+        free: list[Condition] = [missing("pk"), equals("execution_arn", slot.execution_arn)]
         if replacing:
-            free.append(Equals("execution_arn", replacing))
-        return self.storage.put(layout.group_item(user_id, slot), AnyOf(tuple(free)))
+            free.append(equals("execution_arn", replacing))
+        return self.storage.put(layout.group_item(user_id, slot), any_of(*free))
 
     def release_group(self, user_id: str, group: str, execution_arn: str) -> None:
         # a slot another execution has taken since is not ours to release
-        self.storage.delete(layout.group_key(user_id, group), Equals("execution_arn", execution_arn))
+        self.storage.delete(layout.group_key(user_id, group), equals("execution_arn", execution_arn))
 
     # ------------------------------------------------------------------ wait_for tokens
 
@@ -121,7 +119,7 @@ class StateRepository:
 
     def take_wait(self, user_id: str, sort_key: str) -> bool:
         """Delete the token; True for the one caller that did (so a wait resumes once)."""
-        return self.storage.delete((layout.user(user_id), sort_key), Exists("pk"))
+        return self.storage.delete((layout.user(user_id), sort_key), exists("pk"))
 
     # ------------------------------------------------------------------ journey flags and holds
 
@@ -188,7 +186,7 @@ class StateRepository:
         """Record that ``intent`` is about to call its provider, with the user's reference to it,
         in one transaction; None when recorded now, the stored intent when one existed."""
         item, ref = layout.intent_items(intent, ttl)
-        if self.storage.transact([Put(item, Missing("pk")), Put(ref)]):
+        if self.storage.transact([Put(item, missing("pk")), Put(ref)]):
             return None
         stored = self.storage.get(layout.intent_key(intent.digest))
         if not stored:  # cancelled by a conflicting transaction, not by the condition
@@ -212,7 +210,7 @@ class StateRepository:
         updated = self.storage.update(
             key,
             [Assign("status", "reconciled"), Assign("message_id", message_id)],
-            In("status", ("calling", "unconfirmed")),
+            one_of("status", "calling", "unconfirmed"),
         )
         if updated is None:
             stored = self.storage.get(key)
@@ -306,7 +304,7 @@ class StateRepository:
         being current (or on there being none); False when one moved."""
         return self.storage.transact(
             [
-                Put(new, Equals("version", int(read.get("version", 0))) if read else Missing("pk"))
+                Put(new, equals("version", int(read.get("version", 0))) if read else missing("pk"))
                 for read, new in writes
             ]
         )

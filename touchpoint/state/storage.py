@@ -9,70 +9,74 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 Item = dict[str, Any]
 Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
-class Exists:
+class Has:
+    """The item has the attribute (``has=False``: it has not, or there is no item)."""
+
     attribute: str
+    has: bool = True
 
 
 @dataclass(frozen=True)
-class Missing:
-    attribute: str
+class Is:
+    """The attribute equals one of ``values`` (``negated``: none of them, or it is missing, as
+    DynamoDB's ``<>``)."""
 
-
-@dataclass(frozen=True)
-class Equals:
-    attribute: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class NotEquals:
-    """True also when the attribute is missing (as DynamoDB's ``<>``)."""
-
-    attribute: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class In:
     attribute: str
     values: tuple[Any, ...]
+    negated: bool = False
 
 
 @dataclass(frozen=True)
-class AllOf:
+class Junction:
+    op: Literal["AND", "OR"]
     parts: tuple[Condition, ...]
 
 
-@dataclass(frozen=True)
-class AnyOf:
-    parts: tuple[Condition, ...]
+Condition = Has | Is | Junction
 
 
-Condition = Exists | Missing | Equals | NotEquals | In | AllOf | AnyOf
+def exists(attribute: str) -> Has:
+    return Has(attribute)
+
+
+def missing(attribute: str) -> Has:
+    return Has(attribute, has=False)
+
+
+def equals(attribute: str, value: Any) -> Is:
+    return Is(attribute, (value,))
+
+
+def differs(attribute: str, value: Any) -> Is:
+    return Is(attribute, (value,), negated=True)
+
+
+def one_of(attribute: str, *values: Any) -> Is:
+    return Is(attribute, values)
+
+
+def all_of(*parts: Condition) -> Junction:
+    return Junction("AND", parts)
+
+
+def any_of(*parts: Condition) -> Junction:
+    return Junction("OR", parts)
 
 
 @dataclass(frozen=True)
 class Assign:
-    attribute: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class AssignIfMissing:
-    """Set the attribute unless it already has a value."""
+    """Set the attribute (``if_missing``: unless it already has a value)."""
 
     attribute: str
     value: Any
-
-
-Update = Assign | AssignIfMissing
+    if_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class Storage(Protocol):
 
     def put(self, item: Item, condition: Condition | None = None) -> bool: ...
 
-    def update(self, key: Key, updates: Sequence[Update], condition: Condition) -> Item | None:
+    def update(self, key: Key, updates: Sequence[Assign], condition: Condition) -> Item | None:
         """The item as changed, or None when the condition did not hold."""
         ...
 

@@ -11,22 +11,7 @@ from decimal import Decimal
 from typing import Any, assert_never
 
 from touchpoint.local.memory.store import Table, stored
-from touchpoint.state.storage import (
-    AllOf,
-    AnyOf,
-    Assign,
-    AssignIfMissing,
-    Condition,
-    Equals,
-    Exists,
-    In,
-    Item,
-    Key,
-    Missing,
-    NotEquals,
-    Put,
-    Update,
-)
+from touchpoint.state.storage import Assign, Condition, Has, Is, Item, Junction, Key, Put
 
 #: moto ends a Query page before the item that would take it past 1 MB (its ``RESULT_SIZE_LIMIT``)
 PAGE_BYTES = 1_000_000
@@ -71,19 +56,14 @@ class MemoryStorage:
         self.table.put(item)
         return True
 
-    def update(self, key: Key, updates: Sequence[Update], condition: Condition) -> Item | None:
+    def update(self, key: Key, updates: Sequence[Assign], condition: Condition) -> Item | None:
         self.table.request("UpdateItem")
         if not holds(self.table.peek(*key), condition):
             return None
         item = self.table.get(*key) or {"pk": key[0], "sk": key[1]}
         for update in updates:
-            match update:
-                case Assign(attribute, value):
-                    item[attribute] = value
-                case AssignIfMissing(attribute, value):
-                    item.setdefault(attribute, value)
-                case _:
-                    assert_never(update)
+            if not (update.if_missing and update.attribute in item):
+                item[update.attribute] = update.value
         self.table.put(item)
         return self.table.get(*key)
 
@@ -130,28 +110,21 @@ class MemoryStorage:
 def holds(item: Item | None, condition: Condition) -> bool:
     """``condition`` on the stored item (None: there is none), as DynamoDB evaluates it."""
     match condition:
-        case Exists(attribute):
-            return item is not None and attribute in item
-        case Missing(attribute):
-            return item is None or attribute not in item
-        case Equals(attribute, value):
-            return item is not None and attribute in item and _same(item[attribute], value)
-        case NotEquals(attribute, value):
-            return item is None or attribute not in item or not _same(item[attribute], value)
-        case In(attribute, values):
-            return item is not None and attribute in item and any(_same(item[attribute], v) for v in values)
-        case AllOf(parts):
-            return all(holds(item, p) for p in parts)
-        case AnyOf(parts):
-            return any(holds(item, p) for p in parts)
+        case Has(attribute, has):
+            return (item is not None and attribute in item) == has
+        case Is(attribute, values, negated):
+            if item is None or attribute not in item:
+                return negated
+            return any(_same(item[attribute], v) for v in values) != negated
+        case Junction(op, parts):
+            return (all if op == "AND" else any)(holds(item, p) for p in parts)
         case _:
             assert_never(condition)
 
 
 def _same(stored_value: Any, value: Any) -> bool:
-    """Equal as DynamoDB compares: of the same type (``True`` is no number), then by value."""
-    wanted = stored({"v": value})["v"]
-    return type(stored_value) is type(wanted) and bool(stored_value == wanted)
+    """Equal as the stored value: numbers as Decimals, sets as sets."""
+    return bool(stored_value == stored({"v": value})["v"])
 
 
 def _pages(items: Sequence[Item], prefix: str | None) -> int:
