@@ -26,7 +26,6 @@ from touchpoint.engine.ports import (
     CapScope,
     EntryRecord,
     GroupSlot,
-    Item,
     MessageRecord,
     OverCap,
     Reserved,
@@ -37,23 +36,11 @@ from touchpoint.engine.ports import (
 from touchpoint.local.memory.state import MemoryStorage
 from touchpoint.local.memory.store import Table
 from touchpoint.local.meter import Meter
+from touchpoint.state import storage as st
 from touchpoint.state.repository import StateRepository
-from touchpoint.state.storage import (
-    Assign,
-    Condition,
-    Is,
-    Put,
-    Storage,
-    all_of,
-    any_of,
-    differs,
-    equals,
-    exists,
-    missing,
-    one_of,
-)
 
 REGION, TABLE = "us-east-1", "state"
+Row = dict[str, Any]  # a stored item
 START = dt.datetime(2026, 12, 1, 9, 0, 0, 250_000, tzinfo=dt.UTC)
 USERS = ("u1", "u2", "u3")
 JOURNEYS = ("welcome", "winback")
@@ -76,7 +63,7 @@ class Side:
 
     state: StateRepository
     meter: Meter
-    dump: Callable[[], list[Item]]  # the whole table, unmetered
+    dump: Callable[[], list[Row]]  # the whole table, unmetered
     views: dict[str, SendView] = dataclasses.field(default_factory=dict)
 
 
@@ -88,7 +75,7 @@ def sides(metered_dynamodb: MeteredDynamo) -> tuple[Side, Side]:
     """(DynamoState on moto, MemoryState), each metered."""
     reader = metered_dynamodb.reader
 
-    def scan() -> list[Item]:
+    def scan() -> list[Row]:
         pages = reader.get_paginator("scan").paginate(TableName=TABLE)
         return sorted((from_item(i) for p in pages for i in p["Items"]), key=lambda i: (i["pk"], i["sk"]))
 
@@ -103,11 +90,11 @@ def sides(metered_dynamodb: MeteredDynamo) -> tuple[Side, Side]:
 
 
 @pytest.fixture
-def storages(sides: tuple[Side, Side]) -> tuple[Storage, Storage]:
+def storages(sides: tuple[Side, Side]) -> tuple[st.Storage, st.Storage]:
     return sides[0].state.storage, sides[1].state.storage
 
 
-def _both(sides: tuple[Side, Side], run: Callable[[Storage], Any]) -> Any:
+def _both(sides: tuple[Side, Side], run: Callable[[st.Storage], Any]) -> Any:
     """``run`` on both storages: the same answer and the same metered requests; the answer."""
     dynamo, memory = sides
     expected, actual = (
@@ -120,30 +107,30 @@ def _both(sides: tuple[Side, Side], run: Callable[[Storage], Any]) -> Any:
     return expected[1] if expected[0] == "ok" else expected
 
 
-STORED: Item = {"pk": "P", "sk": "S", "status": "running", "n": 1, "on": True, "tags": ["a"]}
+STORED: Row = {"pk": "P", "sk": "S", "status": "running", "n": 1, "on": True, "tags": ["a"]}
 
 #: a condition, whether it holds on STORED, and whether it holds where there is no item
-CONDITIONS: list[tuple[Condition, bool, bool]] = [
-    (exists("pk"), True, False),
-    (missing("pk"), False, True),
-    (missing("converted_at"), True, True),
-    (exists("converted_at"), False, False),
-    (equals("status", "running"), True, False),
-    (equals("status", "ended"), False, False),
-    (equals("n", 1), True, False),
-    (equals("on", True), True, False),
+CONDITIONS: list[tuple[st.Condition, bool, bool]] = [
+    (st.exists("pk"), True, False),
+    (st.missing("pk"), False, True),
+    (st.missing("converted_at"), True, True),
+    (st.exists("converted_at"), False, False),
+    (st.equals("status", "running"), True, False),
+    (st.equals("status", "ended"), False, False),
+    (st.equals("n", 1), True, False),
+    (st.equals("on", True), True, False),
     # not pinned: a boolean against a number (moto equates true with 1, DynamoDB does not)
-    (differs("status", "ended"), True, True),
-    (differs("status", "running"), False, True),
-    (differs("converted_at", "x"), True, True),
-    (one_of("status", "calling", "running"), True, False),
-    (one_of("status", "calling", "unconfirmed"), False, False),
-    (Is("status", ("calling", "ended"), negated=True), True, True),
-    (all_of(equals("status", "running"), missing("converted_at")), True, False),
-    (all_of(equals("status", "running"), equals("n", 2)), False, False),
-    (any_of(missing("pk"), equals("status", "ended")), False, True),
-    (any_of(missing("pk"), equals("n", 1), equals("status", "x")), True, True),
-    (all_of(any_of(missing("pk"), equals("n", 1)), differs("status", "ended")), True, True),
+    (st.differs("status", "ended"), True, True),
+    (st.differs("status", "running"), False, True),
+    (st.differs("converted_at", "x"), True, True),
+    (st.one_of("status", "calling", "running"), True, False),
+    (st.one_of("status", "calling", "unconfirmed"), False, False),
+    (st.Is("status", ("calling", "ended"), negated=True), True, True),
+    (st.all_of(st.equals("status", "running"), st.missing("converted_at")), True, False),
+    (st.all_of(st.equals("status", "running"), st.equals("n", 2)), False, False),
+    (st.any_of(st.missing("pk"), st.equals("status", "ended")), False, True),
+    (st.any_of(st.missing("pk"), st.equals("n", 1), st.equals("status", "x")), True, True),
+    (st.all_of(st.any_of(st.missing("pk"), st.equals("n", 1)), st.differs("status", "ended")), True, True),
 ]
 
 
@@ -151,13 +138,13 @@ CONDITIONS: list[tuple[Condition, bool, bool]] = [
     ("condition", "on_item", "on_none"), CONDITIONS, ids=[repr(c[0]) for c in CONDITIONS]
 )
 def test_each_condition_holds_alike_on_both_storages(
-    sides: tuple[Side, Side], condition: Condition, on_item: bool, on_none: bool
+    sides: tuple[Side, Side], condition: st.Condition, on_item: bool, on_none: bool
 ) -> None:
     """Put, update and delete under each condition, on an item and where there is none."""
     assert _both(sides, lambda s: s.put({"pk": "Q", "sk": "S", "v": "new"}, condition)) is on_none
     assert _both(sides, lambda s: s.put(STORED)) is True
     assert _both(sides, lambda s: s.put({**STORED, "v": "put"}, condition)) is on_item
-    updated = _both(sides, lambda s: s.update(("P", "S"), [Assign("v", "updated")], condition))
+    updated = _both(sides, lambda s: s.update(("P", "S"), [st.Assign("v", "updated")], condition))
     assert (updated is not None) is on_item
     assert _both(sides, lambda s: s.get(("P", "S"))).get("v") == ("updated" if on_item else None)
     assert _both(sides, lambda s: s.delete(("P", "S"), condition)) is on_item
@@ -171,42 +158,52 @@ def test_an_update_returns_the_item_as_changed(sides: tuple[Side, Side]) -> None
         sides,
         lambda s: s.update(
             ("P", "S"),
-            [Assign("status", "ended"), Assign("reason", "second", if_missing=True), Assign("by", "x", True)],
-            equals("status", "running"),
+            [
+                st.Assign("status", "ended"),
+                st.Assign("reason", "second", if_missing=True),
+                st.Assign("by", "x", True),
+            ],
+            st.equals("status", "running"),
         ),
     )
     assert changed == {"pk": "P", "sk": "S", "status": "ended", "reason": "first", "by": "x"}
     assert (
-        _both(sides, lambda s: s.update(("P", "S"), [Assign("status", "x")], equals("status", "running")))
+        _both(
+            sides, lambda s: s.update(("P", "S"), [st.Assign("status", "x")], st.equals("status", "running"))
+        )
         is None
     )
-    created = _both(sides, lambda s: s.update(("P", "T"), [Assign("n", 3)], missing("pk")))
+    created = _both(sides, lambda s: s.update(("P", "T"), [st.Assign("n", 3)], st.missing("pk")))
     assert created == {"pk": "P", "sk": "T", "n": 3}
     assert type(created["n"]).__name__ == "Decimal"  # numbers come back as DynamoDB gives them
 
 
 def test_a_transaction_writes_all_its_puts_or_none(sides: tuple[Side, Side]) -> None:
     _both(sides, lambda s: s.put({"pk": "P", "sk": "A", "version": 1}))
-    refused = [Put({"pk": "P", "sk": "B"}), Put({"pk": "P", "sk": "A", "version": 2}, equals("version", 0))]
+    refused = [
+        st.Put({"pk": "P", "sk": "B"}),
+        st.Put({"pk": "P", "sk": "A", "version": 2}, st.equals("version", 0)),
+    ]
     assert _both(sides, lambda s: s.transact(refused)) is False
     assert _both(sides, lambda s: s.query("P")) == [{"pk": "P", "sk": "A", "version": 1}]
     taken = [
-        Put({"pk": "P", "sk": "B"}, missing("pk")),
-        Put({"pk": "P", "sk": "A", "version": 2}, equals("version", 1)),
+        st.Put({"pk": "P", "sk": "B"}, st.missing("pk")),
+        st.Put({"pk": "P", "sk": "A", "version": 2}, st.equals("version", 1)),
     ]
     assert _both(sides, lambda s: s.transact(taken)) is True
     assert _both(sides, lambda s: s.query("P")) == [
         {"pk": "P", "sk": "A", "version": 2},
         {"pk": "P", "sk": "B"},
     ]
-    for wrong in ([], [Put({"pk": "P", "sk": "C"}), Put({"pk": "P", "sk": "C"})]):
-        assert _both(sides, lambda s, w=wrong: s.transact(w))[:2] == ("raised", "ValueError")
+    assert _both(sides, lambda s: s.transact([]))[:2] == ("raised", "ValueError")
+    twice = [st.Put({"pk": "P", "sk": "C"}), st.Put({"pk": "P", "sk": "C"})]
+    assert _both(sides, lambda s: s.transact(twice))[:2] == ("raised", "ValueError")
 
 
 def test_batches_and_queries_read_and_write_alike(sides: tuple[Side, Side]) -> None:
     """Writes of one item are a put, of more batch writes of 25; batch gets ask 100 keys at a time;
     a query gives the partition (or the sort keys with a prefix) in order."""
-    items = [{"pk": "P", "sk": f"{kind}#{n:03}", "n": n} for kind in ("A", "B") for n in range(40)]
+    items: list[Row] = [{"pk": "P", "sk": f"{kind}#{n:03}", "n": n} for kind in ("A", "B") for n in range(40)]
     _both(sides, lambda s: s.write_all(items[::-1]))
     _both(sides, lambda s: s.write_all([{"pk": "Q", "sk": "one"}]))
     found = _both(

@@ -10,8 +10,9 @@ from typing import Any, assert_never
 from botocore.exceptions import ClientError, ParamValidationError
 
 from touchpoint.aws.dynamo import THROTTLING, code, from_item, to_attr, to_item
+from touchpoint.engine.ports import Item
 from touchpoint.errors import TransientError
-from touchpoint.state.storage import Assign, Condition, Has, Is, Item, Junction, Key, Put
+from touchpoint.state.storage import Assign, Condition, Has, Is, Junction, Key, Put
 
 BATCH_GET_KEYS = 100
 BATCH_WRITE_ITEMS = 25

@@ -153,6 +153,11 @@ class CapScope:
     seconds: int
 
 
+Scopes = Sequence[CapScope]
+#: A user's cap items by scope name, as a send view read them (``SendView.caps``)
+CapItems = Mapping[str, Item]
+
+
 class ProfilesPort(Protocol):
     def get(self, user_id: str) -> Item: ...
     def apply(self, user_id: str, mutations: Sequence[Mutation]) -> Applied: ...
@@ -193,14 +198,9 @@ class CapsPort(Protocol):
     """Frequency-cap reservations."""
 
     def reserve(
-        self,
-        user_id: str,
-        scopes: Sequence[CapScope],
-        key: str,
-        now: dt.datetime,
-        prefetched: Mapping[str, Item] | None = None,
+        self, user_id: str, scopes: Scopes, key: str, now: dt.datetime, prefetched: CapItems | None = None
     ) -> Reserved | OverCap: ...
-    def release(self, user_id: str, scopes: Sequence[CapScope], key: str) -> None: ...
+    def release(self, user_id: str, scopes: Scopes, key: str) -> None: ...
 
 
 class FlagsPort(Protocol):

@@ -44,6 +44,8 @@ from touchpoint.logs import redact
 from touchpoint.state.storage import Key
 
 REJECTED_DAYS = 14
+#: what a message record and the send intent it came from both say, in their fields' order
+SENT = ("user_id", "journey_id", "step_id", "template", "channel", "execution_arn")
 DAY = 86400
 
 # ---------------------------------------------------------------------- keys
@@ -255,12 +257,7 @@ def message_items(record: MessageRecord, ttl: dt.datetime) -> list[Item]:
         {
             "pk": pk,
             "sk": sk,
-            "user_id": record.user_id,
-            "journey_id": record.journey_id,
-            "step_id": record.step_id,
-            "template": record.template,
-            "channel": record.channel,
-            "execution_arn": record.execution_arn,
+            **_sent(record),
             "ttl": expires,
             **({"contact": record.contact} if record.contact else {}),
         },
@@ -269,16 +266,7 @@ def message_items(record: MessageRecord, ttl: dt.datetime) -> list[Item]:
 
 
 def message(message_id: str, item: Item) -> MessageRecord:
-    return MessageRecord(
-        message_id,
-        item["user_id"],
-        item["journey_id"],
-        item["step_id"],
-        item["template"],
-        item["channel"],
-        item["execution_arn"],
-        item.get("contact"),
-    )
+    return MessageRecord(message_id, **_sent_in(item), contact=item.get("contact"))
 
 
 def intent_items(intent: SendIntent, ttl: dt.datetime) -> tuple[Item, Item]:
@@ -288,12 +276,7 @@ def intent_items(intent: SendIntent, ttl: dt.datetime) -> tuple[Item, Item]:
         "pk": pk,
         "sk": sk,
         "key": intent.key,
-        "user_id": intent.user_id,
-        "journey_id": intent.journey_id,
-        "step_id": intent.step_id,
-        "template": intent.template,
-        "channel": intent.channel,
-        "execution_arn": intent.execution_arn,
+        **_sent(intent),
         "at": iso(intent.at),
         "status": intent.status,
         "ttl": epoch(ttl),
@@ -317,18 +300,13 @@ def intent(item: Item) -> SendIntent:
     return SendIntent(
         item["pk"].removeprefix("SEND#"),
         item["key"],
-        item["user_id"],
-        item["journey_id"],
-        item["step_id"],
-        item["template"],
-        item["channel"],
-        item["execution_arn"],
-        _time(item["at"]),
-        item["status"],
-        item.get("message_id"),
-        item.get("template_file"),
-        item.get("detail"),
-        item.get("contact"),
+        **_sent_in(item),
+        at=_time(item["at"]),
+        status=item["status"],
+        message_id=item.get("message_id"),
+        template_file=item.get("template_file"),
+        detail=item.get("detail"),
+        contact=item.get("contact"),
     )
 
 
@@ -359,6 +337,14 @@ def _ref_key(ref: str) -> Key:
     kind, rest = ref.split("#", 1)
     name, sk = rest.split("#", 1)
     return f"{kind}#{name}", sk
+
+
+def _sent(record: MessageRecord | SendIntent) -> Item:
+    return {f: getattr(record, f) for f in SENT}
+
+
+def _sent_in(item: Item) -> Item:
+    return {f: item[f] for f in SENT}
 
 
 def _time(value: str) -> dt.datetime:

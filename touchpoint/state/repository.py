@@ -14,6 +14,7 @@ from typing import Any
 
 from touchpoint.clock import iso, pause
 from touchpoint.engine.ports import (
+    CapItems,
     CapScope,
     EntryRecord,
     GroupSlot,
@@ -21,6 +22,7 @@ from touchpoint.engine.ports import (
     MessageRecord,
     OverCap,
     Reserved,
+    Scopes,
     SendIntent,
     SendView,
     UserState,
@@ -253,12 +255,7 @@ class StateRepository:
     # ------------------------------------------------------------------ frequency caps
 
     def reserve(
-        self,
-        user_id: str,
-        scopes: Sequence[CapScope],
-        key: str,
-        now: dt.datetime,
-        prefetched: Mapping[str, Item] | None = None,
+        self, user_id: str, scopes: Scopes, key: str, now: dt.datetime, prefetched: CapItems | None = None
     ) -> Reserved | OverCap:
         """Count one send against every scope, atomically, or say when the first one frees up.
 
@@ -288,7 +285,7 @@ class StateRepository:
             pause(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
         raise TransientError("frequency cap contention")
 
-    def release(self, user_id: str, scopes: Sequence[CapScope], key: str) -> None:
+    def release(self, user_id: str, scopes: Scopes, key: str) -> None:
         """Give a reservation back (the provider refused the message)."""
         for _ in range(CAP_ATTEMPTS):
             writes: list[tuple[Item, Item]] = []

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-Item = dict[str, Any]
+from touchpoint.engine.ports import Item
+
 Key = tuple[str, str]
 
 

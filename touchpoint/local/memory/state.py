@@ -10,8 +10,9 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, assert_never
 
+from touchpoint.engine.ports import Item
 from touchpoint.local.memory.store import Table, stored
-from touchpoint.state.storage import Assign, Condition, Has, Is, Item, Junction, Key, Put
+from touchpoint.state.storage import Assign, Condition, Has, Is, Junction, Key, Put
 
 #: moto ends a Query page before the item that would take it past 1 MB (its ``RESULT_SIZE_LIMIT``)
 PAGE_BYTES = 1_000_000
