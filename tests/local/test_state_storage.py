@@ -72,7 +72,7 @@ Op = tuple[str, Callable[[Side], Any]]
 
 @pytest.fixture
 def sides(metered_dynamodb: MeteredDynamo) -> tuple[Side, Side]:
-    """(DynamoState on moto, MemoryState), each metered."""
+    """The state repository over (DynamoStorage on moto, MemoryStorage), each metered."""
     reader = metered_dynamodb.reader
 
     def scan() -> list[Row]:
@@ -238,7 +238,7 @@ def _reserve(
     user: str, journey: str, scopes: tuple[CapScope, ...], key: str, now: dt.datetime, how: str
 ) -> Op:
     """Reserve reading the caps itself, from a fresh send view, or from the user's last (maybe
-    stale, maybe for other scopes) send view: DynamoState then retries, reading afresh."""
+    stale, maybe for other scopes) send view: the repository then retries, reading afresh."""
 
     def run(side: Side) -> tuple[SendView | None, Reserved | OverCap]:
         if how == "read":
