@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +40,6 @@ from touchpoint.engine.ports import (
     WaitRecord,
 )
 from touchpoint.events import event_digest
-from touchpoint.logs import redact
 from touchpoint.state.storage import Key
 
 REJECTED_DAYS = 14
@@ -71,8 +70,12 @@ def cap_key(user_id: str, scope: str) -> Key:
     return user(user_id), f"CAP#{scope}"
 
 
+def journey(journey_id: str) -> str:
+    return f"JOURNEY#{journey_id}"
+
+
 def flags_key(journey_id: str) -> Key:
-    return f"JOURNEY#{journey_id}", "FLAGS"
+    return journey(journey_id), "FLAGS"
 
 
 def journey_of(flags_pk: str) -> str:
@@ -81,10 +84,8 @@ def journey_of(flags_pk: str) -> str:
 
 def hold_keys(journey_id: str, key: str, user_id: str) -> list[Key]:
     """A held send and its user's reference to it."""
-    return [
-        (f"JOURNEY#{journey_id}", f"HOLD#{key}"),
-        (user(user_id), f"HOLDREF#JOURNEY#{journey_id}#HOLD#{key}"),
-    ]
+    hold = journey(journey_id), f"HOLD#{key}"
+    return [hold, (user(user_id), f"HOLDREF#{hold[0]}#{hold[1]}")]
 
 
 def message_key(message_id: str) -> Key:
@@ -218,7 +219,11 @@ def hold_items(journey_id: str, key: str, request: Mapping[str, Any]) -> list[It
     return items
 
 
-def rejected_items(raw: str, reason: str, at: dt.datetime, user_id: str | None) -> list[Item]:
+def rejected_items(
+    raw: str, reason: str, at: dt.datetime, user_id: str | None, redact: Callable[[str], str]
+) -> list[Item]:
+    """The rejected input and its user's reference; ``redact`` masks contact points
+    (touchpoint.logs.redact, passed in so that the key layout loads no logging stack)."""
     digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     pk, sk = rejected_partition(at.astimezone(dt.UTC).date()), f"{iso(at)}#{digest}"
     expires = epoch(at) + REJECTED_DAYS * DAY

@@ -29,6 +29,7 @@ from touchpoint.engine.ports import (
     WaitRecord,
 )
 from touchpoint.errors import TransientError
+from touchpoint.logs import redact
 from touchpoint.state import items as layout
 from touchpoint.state.storage import (
     Assign,
@@ -137,8 +138,7 @@ class StateRepository:
         self.storage.write_all(layout.hold_items(journey_id, key, request))
 
     def holds(self, journey_id: str) -> list[dict[str, Any]]:
-        pk, _ = layout.flags_key(journey_id)
-        return [json.loads(i["request"]) for i in self.storage.query(pk, "HOLD#")]
+        return [json.loads(i["request"]) for i in self.storage.query(layout.journey(journey_id), "HOLD#")]
 
     def delete_hold(self, journey_id: str, key: str, user_id: str) -> None:
         self.storage.delete_all(layout.hold_keys(journey_id, key, user_id))
@@ -226,7 +226,7 @@ class StateRepository:
     def reject(self, raw: str, reason: str, at: dt.datetime, user_id: str | None = None) -> None:
         """Keep a rejected input for 14 days with its reason, its contact points redacted, and a
         reference from its user (when it names one) so erasure removes it too."""
-        self.storage.write_all(layout.rejected_items(raw, reason, at, user_id))
+        self.storage.write_all(layout.rejected_items(raw, reason, at, user_id, redact))
 
     def rejected(self, day: dt.date) -> list[Item]:
         return self.storage.query(layout.rejected_partition(day))
