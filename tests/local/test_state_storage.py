@@ -37,6 +37,7 @@ from touchpoint.local.memory.state import MemoryStorage
 from touchpoint.local.memory.store import Table
 from touchpoint.local.meter import Meter
 from touchpoint.state import storage as st
+from touchpoint.state.items import wait_sort_key
 from touchpoint.state.repository import StateRepository
 
 REGION, TABLE = "us-east-1", "state"
@@ -52,7 +53,9 @@ SCOPES = (
     CapScope("journey:winback:sms", 3, 86400),
 )
 KEYS = ("send-1", "send-2", "send-3", "send-4")
-WAITS = tuple(f"WAIT#{event}#welcome#wait_{event}#{n}" for event in ("opened", "purchased") for n in "ab")
+WAITS = tuple(
+    wait_sort_key(event, "welcome", f"wait_{event}", n) for event in ("opened", "purchased") for n in "ab"
+)
 MESSAGES = ("m1", "m2", "m3", "m4")
 DIGESTS = ("d1", "d2", "d3")
 
@@ -222,6 +225,18 @@ def test_batches_and_queries_read_and_write_alike(sides: tuple[Side, Side]) -> N
 # ---------------------------------------------------------------------- the repository over them
 
 
+def _message(
+    message_id: str,
+    user: str,
+    journey: str = "welcome",
+    channel: str = "email",
+    arn: str = ARNS[0],
+    contact: Any = None,
+) -> MessageRecord:
+    sent: dict[str, Any] = {"user_id": user, "journey_id": journey, "step_id": "s1", "template": "hello"}
+    return MessageRecord(message_id=message_id, channel=channel, execution_arn=arn, contact=contact, **sent)
+
+
 def _call(name: str, *args: Any) -> Op:
     return f"{name}{args!r}", lambda side: getattr(side.state, name)(*args)
 
@@ -314,9 +329,7 @@ def _operation(rng: random.Random, now: dt.datetime, started: dict[tuple[str, st
         case "delete_hold":
             return _call("delete_hold", journey, f"{pick(ARNS)}#{pick(['s1', 's2'])}", user)
         case "put_message":
-            message = MessageRecord(
-                pick(MESSAGES), user, journey, "s1", "hello", pick(["email", "sms"]), arn, pick([None, "c1"])
-            )
+            message = _message(pick(MESSAGES), user, journey, pick(["email", "sms"]), arn, pick([None, "c1"]))
             return _call("put_message", message, now + dt.timedelta(days=90))
         case "message":
             return _call("message", pick(MESSAGES))
@@ -335,20 +348,20 @@ def _operation(rng: random.Random, now: dt.datetime, started: dict[tuple[str, st
             return _call("put_wakeup_ref", user, f"defer-{rng.randrange(3)}", now + dt.timedelta(hours=1))
         case "begin_send" | "finish_send" | "forget_send" as name:
             intent = SendIntent(
-                pick(DIGESTS),
-                f"{arn}:s1",
-                user,
-                journey,
-                "s1",
-                "hello",
-                pick(["email", "sms"]),
-                arn,
-                now,
-                pick(["calling", "accepted", "unconfirmed"]),
-                pick([None, pick(MESSAGES)]),
-                pick([None, "hello.email.j2"]),
-                pick([None, "lost"]),
-                pick([None, "c1"]),
+                digest=pick(DIGESTS),
+                key=f"{arn}:s1",
+                user_id=user,
+                journey_id=journey,
+                step_id="s1",
+                template="hello",
+                channel=pick(["email", "sms"]),
+                execution_arn=arn,
+                at=now,
+                status=pick(["calling", "accepted", "unconfirmed"]),
+                message_id=pick([None, pick(MESSAGES)]),
+                template_file=pick([None, "hello.email.j2"]),
+                detail=pick([None, "lost"]),
+                contact=pick([None, "c1"]),
             )
             if name == "forget_send":
                 return _call(name, intent)
@@ -561,12 +574,9 @@ def test_large_batches_are_split_as_dynamodb_requires(sides: tuple[Side, Side]) 
     journeys = [f"j{n}" for n in range(130)]
     ops = [_call("set_flag", j, "paused", "ops", "why", START) for j in journeys[::7]]
     ops += [_call("flags", [*journeys, *journeys[:10]])]
-    ops += [
-        _call("put_message", MessageRecord(f"m{n}", "u1", "welcome", "s1", "t", "email", ARNS[0]), START)
-        for n in range(15)
-    ]
+    ops += [_call("put_message", _message(f"m{n}", "u1"), START) for n in range(15)]
     # a message id sent again to another user: erasing u1 deletes the index entry all the same
-    ops += [_call("put_message", MessageRecord("m0", "u2", "welcome", "s1", "t", "email", ARNS[0]), START)]
+    ops += [_call("put_message", _message("m0", "u2"), START)]
     ops += [_call("erase_user", "u1"), _call("message", "m0"), _call("user_items", "u2")]
     answers = _apply(ops, dynamo, memory)
     assert len(answers[len(journeys[::7])]) == len(journeys[::7])

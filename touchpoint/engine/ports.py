@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol
 
 from touchpoint.events import JourneyEvent
@@ -76,9 +76,10 @@ class UserState:
     waits: list[WaitRecord] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class MessageRecord:
-    message_id: str
+@dataclass(frozen=True, kw_only=True)
+class Sent:
+    """Who and what a send was: what a send intent and the message record it made both say."""
+
     user_id: str
     journey_id: str
     step_id: str
@@ -88,11 +89,16 @@ class MessageRecord:
     contact: str | None = None  # digest of the address or number (touchpoint.profiles.contact_digest)
 
 
+@dataclass(frozen=True, kw_only=True)
+class MessageRecord(Sent):
+    message_id: str
+
+
 SendStatus = Literal["calling", "accepted", "unconfirmed", "reconciled"]
 
 
-@dataclass(frozen=True)
-class SendIntent:
+@dataclass(frozen=True, kw_only=True)
+class SendIntent(Sent):
     """A send that got as far as its provider call (docs/reliability.md): written before the call,
     so a retry, a crashed invocation or a late provider event knows the message may exist.
     ``calling`` until the provider answers; ``accepted`` with its message id; ``unconfirmed``
@@ -100,31 +106,15 @@ class SendIntent:
 
     digest: str  # touchpoint.channels.tags.send_digest(key): also the message's ``send`` tag
     key: str  # <execution>:<step>
-    user_id: str
-    journey_id: str
-    step_id: str
-    template: str
-    channel: str
-    execution_arn: str
     at: dt.datetime
     status: SendStatus = "calling"
     message_id: str | None = None
     template_file: str | None = None
     detail: str | None = None  # why it is unconfirmed
-    contact: str | None = None  # digest of the address or number it goes to
 
     def message(self, message_id: str) -> MessageRecord:
         """The message record this send made, once its provider message id is known."""
-        return MessageRecord(
-            message_id,
-            self.user_id,
-            self.journey_id,
-            self.step_id,
-            self.template,
-            self.channel,
-            self.execution_arn,
-            self.contact,
-        )
+        return MessageRecord(message_id=message_id, **{f.name: getattr(self, f.name) for f in fields(Sent)})
 
 
 @dataclass(frozen=True)

@@ -271,7 +271,7 @@ def message_items(record: MessageRecord, ttl: dt.datetime) -> list[Item]:
 
 
 def message(message_id: str, item: Item) -> MessageRecord:
-    return MessageRecord(message_id, **_sent_in(item), contact=item.get("contact"))
+    return MessageRecord(message_id=message_id, **_sent_in(item), contact=item.get("contact"))
 
 
 def intent_items(intent: SendIntent, ttl: dt.datetime) -> tuple[Item, Item]:
@@ -303,8 +303,8 @@ def finished_items(intent: SendIntent, ttl: dt.datetime) -> list[Item]:
 
 def intent(item: Item) -> SendIntent:
     return SendIntent(
-        item["pk"].removeprefix("SEND#"),
-        item["key"],
+        digest=item["pk"].removeprefix("SEND#"),
+        key=item["key"],
         **_sent_in(item),
         at=_time(item["at"]),
         status=item["status"],
