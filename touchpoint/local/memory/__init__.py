@@ -2,11 +2,12 @@
 
 Population runs (thousands of synthetic users) make ~200 AWS requests per user-month; through
 boto3 into moto each costs ~5 ms, so 2,000 users took half an hour. Here the DynamoDB tables are
-in-memory adapters of the same ports (``MemoryProfiles``, ``MemoryStorage`` under the state repository,
-``MemoryKpis``, ``MemoryOnce``), and the other services are moto's own models called without HTTP
-(``clients.py``), under the same AWS adapters. The requests are metered as botocore would have
-sent them. ``tests/local/test_memory_*.py`` hold each adapter to its DynamoDB twin on moto, and
-``test_backends.py`` runs whole scenarios on both backends and compares the reports."""
+in-memory adapters of the same ports (``MemoryProfiles``, ``MemoryStorage`` under the state
+repository, ``MemoryKpis``, ``MemoryOnce``), and the other services are moto's own models called
+without HTTP (``clients.py``), under the same AWS adapters. The requests are metered as botocore
+would have sent them. ``tests/local/test_memory_*.py`` and ``test_state_storage.py`` hold each
+adapter to its DynamoDB twin on moto, and ``test_backends.py`` runs whole scenarios on both
+backends and compares the reports."""
 
 from __future__ import annotations
 
