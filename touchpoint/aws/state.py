@@ -86,10 +86,8 @@ class DynamoStorage:
         except ParamValidationError as error:  # botocore's: no items
             raise ValueError("a transaction needs one or more items, each at most once") from error
         except ClientError as error:
-            if code(error) == "ValidationException":  # DynamoDB's, such as an item named twice
-                raise ValueError(
-                    f"a transaction needs one or more items, each at most once: {error}"
-                ) from error
+            if code(error) == "ValidationException":  # DynamoDB's, such as an item named twice (the cause)
+                raise ValueError("a transaction needs one or more items, each at most once") from error
             if code(error) != "TransactionCanceledException":
                 raise
             return False
