@@ -20,12 +20,13 @@ from tests.conftest import REPO
 from touchpoint import contract
 from touchpoint.aws import wiring
 from touchpoint.aws.services import StepFunctionsExecutions
-from touchpoint.aws.state import DynamoState
+from touchpoint.aws.state import DynamoStorage
 from touchpoint.aws.tables import create_tables
 from touchpoint.engine.send import Sender, SendRequest
 from touchpoint.engine.trigger import Outcome, TriggerEval
 from touchpoint.local import strict
 from touchpoint.settings import Settings
+from touchpoint.state.repository import StateRepository
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 START = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
@@ -86,8 +87,8 @@ class World:
         return self.session.client(service, region_name=REGION)
 
     @property
-    def state(self) -> DynamoState:
-        return DynamoState(self.client("dynamodb"), self.settings.state_table)
+    def state(self) -> StateRepository:
+        return StateRepository(DynamoStorage(self.client("dynamodb"), self.settings.state_table))
 
     # -- app events
 

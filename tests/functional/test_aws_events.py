@@ -134,14 +134,14 @@ def test_an_sms_rule_scoped_to_a_sender_id_matches_only_its_own_messages() -> No
 def _sent(world: World, message_id: str, channel: str, user: str = USER) -> None:
     world.register(user, phone="+8613800000001", sms_consent=True)
     record = MessageRecord(
-        message_id,
-        user,
-        JOURNEY,
-        STEP,
-        "welcome",
-        channel,
-        world.execution(user, JOURNEY),
-        contact_digest(f"{user}@example.com" if channel == "email" else "+8613800000001"),
+        message_id=message_id,
+        user_id=user,
+        journey_id=JOURNEY,
+        step_id=STEP,
+        template="welcome",
+        channel=channel,
+        execution_arn=world.execution(user, JOURNEY),
+        contact=contact_digest(f"{user}@example.com" if channel == "email" else "+8613800000001"),
     )
     world.state.put_message(record, world.clock.now() + dt.timedelta(days=45))
 

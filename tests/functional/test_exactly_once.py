@@ -20,12 +20,12 @@ from tests.functional.conftest import World, lambda_context
 from touchpoint.aws import wiring
 from touchpoint.aws.messaging import EndUserMessagingSms, SesEmail
 from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.aws.state import DynamoState
 from touchpoint.channels import tags
 from touchpoint.engine.kpi import plan_for
 from touchpoint.engine.send import SendRequest
 from touchpoint.errors import SendAmbiguous, TransientError
 from touchpoint.profiles import Profile, contact_digest
+from touchpoint.state.repository import StateRepository
 
 
 class Crash(BaseException):
@@ -92,10 +92,10 @@ def test_a_record_that_fails_after_ses_accepted_never_sends_again(
     world.register("u1")
     request = world.send_request("new-user-7day", "welcome", "u1", token="t1")
 
-    def throttled(self: DynamoState, intent: Any, ttl: Any) -> None:
+    def throttled(self: StateRepository, intent: Any, ttl: Any) -> None:
         raise TransientError("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(DynamoState, "finish_send", throttled)
+    monkeypatch.setattr(StateRepository, "finish_send", throttled)
     with pytest.raises(TransientError):
         world.send(request)
     monkeypatch.undo()
@@ -109,15 +109,15 @@ def test_a_record_throttled_once_is_retried_in_the_invocation(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.register("u1")
-    original, calls = DynamoState.finish_send, []
+    original, calls = StateRepository.finish_send, []
 
-    def once_throttled(self: DynamoState, intent: Any, ttl: Any) -> None:
+    def once_throttled(self: StateRepository, intent: Any, ttl: Any) -> None:
         calls.append(intent.status)
         if len(calls) == 1:
             raise TransientError("ThrottlingException")
         original(self, intent, ttl)
 
-    monkeypatch.setattr(DynamoState, "finish_send", once_throttled)
+    monkeypatch.setattr(StateRepository, "finish_send", once_throttled)
     assert world.send(world.send_request("new-user-7day", "welcome", "u1", token="t1")).status == "sent"
     assert calls == ["accepted", "accepted"]
     assert world.state.message(world.callback("t1")["message_id"]) is not None

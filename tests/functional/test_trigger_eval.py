@@ -177,7 +177,15 @@ def test_wait_for_is_resumed_by_the_matching_event_only(
 def _message(message_id: str, user: str, journey: str, step: str, execution: str) -> Any:
     from touchpoint.engine.ports import MessageRecord
 
-    return MessageRecord(message_id, user, journey, step, "t", "email", execution)
+    return MessageRecord(
+        message_id=message_id,
+        user_id=user,
+        journey_id=journey,
+        step_id=step,
+        template="t",
+        channel="email",
+        execution_arn=execution,
+    )
 
 
 def _ses_click(message_id: str, when: str = "2026-12-01T02:01:00Z") -> dict[str, Any]:

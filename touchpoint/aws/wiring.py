@@ -20,7 +20,7 @@ from touchpoint.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms
 from touchpoint.aws.once import PowertoolsOnce
 from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
-from touchpoint.aws.state import DynamoState
+from touchpoint.aws.state import DynamoStorage
 from touchpoint.clock import Clock
 from touchpoint.engine.kpi import KpiRollup
 from touchpoint.engine.operations import Operations
@@ -44,6 +44,7 @@ from touchpoint.engine.trigger import TriggerEval
 from touchpoint.journey.source import read_source
 from touchpoint.render import Renderer
 from touchpoint.settings import Settings
+from touchpoint.state.repository import StateRepository
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 #: Message providers (SES, End User Messaging, SNS for SMS) get exactly one attempt: the SDK would
@@ -147,8 +148,8 @@ class AwsAdapters:
     def profiles(self, settings: Settings) -> DynamoProfiles:
         return DynamoProfiles(self.clients("dynamodb"), settings.profiles_table)
 
-    def state(self, settings: Settings) -> DynamoState:
-        return DynamoState(self.clients("dynamodb"), settings.state_table)
+    def state(self, settings: Settings) -> StateRepository:
+        return StateRepository(DynamoStorage(self.clients("dynamodb"), settings.state_table))
 
     def kpis(self, settings: Settings) -> DynamoKpis:
         return DynamoKpis(self.clients("dynamodb"), settings.kpis_table)

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from touchpoint.clock import Clock
-from touchpoint.engine.ports import ExecutionsPort, StatePort, WakeupsPort
+from touchpoint.engine.ports import ExecutionsPort, OperationsStatePort, WakeupsPort
 from touchpoint.settings import Settings
 
 RESUME_DELAY_SECONDS = 60
@@ -20,7 +20,7 @@ class Operations:
     def __init__(
         self,
         settings: Settings,
-        state: StatePort,
+        state: OperationsStatePort,
         executions: ExecutionsPort,
         wakeups: WakeupsPort,
         clock: Clock,

@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 
 from touchpoint.clock import Clock
-from touchpoint.engine.ports import BusPort, ProfilesPort, StatePort
+from touchpoint.engine.ports import BusPort, ProfilesPort, RecordsPort
 from touchpoint.events import Event, EventDetail, JourneyEvent
 from touchpoint.profiles import Profile, mutations_for
 from touchpoint.unsubscribe import InvalidToken, verify
@@ -33,7 +33,7 @@ def page(title: str, text: str, form: str = "", status: int = 200) -> Page:
 
 class OptOut:
     def __init__(
-        self, secret: str, profiles: ProfilesPort, state: StatePort, bus: BusPort, clock: Clock
+        self, secret: str, profiles: ProfilesPort, state: RecordsPort, bus: BusPort, clock: Clock
     ) -> None:
         self.secret, self.profiles, self.state, self.bus, self.clock = secret, profiles, state, bus, clock
 

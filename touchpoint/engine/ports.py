@@ -4,12 +4,15 @@ with injected boto3 clients; the domain never imports boto3."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from touchpoint.events import JourneyEvent
 from touchpoint.profiles import Mutation
+
+if TYPE_CHECKING:  # engine/kpi imports this module: its value types for the type checker only
+    from touchpoint.engine.kpi.values import Alert, Cell, Marker, MetricBlob
 
 Item = dict[str, Any]
 
@@ -76,9 +79,10 @@ class UserState:
     waits: list[WaitRecord] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class MessageRecord:
-    message_id: str
+@dataclass(frozen=True, kw_only=True)
+class Sent:
+    """Who and what a send was: what a send intent and the message record it made both say."""
+
     user_id: str
     journey_id: str
     step_id: str
@@ -88,11 +92,16 @@ class MessageRecord:
     contact: str | None = None  # digest of the address or number (touchpoint.profiles.contact_digest)
 
 
+@dataclass(frozen=True, kw_only=True)
+class MessageRecord(Sent):
+    message_id: str
+
+
 SendStatus = Literal["calling", "accepted", "unconfirmed", "reconciled"]
 
 
-@dataclass(frozen=True)
-class SendIntent:
+@dataclass(frozen=True, kw_only=True)
+class SendIntent(Sent):
     """A send that got as far as its provider call (docs/reliability.md): written before the call,
     so a retry, a crashed invocation or a late provider event knows the message may exist.
     ``calling`` until the provider answers; ``accepted`` with its message id; ``unconfirmed``
@@ -100,31 +109,15 @@ class SendIntent:
 
     digest: str  # touchpoint.channels.tags.send_digest(key): also the message's ``send`` tag
     key: str  # <execution>:<step>
-    user_id: str
-    journey_id: str
-    step_id: str
-    template: str
-    channel: str
-    execution_arn: str
     at: dt.datetime
     status: SendStatus = "calling"
     message_id: str | None = None
     template_file: str | None = None
     detail: str | None = None  # why it is unconfirmed
-    contact: str | None = None  # digest of the address or number it goes to
 
     def message(self, message_id: str) -> MessageRecord:
         """The message record this send made, once its provider message id is known."""
-        return MessageRecord(
-            message_id,
-            self.user_id,
-            self.journey_id,
-            self.step_id,
-            self.template,
-            self.channel,
-            self.execution_arn,
-            self.contact,
-        )
+        return MessageRecord(message_id=message_id, **{f.name: getattr(self, f.name) for f in fields(Sent)})
 
 
 @dataclass(frozen=True)
@@ -153,6 +146,11 @@ class CapScope:
     seconds: int
 
 
+Scopes = Sequence[CapScope]
+#: A user's cap items by scope name, as a send view read them (``SendView.caps``)
+CapItems = Mapping[str, Item]
+
+
 class ProfilesPort(Protocol):
     def get(self, user_id: str) -> Item: ...
     def apply(self, user_id: str, mutations: Sequence[Mutation]) -> Applied: ...
@@ -162,7 +160,9 @@ class ProfilesPort(Protocol):
         ...
 
 
-class StatePort(Protocol):
+class EntriesPort(Protocol):
+    """A user's journey entries and group slots (and their waits, read with them)."""
+
     def user_state(self, user_id: str) -> UserState: ...
     def put_entry(self, user_id: str, record: EntryRecord, replacing: str | None) -> bool:
         """Write the entry if the stored one is still ``replacing`` (the execution read before the
@@ -178,19 +178,41 @@ class StatePort(Protocol):
     ) -> bool: ...
     def claim_group(self, user_id: str, slot: GroupSlot, replacing: str | None) -> bool: ...
     def release_group(self, user_id: str, group: str, execution_arn: str) -> None: ...
+
+
+class WaitsPort(Protocol):
+    """``wait_for`` task tokens."""
+
     def put_wait(self, user_id: str, record: WaitRecord) -> None: ...
     def take_wait(self, user_id: str, sort_key: str) -> bool: ...
+
+
+class CapsPort(Protocol):
+    """Frequency-cap reservations."""
+
+    def reserve(
+        self, user_id: str, scopes: Scopes, key: str, now: dt.datetime, prefetched: CapItems | None = None
+    ) -> Reserved | OverCap: ...
+    def release(self, user_id: str, scopes: Scopes, key: str) -> None: ...
+
+
+class FlagsPort(Protocol):
+    """Journeys paused or stopped, and the sends held while they are."""
+
     def flags(self, journey_ids: Iterable[str]) -> dict[str, str]: ...
     def set_flag(self, journey_id: str, status: str, by: str, reason: str, at: dt.datetime) -> None: ...
     def put_hold(self, journey_id: str, key: str, request: Mapping[str, Any]) -> None: ...
     def holds(self, journey_id: str) -> list[dict[str, Any]]: ...
     def delete_hold(self, journey_id: str, key: str, user_id: str) -> None: ...
+
+
+class MessagesPort(Protocol):
+    """The message index (who a provider message id went to), the send intents behind it, and the
+    send gate's one read of the table (``send_view``)."""
+
     def put_message(self, record: MessageRecord, ttl: dt.datetime) -> None: ...
     def message(self, message_id: str) -> MessageRecord | None: ...
     def messages(self, message_ids: Sequence[str]) -> dict[str, MessageRecord]: ...
-    def reject(self, raw: str, reason: str, at: dt.datetime, user_id: str | None = None) -> None: ...
-    def log_consent(self, user_id: str, event_id: str, changes: Sequence[Mapping[str, Any]]) -> None: ...
-    def put_wakeup_ref(self, user_id: str, name: str, at: dt.datetime) -> None: ...
     def send_view(
         self, user_id: str, journey_id: str, scopes: Sequence[CapScope], digest: str | None = None
     ) -> SendView: ...
@@ -200,19 +222,39 @@ class StatePort(Protocol):
     def reconcile_send(
         self, digest: str, message_id: str, ttl: dt.datetime
     ) -> tuple[SendIntent, bool] | None: ...
-    def reserve(
-        self,
-        user_id: str,
-        scopes: Sequence[CapScope],
-        key: str,
-        now: dt.datetime,
-        prefetched: Mapping[str, Item] | None = None,
-    ) -> Reserved | OverCap: ...
-    def release(self, user_id: str, scopes: Sequence[CapScope], key: str) -> None: ...
+
+
+class DateIndexPort(Protocol):
+    """Users by the day of a date attribute, for date triggers."""
+
     def index_date(self, attribute: str, keys: Iterable[str], user_id: str, add: bool) -> None: ...
     def users_on(self, attribute: str, key: str) -> list[str]: ...
+
+
+class RecordsPort(Protocol):
+    """What is kept about a user beside their journeys (rejected inputs, the consent ledger,
+    wake-up references), and the erasure of all of it."""
+
+    def reject(self, raw: str, reason: str, at: dt.datetime, user_id: str | None = None) -> None: ...
+    def rejected(self, day: dt.date) -> list[Item]: ...
+    def log_consent(self, user_id: str, event_id: str, changes: Sequence[Mapping[str, Any]]) -> None: ...
+    def put_wakeup_ref(self, user_id: str, name: str, at: dt.datetime) -> None: ...
     def user_items(self, user_id: str) -> list[Item]: ...
     def erase_user(self, user_id: str) -> int: ...
+
+
+class OperationsStatePort(FlagsPort, RecordsPort, Protocol):
+    """What pausing, resuming and stopping journeys needs (touchpoint.engine.operations)."""
+
+
+class ErasureStatePort(EntriesPort, DateIndexPort, RecordsPort, Protocol):
+    """What erasing a user needs (touchpoint.engine.privacy)."""
+
+
+class StatePort(
+    EntriesPort, WaitsPort, CapsPort, FlagsPort, MessagesPort, DateIndexPort, RecordsPort, Protocol
+):
+    """The whole state table (touchpoint.state.repository.StateRepository)."""
 
 
 class ExecutionsPort(Protocol):
@@ -238,15 +280,6 @@ class QueuePort(Protocol):
 
 
 # --------------------------------------------------------------------------- senders and KPIs
-# The ports of engine/send.py and engine/kpi/ (moved here in issue 12). Their value types are
-# imported for the type checker only: engine/kpi imports this module. The lead may hoist these
-# two imports into the header when merging.
-from typing import TYPE_CHECKING  # noqa: E402
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from touchpoint.engine.kpi.values import Alert, Cell, Marker, MetricBlob
 
 
 class EmailPort(Protocol):
@@ -285,9 +318,3 @@ class MetricsPort(Protocol):
 
 class AlertsPort(Protocol):
     def publish(self, alert: Alert) -> None: ...
-
-
-class MessagesPort(Protocol):
-    """The message index (the state table): who and which step a provider's message id was."""
-
-    def messages(self, message_ids: Sequence[str]) -> dict[str, MessageRecord]: ...

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from touchpoint.clock import Clock, iso
-from touchpoint.engine.ports import ExecutionsPort, ProfilesPort, StatePort, WakeupsPort
+from touchpoint.engine.ports import ErasureStatePort, ExecutionsPort, ProfilesPort, WakeupsPort
 from touchpoint.engine.trigger import date_keys
 from touchpoint.journey.model import DateTrigger
 from touchpoint.registry import Registry
@@ -32,7 +32,7 @@ class Privacy:
         self,
         registry: Registry,
         profiles: ProfilesPort,
-        state: StatePort,
+        state: ErasureStatePort,
         executions: ExecutionsPort,
         wakeups: WakeupsPort,
         clock: Clock,

@@ -239,15 +239,15 @@ class Sender:
                     return skipped("frequency_cap")
                 return defer(reservation.free_at, "frequency_cap")
         intent = SendIntent(
-            digest,
-            request.key,
-            request.user_id,
-            request.journey_id,
-            request.step_id,
-            request.template,
-            request.channel,
-            request.execution,
-            now,
+            digest=digest,
+            key=request.key,
+            user_id=request.user_id,
+            journey_id=request.journey_id,
+            step_id=request.step_id,
+            template=request.template,
+            channel=request.channel,
+            execution_arn=request.execution,
+            at=now,
             contact=contact_digest(contact),
         )
         stored = self.state.begin_send(intent, self._expiry(now))

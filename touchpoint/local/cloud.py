@@ -30,7 +30,6 @@ from touchpoint import contract, routing
 from touchpoint.aws import send_handler, wiring
 from touchpoint.aws.kpis import DynamoKpis
 from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.aws.state import DynamoState
 from touchpoint.aws.tables import create_tables
 from touchpoint.clock import process_clock, use_clock
 from touchpoint.local import strict
@@ -42,13 +41,13 @@ from touchpoint.local.memory import MemoryAdapters, MemoryTables
 from touchpoint.local.memory.clients import EventsClient, MemoryQueues, QueuedMessage
 from touchpoint.local.memory.kpis import MemoryKpis
 from touchpoint.local.memory.profiles import MemoryProfiles
-from touchpoint.local.memory.state import MemoryState
 from touchpoint.local.meter import Meter
 from touchpoint.local.moto_bridge import backend, moto_speedups, queue_waiting, schedules
 from touchpoint.local.provider_events import SesMessages
 from touchpoint.local.sfn_client import LocalStepFunctionsClient
 from touchpoint.local.sms_voice import LocalSmsVoice
 from touchpoint.settings import Settings
+from touchpoint.state.repository import StateRepository
 
 REGION, ACCOUNT = "us-east-1", DEFAULT_ACCOUNT_ID
 FUNCTIONS = ("trigger-eval", "send-email", "send-sms", "kpi-rollup", "unsubscribe")
@@ -227,7 +226,7 @@ class LocalCloud:
     def profiles(self) -> DynamoProfiles | MemoryProfiles:
         return self.adapters.profiles(self.settings)
 
-    def state(self) -> DynamoState | MemoryState:
+    def state(self) -> StateRepository:
         return self.adapters.state(self.settings)
 
     def kpis(self) -> DynamoKpis | MemoryKpis:

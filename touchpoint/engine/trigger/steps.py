@@ -16,6 +16,7 @@ from touchpoint.engine.trigger.actions import CONDITION, StepAction
 from touchpoint.engine.trigger.base import Base
 from touchpoint.events import JourneyEvent
 from touchpoint.profiles import Profile, step_mutations
+from touchpoint.state.items import wait_sort_key
 
 
 class Steps(Base):
@@ -77,7 +78,9 @@ class Steps(Base):
         now = self.clock.now()
         execution = str(payload["execution"])
         record = WaitRecord(
-            sort_key=f"WAIT#{payload['event']}#{payload['journey_id']}#{payload['step_id']}#{execution}",
+            sort_key=wait_sort_key(
+                str(payload["event"]), str(payload["journey_id"]), str(payload["step_id"]), execution
+            ),
             event=str(payload["event"]),
             journey_id=str(payload["journey_id"]),
             step_id=str(payload["step_id"]),

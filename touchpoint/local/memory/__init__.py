@@ -2,11 +2,12 @@
 
 Population runs (thousands of synthetic users) make ~200 AWS requests per user-month; through
 boto3 into moto each costs ~5 ms, so 2,000 users took half an hour. Here the DynamoDB tables are
-in-memory adapters of the same ports (``MemoryProfiles``, ``MemoryState``, ``MemoryKpis``,
-``MemoryOnce``), and the other services are moto's own models called without HTTP
-(``clients.py``), under the same AWS adapters. The requests are metered as botocore would have
-sent them. ``tests/local/test_memory_*.py`` hold each adapter to its DynamoDB twin on moto, and
-``test_backends.py`` runs whole scenarios on both backends and compares the reports."""
+in-memory adapters of the same ports (``MemoryProfiles``, ``MemoryStorage`` under the state
+repository, ``MemoryKpis``, ``MemoryOnce``), and the other services are moto's own models called
+without HTTP (``clients.py``), under the same AWS adapters. The requests are metered as botocore
+would have sent them. ``tests/local/test_memory_*.py`` and ``test_state_storage.py`` hold each
+adapter to its DynamoDB twin on moto, and ``test_backends.py`` runs whole scenarios on both
+backends and compares the reports."""
 
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ from touchpoint.local.memory.clients import (
 from touchpoint.local.memory.kpis import MemoryKpis
 from touchpoint.local.memory.once import MemoryOnce
 from touchpoint.local.memory.profiles import MemoryProfiles
-from touchpoint.local.memory.state import MemoryState
+from touchpoint.local.memory.state import MemoryStorage
 from touchpoint.local.memory.store import Table
 from touchpoint.local.meter import Meter
 from touchpoint.local.sms_voice import LocalSmsVoice
 from touchpoint.settings import Settings
+from touchpoint.state.repository import StateRepository
 
 
 @dataclass
@@ -76,8 +78,8 @@ class MemoryAdapters:
     def profiles(self, settings: Settings) -> MemoryProfiles:
         return MemoryProfiles(self.tables.profiles)
 
-    def state(self, settings: Settings) -> MemoryState:
-        return MemoryState(self.tables.state)
+    def state(self, settings: Settings) -> StateRepository:
+        return StateRepository(MemoryStorage(self.tables.state))
 
     def kpis(self, settings: Settings) -> MemoryKpis:
         return MemoryKpis(self.tables.kpis)

@@ -1,33 +1,18 @@
-"""The state table in memory, for population runs too big for moto: ``DynamoState``'s answers,
-stored items and metered requests, without the wire.
-
-``MemoryState`` is a ``DynamoState`` whose four plumbing reads and writes (``_get``, ``_query``,
-``_batch_get`` and an unconditional ``_put``) go to a ``Table``, so every method that only uses
-them (entries, waits, flags, holds, the send view, messages, rejects, ``user_state``) is
-DynamoState's own code and writes DynamoState's own item shapes. The methods whose requests carry
-condition or update expressions, deletes or batch writes are re-implemented here as predicates on
-the stored item, in the order DynamoState evaluates them, metering the request DynamoState sends
-whether or not its condition holds. Anything else that would reach the wire raises."""
+"""The state table in memory, for population runs too big for moto: the ``Storage`` of
+``touchpoint.state.storage`` over a ``Table``, with conditions and updates evaluated on the
+stored item as DynamoDB would, and every request metered as the DynamoDB storage sends it
+(whether or not its condition holds), so the same repository gives the same answers, items and
+requests on both (tests/local/test_state_storage.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, assert_never
 
-from touchpoint.aws.state import (
-    DynamoState,
-    _entry,
-    _intent,
-    entry_item,
-    group_item,
-    intent_items,
-    intent_key,
-)
-from touchpoint.clock import iso
-from touchpoint.engine.ports import EntryRecord, GroupSlot, Item, SendIntent
-from touchpoint.local.memory.store import Table
+from touchpoint.engine.ports import Item
+from touchpoint.local.memory.store import Table, stored
+from touchpoint.state.storage import Assign, Condition, Has, Is, Junction, Key, Put
 
 #: moto ends a Query page before the item that would take it past 1 MB (its ``RESULT_SIZE_LIMIT``)
 PAGE_BYTES = 1_000_000
@@ -35,203 +20,112 @@ BATCH_GET_KEYS = 100
 BATCH_WRITE_ITEMS = 25
 
 
-class MemoryState(DynamoState):
-    """``DynamoState`` over a ``Table(meter, "pk", "sk")``; it has no client and no table name."""
+class MemoryStorage:
+    """A ``Storage`` over ``Table(meter, "pk", "sk")``."""
 
-    def __init__(self, table: Table) -> None:  # DynamoState's (client, table name) are never used
-        self.store = table
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
-    # ------------------------------------------------------------------ plumbing
+    def get(self, key: Key) -> Item:
+        self.table.request("GetItem")
+        return self.table.get(*key) or {}
 
-    def _aws(self, operation: str, **request: Any) -> dict[str, Any]:
-        """Every request DynamoState builds is answered by an override; a new one must be too."""
-        raise NotImplementedError(f"MemoryState does not implement {operation}: override its caller")
-
-    def _put(
-        self,
-        item: Item,
-        condition: str | None = None,
-        names: dict[str, str] | None = None,
-        values: dict[str, Any] | None = None,
-    ) -> bool:
-        if condition:  # only claim_group's put is conditional, and it is overridden
-            raise NotImplementedError(f"MemoryState does not evaluate {condition!r}: override its caller")
-        self.store.request("PutItem")
-        self.store.put(item)
-        return True
-
-    def _get(self, pk: str, sk: str) -> Item:
-        self.store.request("GetItem")
-        return self.store.get(pk, sk) or {}
-
-    def _query(self, pk: str, prefix: str | None = None) -> list[Item]:
+    def query(self, pk: str, prefix: str | None = None) -> list[Item]:
         """The partition (``begins_with(sk, prefix)``), metering one Query per page moto would send."""
-        items = self.store.query(pk)
+        items = self.table.query(pk)
         found = items if prefix is None else [i for i in items if i["sk"].startswith(prefix)]
         for _ in range(_pages(items, prefix)):
-            self.store.request("Query")
+            self.table.request("Query")
         return found
 
-    def _batch_get(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+    def batch_get(self, keys: Iterable[Key]) -> dict[Key, Item]:
         wanted = sorted(set(keys))
-        found: dict[tuple[str, str], Item] = {}
+        found: dict[Key, Item] = {}
         for start in range(0, len(wanted), BATCH_GET_KEYS):
             chunk = wanted[start : start + BATCH_GET_KEYS]
-            self.store.request("BatchGetItem", items=len(chunk))
+            self.table.request("BatchGetItem", items=len(chunk))
             for key in chunk:
-                item = self.store.get(*key)
+                item = self.table.get(*key)
                 if item is not None:
                     found[key] = item
         return found
 
-    def _write_all(self, items: Sequence[Item]) -> None:
+    def put(self, item: Item, condition: Condition | None = None) -> bool:
+        self.table.request("PutItem")
+        if condition is not None and not holds(self.table.peek(item["pk"], item["sk"]), condition):
+            return False
+        self.table.put(item)
+        return True
+
+    def update(self, key: Key, updates: Sequence[Assign], condition: Condition) -> Item | None:
+        self.table.request("UpdateItem")
+        if not holds(self.table.peek(*key), condition):
+            return None
+        item = self.table.get(*key) or {"pk": key[0], "sk": key[1]}
+        for update in updates:
+            if not (update.if_missing and update.attribute in item):
+                item[update.attribute] = update.value
+        self.table.put(item)
+        return self.table.get(*key)
+
+    def delete(self, key: Key, condition: Condition | None = None) -> bool:
+        self.table.request("DeleteItem")
+        if condition is not None and not holds(self.table.peek(*key), condition):
+            return False
+        self.table.delete(*key)
+        return True
+
+    def write_all(self, items: Sequence[Item]) -> None:
         if len(items) == 1:
-            self._put(items[0])
+            self.put(items[0])
             return
         for start in range(0, len(items), BATCH_WRITE_ITEMS):
             chunk = items[start : start + BATCH_WRITE_ITEMS]
-            self.store.request("BatchWriteItem", items=len(chunk))
+            self.table.request("BatchWriteItem", items=len(chunk))
             for item in chunk:
-                self.store.put(item)
+                self.table.put(item)
 
-    def _delete_all(self, keys: Sequence[tuple[str, str]]) -> None:
+    def delete_all(self, keys: Sequence[Key]) -> None:
         for start in range(0, len(keys), BATCH_WRITE_ITEMS):
             chunk = keys[start : start + BATCH_WRITE_ITEMS]
-            self.store.request("BatchWriteItem", items=len(chunk))
-            for pk, sk in chunk:
-                self.store.delete(pk, sk)
+            self.table.request("BatchWriteItem", items=len(chunk))
+            for key in chunk:
+                self.table.delete(*key)
 
-    def _delete(self, pk: str, sk: str) -> Item | None:
-        self.store.request("DeleteItem")
-        return self.store.delete(pk, sk)
-
-    def _update(self, pk: str, sk: str, execution_arn: str) -> Item | None:
-        """An UpdateItem conditioned on ``execution_arn = :arn``: the item to change, if it holds."""
-        self.store.request("UpdateItem")
-        stored = self.store.peek(pk, sk)
-        if stored is None or stored.get("execution_arn") != execution_arn:
-            return None
-        return self.store.get(pk, sk)
-
-    def _write_caps(self, writes: Sequence[tuple[Item, Item]], backoff: int | None) -> bool:
-        """One TransactWriteItems of cap puts, each conditioned on the item it read being current
-        (``version = :v``, or ``attribute_not_exists(pk)`` when it read none): all or nothing.
-        No back-off: nothing else writes, so only a stale ``prefetched`` read can conflict."""
-        self.store.request("TransactWriteItems", items=len(writes))
-        if not writes or len({(new["pk"], new["sk"]) for _, new in writes}) != len(writes):
-            # botocore refuses the first (no scopes), DynamoDB the second (a scope named twice)
+    def transact(self, puts: Sequence[Put]) -> bool:
+        """All or nothing. No conflicting transactions: nothing else writes at the same time."""
+        self.table.request("TransactWriteItems", items=len(puts))
+        if not puts or len({(p.item["pk"], p.item["sk"]) for p in puts}) != len(puts):
+            # botocore refuses the first (no items), DynamoDB the second (an item named twice)
             raise ValueError("a transaction needs one or more items, each at most once")
-        for read, new in writes:
-            stored = self.store.peek(new["pk"], new["sk"])
-            if read:
-                current = (
-                    stored is not None
-                    and "version" in stored
-                    and stored["version"] == int(read.get("version", 0))
-                )
-            else:
-                current = stored is None
-            if not current:
+        for put in puts:
+            if put.condition is not None and not holds(
+                self.table.peek(put.item["pk"], put.item["sk"]), put.condition
+            ):
                 return False
-        for _, new in writes:
-            self.store.put(new)
+        for put in puts:
+            self.table.put(put.item)
         return True
 
-    # ------------------------------------------------------------------ user state
 
-    def end_entry(
-        self, user_id: str, journey_id: str, execution_arn: str, status: str, reason: str | None
-    ) -> EntryRecord | None:
-        item = self._update(f"USER#{user_id}", f"ENTRY#{journey_id}", execution_arn)
-        if item is None or item.get("status") == "ended":
-            return None
-        item["status"], item["final_status"] = "ended", status
-        if reason and "exit_reason" not in item:
-            item["exit_reason"] = reason
-        self.store.put(item)
-        return _entry(item)
+def holds(item: Item | None, condition: Condition) -> bool:
+    """``condition`` on the stored item (None: there is none), as DynamoDB evaluates it."""
+    match condition:
+        case Has(attribute, has):
+            return (item is not None and attribute in item) == has
+        case Is(attribute, values, negated):
+            if item is None or attribute not in item:
+                return negated
+            return any(_same(item[attribute], v) for v in values) != negated
+        case Junction(op, parts):
+            return (all if op == "AND" else any)(holds(item, p) for p in parts)
+        case _:
+            assert_never(condition)
 
-    def mark_exiting(self, user_id: str, journey_id: str, execution_arn: str, reason: str) -> bool:
-        item = self._update(f"USER#{user_id}", f"ENTRY#{journey_id}", execution_arn)
-        if item is None or item.get("status") != "running":
-            return False
-        item["status"], item["exit_reason"] = "exiting", reason
-        self.store.put(item)
-        return True
 
-    def record_conversion(self, user_id: str, journey_id: str, execution_arn: str, at: dt.datetime) -> bool:
-        item = self._update(f"USER#{user_id}", f"ENTRY#{journey_id}", execution_arn)
-        if item is None or "converted_at" in item:
-            return False
-        item["converted_at"] = iso(at)
-        self.store.put(item)
-        return True
-
-    def claim_group(self, user_id: str, slot: GroupSlot, replacing: str | None) -> bool:
-        self.store.request("PutItem")
-        pk, sk = f"USER#{user_id}", f"GROUP#{slot.group}"
-        stored = self.store.peek(pk, sk)
-        if stored is not None:
-            holder = stored.get("execution_arn")
-            if holder != slot.execution_arn and not (replacing and holder == replacing):
-                return False
-        self.store.put(group_item(user_id, slot))
-        return True
-
-    def release_group(self, user_id: str, group: str, execution_arn: str) -> None:
-        self.store.request("DeleteItem")
-        pk, sk = f"USER#{user_id}", f"GROUP#{group}"
-        stored = self.store.peek(pk, sk)
-        if stored is not None and stored.get("execution_arn") == execution_arn:
-            self.store.delete(pk, sk)
-
-    def take_wait(self, user_id: str, sort_key: str) -> bool:
-        return self._delete(f"USER#{user_id}", sort_key) is not None
-
-    # ------------------------------------------------------------------ holds, messages, dates
-
-    def begin_send(self, intent: SendIntent, ttl: dt.datetime) -> SendIntent | None:
-        item, ref = intent_items(intent, ttl)
-        self.store.request("TransactWriteItems", items=2)
-        stored = self.store.get(item["pk"], item["sk"])
-        if stored is not None:  # cancelled by the condition: DynamoState reads the intent back
-            self.store.request("GetItem")
-            return _intent(stored)
-        self.store.put(item)
-        self.store.put(ref)
-        return None
-
-    def reconcile_send(
-        self, digest: str, message_id: str, ttl: dt.datetime
-    ) -> tuple[SendIntent, bool] | None:
-        pk, sk = intent_key(digest)
-        self.store.request("UpdateItem")
-        stored = self.store.get(pk, sk)
-        if stored is None or stored.get("status") not in ("calling", "unconfirmed"):
-            self.store.request("GetItem")
-            return (_intent(stored), False) if stored is not None else None
-        stored["status"], stored["message_id"] = "reconciled", message_id
-        self.store.put(stored)
-        intent = _intent(stored)
-        self.put_message(intent.message(message_id), ttl)
-        return intent, True
-
-    def put_entry(self, user_id: str, record: EntryRecord, replacing: str | None) -> bool:
-        self.store.request("PutItem")
-        item = entry_item(user_id, record)
-        stored = self.store.peek(item["pk"], item["sk"])
-        holds = stored is None if replacing is None else (stored or {}).get("execution_arn") == replacing
-        if not holds:
-            return False
-        self.store.put(item)
-        return True
-
-    def index_date(self, attribute: str, keys: Iterable[str], user_id: str, add: bool) -> None:
-        for key in keys:
-            if add:
-                self._put({"pk": f"DATE#{attribute}#{key}", "sk": user_id})
-            else:
-                self._delete(f"DATE#{attribute}#{key}", user_id)
+def _same(stored_value: Any, value: Any) -> bool:
+    """Equal as the stored value: numbers as Decimals, sets as sets."""
+    return bool(stored_value == stored({"v": value})["v"])
 
 
 def _pages(items: Sequence[Item], prefix: str | None) -> int:
