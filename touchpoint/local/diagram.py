@@ -9,11 +9,9 @@ and counts → the same SVG string."""
 from __future__ import annotations
 
 import html
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from touchpoint.compiler.graph import step_text, trigger_text
 from touchpoint.journey.model import (
@@ -29,6 +27,11 @@ from touchpoint.journey.model import (
     WaitStep,
 )
 from touchpoint.journey.steps import Node, resolve
+from touchpoint.local.results import SimulationResults, StepFailedTrace
+from touchpoint.local.svg import attr as _a
+from touchpoint.local.svg import coord as _n
+from touchpoint.local.svg import escape as _e
+from touchpoint.local.svg import text_width, wrap
 
 BOX_W = 208  # every box has the same width: a column of steps reads like a list
 FONT = 12
@@ -63,39 +66,38 @@ class StepCounts:
     unconfirmed: Mapping[str, int] = field(default_factory=dict)  # send step id → answers lost
 
 
-def step_counts(results: Mapping[str, Any], journey_id: str) -> StepCounts:
-    """Per-step counts for one journey from the simulator's ``--json`` output."""
+def step_counts(results: SimulationResults, journey_id: str) -> StepCounts:
+    """Per-step counts for one journey from the simulator's results."""
     reached: Counter[str] = Counter()
     entered = completed = on_event = running = 0
-    for execution in results.get("executions") or ():
-        if execution.get("journey_id") != journey_id:
+    for execution in results.executions:
+        if execution.journey_id != journey_id:
             continue
         entered += 1
-        reached.update(dict.fromkeys(execution.get("path") or (), 1))
-        reason = execution.get("exit_reason")
-        if execution.get("status") == "RUNNING":
+        reached.update(dict.fromkeys(execution.path, 1))
+        reason = execution.exit_reason
+        if execution.status == "RUNNING":
             running += 1
         elif reason == "completed":
             completed += 1
-        elif isinstance(reason, str) and reason.startswith("exit:"):
+        elif reason is not None and reason.startswith("exit:"):
             on_event += 1
     sent: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     unconfirmed: Counter[str] = Counter()
-    for message in results.get("messages") or ():
-        if message.get("journey_id") != journey_id:
+    for message in results.messages:
+        if message.journey_id != journey_id:
             continue
-        step = str(message.get("step_id"))
-        if message.get("status") == "sent":
-            sent[step] += 1
-        elif message.get("status") == "skipped":
-            skipped[step] += 1
-        elif message.get("status") == "sent_unconfirmed":
-            unconfirmed[step] += 1
+        if message.status == "sent":
+            sent[message.step_id] += 1
+        elif message.status == "skipped":
+            skipped[message.step_id] += 1
+        elif message.status == "sent_unconfirmed":
+            unconfirmed[message.step_id] += 1
     failed = Counter(
-        str((t.get("detail") or {}).get("step_id"))
-        for t in results.get("trace") or ()
-        if t.get("kind") == "step_failed" and t.get("journey_id") == journey_id
+        t.detail.step_id
+        for t in results.trace
+        if isinstance(t, StepFailedTrace) and t.journey_id == journey_id
     )
     return StepCounts(
         entered,
@@ -461,55 +463,5 @@ svg.diagram .unconfirmed .shape { stroke: #d97706; stroke-width: 2.5; stroke-das
 # --------------------------------------------------------------------------- text
 
 
-def _char_width(char: str) -> float:
-    if unicodedata.east_asian_width(char) in ("W", "F"):
-        return 1.0
-    if char in "il.,:;'|!()[] ":
-        return 0.34
-    if char.isupper() or char in "mwMW%@":
-        return 0.78
-    return 0.6
-
-
-def text_width(text: str, size: float) -> float:
-    return sum(_char_width(c) for c in text) * size
-
-
 def _wrap(text: str, width: float, size: float) -> list[str]:
-    """Greedy word wrap to ``width`` pixels (estimated), at most MAX_LINES lines (… when cut)."""
-    words: list[str] = []
-    for token in text.split():
-        rest = token
-        while text_width(rest, size) > width:  # a word too long for a line is cut
-            cut = len(rest)
-            while cut > 1 and text_width(rest[:cut], size) > width:
-                cut -= 1
-            words.append(rest[:cut])
-            rest = rest[cut:]
-        words.append(rest)
-    lines: list[str] = []
-    for word in words:
-        if lines and text_width(f"{lines[-1]} {word}", size) <= width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    if len(lines) > MAX_LINES:
-        last = lines[MAX_LINES - 1]
-        while last and text_width(last + " …", size) > width:
-            last = last[:-1]
-        lines = [*lines[: MAX_LINES - 1], last.rstrip() + " …"]
-    return lines or [""]
-
-
-def _n(value: float) -> str:
-    """A coordinate, rounded to 0.1 and printed the same way every time."""
-    text = f"{round(value, 1):.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def _a(text: str) -> str:
-    return html.escape(text, quote=True)
+    return wrap(text, width, size, MAX_LINES)

@@ -48,6 +48,7 @@ from touchpoint.local.clock import VirtualClock
 from touchpoint.local.cloud import ACCOUNT, REGION, LocalCloud, local_settings
 from touchpoint.local.faults import Accepted, Injector
 from touchpoint.local.population import Person, PlannedEvent, carrier_opted_out, generate, react
+from touchpoint.local.results import SimulationResults
 from touchpoint.local.scenario import Operation, Scenario, ScenarioError, ScriptedUser
 from touchpoint.profiles import consent_key
 from touchpoint.registry import RegistryEntry
@@ -96,7 +97,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ entry point
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> SimulationResults:
         with tempfile.TemporaryDirectory(prefix="touchpoint-sim-") as tmp:
             bundle = self._bundle(Path(tmp))
             self.registry = registry_module.load(bundle / "statemachines" / "registry.json")
@@ -117,7 +118,7 @@ class Simulation:
                 self._schedule_everything()
                 self._run_clock()
                 cloud.disarm_faults()
-                return self._results()
+                return SimulationResults.model_validate(self._results())
 
     # ------------------------------------------------------------------ setup
 

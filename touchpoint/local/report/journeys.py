@@ -1,0 +1,406 @@
+"""One card per journey (funnel, goal, KPIs, map) and the campaign blocks with their stage strip."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from touchpoint.compiler.graph import trigger_text
+from touchpoint.engine.kpi import FUNNEL
+from touchpoint.journey.model import COUNT_KPIS, Journey
+from touchpoint.local import diagram
+from touchpoint.local.report.fmt import (
+    _USER_STAGES,
+    _a,
+    _count,
+    _dv,
+    _e,
+    _int,
+    _kpi_text,
+    _md,
+    _n,
+    _num,
+    _parse,
+    _pct,
+    _slug,
+    _words,
+)
+from touchpoint.local.report.sends import (
+    failed_table,
+    outcome_chips,
+    sends_chart,
+    skip_chips,
+    unconfirmed_table,
+)
+from touchpoint.local.report.view import ReportView
+from touchpoint.metrics import rate
+
+
+def journeys_section(view: ReportView) -> str:
+    parts = ['<section id="journeys" class="block"><h2>Journeys</h2>']
+    campaigns: dict[str, list[str]] = defaultdict(list)
+    for jid in view.ordered_journeys():
+        campaign = view.campaign_of(jid)
+        if campaign is None:
+            parts.append(journey_card(view, jid))
+        else:
+            campaigns[campaign[0]].append(jid)
+    for cid, members in campaigns.items():
+        parts.append(campaign_block(view, cid, members))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def campaign_block(view: ReportView, cid: str, members: list[str]) -> str:
+    date = (view.campaign_of(members[0]) or ("", "", ""))[2]
+    return (
+        f'<section class="campaign" id="campaign-{_a(_slug(cid))}" data-campaign="{_a(cid)}">'
+        f'<div class="camp-head"><span class="chip camp">campaign</span><h2>{_e(cid)}</h2>'
+        f'<span class="muted">event date {_e(date)} · {len(members)} stage'
+        f"{'s' if len(members) != 1 else ''}</span></div>"
+        f'<div class="card">{stage_strip(view, cid, date, members)}</div>'
+        + "".join(journey_card(view, j) for j in members)
+        + "</section>"
+    )
+
+
+def stage_strip(view: ReportView, cid: str, date: str, members: list[str]) -> str:
+    windows: list[tuple[str, str, dt.datetime, dt.datetime]] = []
+    for jid in members:
+        model = view.models.get(jid)
+        entries = [
+            t for e in view.executions if e.get("journey_id") == jid and (t := _parse(e.get("entered_at")))
+        ]
+        ends = [t for e in view.executions if e.get("journey_id") == jid and (t := _parse(e.get("ended_at")))]
+        eff = model.effective if model else None
+        begin = (eff.from_ if eff and eff.from_ else None) or (min(entries) if entries else view.start)
+        finish = (eff.until if eff and eff.until else None) or (max(ends) if ends else begin)
+        if finish <= begin:
+            finish = begin + dt.timedelta(days=1)
+        windows.append((jid, (view.campaign_of(jid) or ("", "", ""))[1], begin, finish))
+    event_day = None
+    try:
+        day = dt.date.fromisoformat(date)
+        event_day = dt.datetime(day.year, day.month, day.day, tzinfo=view.zone)
+    except ValueError:
+        pass
+    lo = min([w[2] for w in windows] + ([event_day] if event_day else []))
+    hi = max([w[3] for w in windows] + ([event_day + dt.timedelta(days=1)] if event_day else []))
+    lo = view.local(lo).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = max((hi - lo).total_seconds(), 86400.0)
+    width, left, row_h = 1100, 170, 30
+    plot = width - left - 20
+
+    def x(t: dt.datetime) -> float:
+        return left + (t - lo).total_seconds() / span * plot
+
+    parts: list[str] = []
+    n_days = int(span // 86400) + 1
+    top = 22
+    for i in range(n_days + 1):
+        t = lo + dt.timedelta(days=i)
+        if t > hi:
+            break
+        parts.append(
+            f'<line class="grid" x1="{_n(x(t))}" x2="{_n(x(t))}" y1="{top - 4}" '
+            f'y2="{top + len(windows) * row_h}"/>'
+            f'<text class="axis" x="{_n(x(t) + 3)}" y="12">{_md(view.local(t))}</text>'
+        )
+    for i, (jid, stage, begin, finish) in enumerate(windows):
+        y = top + i * row_h
+        entered = _int(((view.data.get(jid) or {}).get("kpis") or {}).get("counts", {}).get("entered"))
+        parts.append(
+            f'<g class="stage" data-journey="{_a(jid)}" data-stage="{_a(stage)}">'
+            f'<text class="lbl" x="0" y="{y + 18}">{_e(stage)}</text>'
+            f'<text class="lbl mono muted" x="70" y="{y + 18}">{_e(jid)}</text>'
+            f'<rect class="stage-bar s-{_a(_slug(stage))}" x="{_n(x(begin))}" y="{y + 5}" '
+            f'width="{_n(max(x(finish) - x(begin), 6))}" height="{row_h - 10}" rx="5"/>'
+            f'<text class="in-bar" x="{_n(x(begin) + 8)}" y="{y + 19}">{entered:,} entered</text></g>'
+        )
+    if event_day:
+        ex = x(event_day)
+        parts.append(
+            f'<line class="event-day" x1="{_n(ex)}" x2="{_n(ex)}" y1="{top - 6}" '
+            f'y2="{top + len(windows) * row_h}"/><text class="event-day-lbl" x="{_n(ex + 4)}" '
+            f'y="{top + len(windows) * row_h + 14}">event day</text>'
+        )
+    height = top + len(windows) * row_h + 22
+    return (
+        f'<svg class="stages" data-campaign="{_a(cid)}" viewBox="0 0 {width} {height}" width="100%">'
+        f"{''.join(parts)}</svg>"
+    )
+
+
+def journey_card(view: ReportView, jid: str) -> str:
+    data = view.data[jid]
+    model = view.models.get(jid)
+    name = str(data.get("name") or (model.name if model else jid))
+    kpis = data.get("kpis") or {}
+    counts: Mapping[str, Any] = kpis.get("counts") or {}
+    rates: Mapping[str, Any] = kpis.get("rates") or {}
+    targets: Mapping[str, Any] = kpis.get("targets") or {}
+    goal: Mapping[str, Any] | None = data.get("goal")
+    meta = [f'<span class="mono">{_e(jid)}</span>']
+    campaign = view.campaign_of(jid)
+    if campaign:
+        meta.append(f'<span class="chip stage">{_e(campaign[1])}</span>')
+    if model:
+        meta.append(f"<span>{_e(trigger_text(model.trigger))}</span>")
+        meta.append(f"<span>owner {_e(model.owner)}</span>")
+        if model.holdout:
+            meta.append(f'<span class="chip">holdout {model.holdout.percent:g}%</span>')
+        if model.rollout:
+            meta.append(f'<span class="chip">canary {model.rollout.percent:g}%</span>')
+    description = (
+        f'<p class="desc">{_e(model.description.strip())}</p>' if model and model.description else ""
+    )
+    verdict = ""
+    if goal:
+        ok = bool(goal.get("met"))
+        verdict = (
+            f'<span class="pill {"ok" if ok else "warn"}">goal {"✔" if ok else "✘"} '
+            f"{_e(_pct(_num(goal.get('actual'))))} of {_e(_pct(_num(goal.get('target'))))}</span>"
+        )
+    alarms = sum(1 for t in targets.values() if isinstance(t, Mapping) and t.get("breached"))
+    if alarms:
+        verdict += f'<span class="pill bad">{alarms} KPI alarm{"s" if alarms != 1 else ""}</span>'
+    failed = view.failed_count(jid)
+    if failed:
+        verdict += (
+            f'<a class="pill bad" href="#failures-{_a(_slug(jid))}">{failed:,} failed '
+            f"step{'s' if failed != 1 else ''}</a>"
+        )
+    unconfirmed = _int(counts.get("unconfirmed"))
+    if unconfirmed:
+        verdict += (
+            f'<a class="pill warn" href="#unconfirmed-{_a(_slug(jid))}">{unconfirmed:,} unconfirmed</a>'
+        )
+    stats = diagram.step_counts(view.typed, jid)
+    diagram_html = (
+        diagram.journey_svg(model, stats, title=f"Journey map of {jid}")
+        if model
+        else '<p class="muted">The journey file was not given to the report.</p>'
+    )
+    return (
+        f'<section class="journey card" id="journey-{_a(_slug(jid))}" data-journey="{_a(jid)}">'
+        f'<div class="jhead"><div><h3>{_e(name)}</h3><div class="meta">{"".join(meta)}</div>'
+        f'{description}</div><div class="verdicts">{verdict}</div></div>'
+        '<div class="grid2">'
+        f'<div class="panel"><h4>Funnel</h4>{funnel_chart(view, jid, counts, rates)}</div>'
+        f'<div class="panel"><h4>Goal</h4>{goal_chart(view, jid, goal, model)}'
+        f"<h4>KPIs</h4>{kpi_chart(view, jid, targets, model)}</div>"
+        "</div>"
+        '<div class="grid2 map">'
+        f'<div class="panel"><h4>Journey map</h4><p class="hint">Badges count the runs that reached '
+        f"each step.{' Red boxes failed for some of them.' if failed else ''}</p>"
+        f'<div class="diagram-box">{diagram_html}</div></div>'
+        f'<div class="panel"><h4>Sends by step</h4>{sends_chart(view, jid, model)}'
+        f"<h4>Skip reasons</h4>{skip_chips(view, jid)}"
+        f"<h4>How runs ended</h4>{outcome_chips(view, jid)}</div>"
+        f"</div>{failed_table(view, jid, model)}{unconfirmed_table(view, jid)}</section>"
+    )
+
+
+def funnel_chart(view: ReportView, jid: str, counts: Mapping[str, Any], rates: Mapping[str, Any]) -> str:
+    values = {s: _num(counts.get(s)) or 0.0 for s in FUNNEL}
+    outcomes = [(o, _num(counts.get(o)) or 0.0) for o in ("failed", "unconfirmed") if _num(counts.get(o))]
+    user_top = max([values[s] for s in FUNNEL if s in _USER_STAGES] + [1])
+    msg_top = max([values[s] for s in FUNNEL if s not in _USER_STAGES] + [v for _, v in outcomes] + [1])
+
+    def rate_of(name: str) -> float | None:
+        given = _num(rates.get(name))
+        return given if given is not None else rate({k: _num(v) or 0 for k, v in counts.items()}, name)[0]
+
+    entered = values["entered"]
+    notes = {
+        "eligible": (
+            f"{_pct(values['eligible'] / values['triggered'])} of triggered" if values["triggered"] else ""
+        ),
+        "entered": f"reach {_pct(rate_of('reach_rate'))}"
+        + (f" · {_count(_num(counts.get('held_out')))} held out" if _num(counts.get("held_out")) else ""),
+        "sent": f"{values['sent'] / entered:.1f} per entrant" if entered else "",
+        "delivered": f"delivery {_pct(rate_of('delivery_rate'))}",
+        "opened": f"open {_pct(rate_of('open_rate'))}",
+        "clicked": f"click {_pct(rate_of('click_rate'))}",
+        "converted": f"conversion {_pct(rate_of('conversion_rate'))}",
+    }
+    label_w, bar_w, row_h = 86, 250, 28
+    parts: list[str] = []
+    y = 0
+    for stage in FUNNEL:
+        if stage == "sent":
+            parts.append(f'<text class="group" x="0" y="{y + 14}">MESSAGES</text>')
+            y += 20
+        elif stage == "converted":
+            parts.append(f'<text class="group" x="0" y="{y + 14}">GOAL</text>')
+            y += 20
+        elif stage == "triggered":
+            parts.append(f'<text class="group" x="0" y="{y + 14}">USERS</text>')
+            y += 20
+        value = values[stage]
+        top = user_top if stage in _USER_STAGES else msg_top
+        w = value / top * bar_w if top else 0
+        kind = "conv" if stage == "converted" else "user" if stage in _USER_STAGES else "msg"
+        parts.append(
+            f'<g class="stage-row" transform="translate(0 {y})">'
+            f'<text class="lbl" x="0" y="17">{_e(stage)}</text>'
+            f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="18" rx="4"/>'
+            f'<rect class="bar {kind}" data-stage="{stage}" data-value="{_a(_dv(counts.get(stage, 0)))}" '
+            f'x="{label_w}" y="4" width="{_n(max(w, 2 if value else 0))}" height="18" rx="4">'
+            f"<title>{_e(stage)}: {_e(_count(value))}</title></rect>"
+            f'<text class="val" x="{_n(label_w + max(w, 0) + 6)}" y="17">{_e(_count(value))}</text>'
+            f'<text class="note" x="{label_w + bar_w + 50}" y="17">{_e(notes.get(stage, ""))}</text></g>'
+        )
+        y += row_h
+        if stage == "sent":  # what did not go out as sent, right under it
+            for outcome, value in outcomes:
+                w = value / msg_top * bar_w
+                reconciled = _int(counts.get("reconciled"))
+                note = (
+                    f"send failure {_pct(rate_of('send_failure_rate'))}"
+                    if outcome == "failed"
+                    else "answer lost, not retried" + (f" · {reconciled:,} reconciled" if reconciled else "")
+                )
+                parts.append(
+                    f'<g class="outcome-row" transform="translate(0 {y})">'
+                    f'<text class="lbl {outcome}" x="8" y="17">↳ {outcome}</text>'
+                    f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="18" rx="4"/>'
+                    f'<rect class="obar {outcome}" data-outcome="{outcome}" '
+                    f'data-value="{_a(_dv(counts.get(outcome)))}" x="{label_w}" y="4" '
+                    f'width="{_n(max(w, 2))}" height="18" rx="4">'
+                    f"<title>{outcome}: {_e(_count(value))}</title></rect>"
+                    f'<text class="val" x="{_n(label_w + w + 6)}" y="17">{_e(_count(value))}</text>'
+                    f'<text class="note" x="{label_w + bar_w + 50}" y="17">{_e(note)}</text></g>'
+                )
+                y += row_h
+    return (
+        f'<svg class="funnel" data-journey="{_a(jid)}" viewBox="0 0 540 {y}" width="540" height="{y}">'
+        f"{''.join(parts)}</svg>"
+    )
+
+
+def goal_chart(view: ReportView, jid: str, goal: Mapping[str, Any] | None, model: Journey | None) -> str:
+    if not goal:
+        return '<p class="muted">This journey has no goal.</p>'
+    actual = _num(goal.get("actual"))
+    target = _num(goal.get("target"))
+    baseline = _num(goal.get("baseline"))
+    holdout = _num(goal.get("holdout_actual"))
+    lift = _num(goal.get("lift"))
+    met = bool(goal.get("met"))
+    top = min(1.0, max([v for v in (actual, target, baseline, holdout) if v is not None] + [0.01]) * 1.3)
+    label_w, bar_w, row_h = 86, 300, 30
+    rows = [("entrants", actual, "ok" if met else "warn")]
+    if holdout is not None:
+        rows.append(("holdout", holdout, "hold"))
+    parts: list[str] = []
+    y0 = 18
+    for i, (label, value, cls) in enumerate(rows):
+        y = y0 + i * row_h
+        w = (value or 0) / top * bar_w
+        parts.append(
+            f'<text class="lbl" x="0" y="{y + 17}">{label}</text>'
+            f'<rect class="track" x="{label_w}" y="{y + 4}" width="{bar_w}" height="18" rx="4"/>'
+            f'<rect class="bar {cls}" data-series="{label}" data-value="{_a(_dv(value))}" x="{label_w}" '
+            f'y="{y + 4}" width="{_n(w)}" height="18" rx="4"/>'
+            f'<text class="val" x="{label_w + bar_w + 10}" y="{y + 17}">{_e(_pct(value))}</text>'
+        )
+    bottom = y0 + len(rows) * row_h
+    for cls, value, text in (("baseline", baseline, "baseline"), ("target", target, "target")):
+        if value is None:
+            continue
+        mx = label_w + value / top * bar_w
+        ty = y0 - 6 if cls == "target" else bottom + 10
+        parts.append(
+            f'<line class="marker {cls}" data-value="{_a(_dv(value))}" x1="{_n(mx)}" x2="{_n(mx)}" '
+            f'y1="{y0 - 2}" y2="{bottom - 2}"/><text class="mlbl {cls}" x="{_n(mx)}" y="{ty}" '
+            f'text-anchor="middle">{text} {_e(_pct(value))}</text>'
+        )
+    svg = (
+        f'<svg class="goal" data-journey="{_a(jid)}" data-actual="{_a(_dv(goal.get("actual")))}" '
+        f'data-target="{_a(_dv(goal.get("target")))}" data-baseline="{_a(_dv(goal.get("baseline")))}" '
+        f'data-holdout="{_a(_dv(goal.get("holdout_actual")))}" data-lift="{_a(_dv(goal.get("lift")))}" '
+        f'data-met="{_dv(met)}" viewBox="0 0 540 {bottom + 14}" width="540" height="{bottom + 14}">'
+        f"{''.join(parts)}</svg>"
+    )
+    metric = model.goal.metric if model and model.goal and model.goal.metric else None
+    lift_text = (
+        f'<span class="lift {"up" if lift >= 0 else "down"}">{"+" if lift >= 0 else "−"}'
+        f"{abs(lift) * 100:.1f} pts vs holdout</span>"
+        if lift is not None
+        else ""
+    )
+    return (
+        f'<div class="goal-head"><b class="big {"ok" if met else "warn"}">{_e(_pct(actual))}</b>'
+        f"<span>{'✔ met' if met else '✘ not met'} · target {_e(_pct(target))}"
+        f"{f' · baseline {_e(_pct(baseline))}' if baseline is not None else ''}</span>{lift_text}</div>"
+        f'<div class="muted small">{_e(goal.get("event", ""))} within {_e(goal.get("within", ""))}'
+        f"{f' — {_e(metric)}' if metric else ''}{_goal_counts(goal)}</div>{svg}"
+    )
+
+
+def _goal_counts(goal: Mapping[str, Any]) -> str:
+    """``5 of 42 entrants converted · holdout 0 of 4`` when the results carry the counts."""
+    entered, converted = _num(goal.get("entered")), _num(goal.get("converted"))
+    if entered is None or converted is None:
+        return ""
+    text = f"<br>{_count(converted)} of {_count(entered)} entrants converted"
+    held = _num(goal.get("holdout_entered"))
+    share = _num(goal.get("holdout_actual"))
+    if held:
+        text += f" · holdout {_pct(share)} of {_count(held)}"
+    return text
+
+
+def kpi_chart(view: ReportView, jid: str, targets: Mapping[str, Any], model: Journey | None) -> str:
+    if not targets:
+        return '<p class="muted">No KPI targets.</p>'
+    label_w, bar_w, row_h = 118, 250, 46
+    parts: list[str] = []
+    for i, (name, t) in enumerate(targets.items()):
+        y = i * row_h
+        value = _num(t.get("value"))
+        marks = {k: _num(t.get(k)) for k in ("target", "floor", "ceiling")}
+        known = [v for v in (value, *marks.values()) if v is not None]
+        top = max([*known, 1e-9]) * 1.3
+        if name not in COUNT_KPIS:
+            top = min(top, 1.0)
+        cls, symbol, words = view.verdict(t)
+        w = (value or 0) / top * bar_w
+        sample = _int(t.get("sample"))
+        min_sample = model.kpis[name].min_sample if model and name in model.kpis else None
+        low = min_sample is not None and sample < min_sample
+        inner = [
+            f'<text class="lbl" x="0" y="22">{_e(_words(name))}</text>',
+            f'<rect class="track" x="{label_w}" y="12" width="{bar_w}" height="14" rx="3"/>',
+            f'<rect class="bar {cls}" data-value="{_a(_dv(t.get("value")))}" x="{label_w}" y="12" '
+            f'width="{_n(w)}" height="14" rx="3"/>',
+        ]
+        for kind, mark in marks.items():
+            if mark is None:
+                continue
+            mx = label_w + mark / top * bar_w
+            ty = 8 if kind == "target" else 40
+            inner.append(
+                f'<line class="marker {kind}" data-value="{_a(_dv(t.get(kind)))}" x1="{_n(mx)}" '
+                f'x2="{_n(mx)}" y1="7" y2="31"/><text class="mlbl {kind}" x="{_n(mx)}" y="{ty}" '
+                f'text-anchor="middle">{kind} {_e(_kpi_text(name, mark))}</text>'
+            )
+        inner.append(
+            f'<text class="val" x="{label_w + bar_w + 12}" y="23">{_e(_kpi_text(name, value))}</text>'
+            f'<text class="verdict {cls}" x="{label_w + bar_w + 78}" y="23">{symbol} {words}</text>'
+            f'<text class="sample{" low" if low else ""}" x="{label_w + bar_w + 12}" y="38">n={sample:,}'
+            f"{' < min ' + str(min_sample) if low else ''}</text>"
+        )
+        parts.append(
+            f'<g class="kpi" data-kpi="{_a(name)}" data-value="{_a(_dv(t.get("value")))}" '
+            f'data-met="{_dv(bool(t.get("met")))}" data-breached="{_dv(bool(t.get("breached")))}" '
+            f'transform="translate(0 {y})">{"".join(inner)}</g>'
+        )
+    height = len(targets) * row_h
+    return (
+        f'<svg class="kpis" data-journey="{_a(jid)}" viewBox="0 0 540 {height}" width="540" '
+        f'height="{height}">{"".join(parts)}</svg>'
+    )

@@ -1,0 +1,183 @@
+"""What the report shows, read from the typed results once: the messages, executions, deferrals
+and failures, the time zone and days of the page, and per journey its campaign stage and verdicts.
+Section modules write HTML and SVG from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from touchpoint.journey.model import Journey, SendStep
+from touchpoint.journey.steps import resolve, walk
+from touchpoint.local.report.fmt import _int, _md, _num, _parse, _stage_rank
+from touchpoint.local.results import SimulationResults
+from touchpoint.local.terminal import Failure, failures
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # only for results without a scenario or any message
+
+
+@dataclass(frozen=True)
+class _Message:
+    index: int
+    user: str
+    journey: str
+    step: str
+    channel: str
+    template: str
+    status: str
+    reason: str | None
+    at: str
+    when: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class _Deferral:
+    user: str
+    journey: str
+    step: str
+    reason: str
+    at: dt.datetime
+    until: dt.datetime | None
+
+
+class ReportView:
+    def __init__(
+        self,
+        typed: SimulationResults,
+        journeys: Mapping[str, Journey],
+        scripted: Sequence[str] | None,
+        title: str,
+    ) -> None:
+        self.typed = typed
+        results = self.results = typed.to_jsonable()
+        self.models = journeys
+        self.title = title
+        self.scenario: Mapping[str, Any] = results.get("scenario") or {}
+        self.data: Mapping[str, Any] = results.get("journeys") or {}
+        self.messages = [
+            _Message(
+                i,
+                str(m.get("user_id", "")),
+                str(m.get("journey_id", "")),
+                str(m.get("step_id", "")),
+                str(m.get("channel", "")),
+                str(m.get("template", "")),
+                str(m.get("status", "")),
+                None if m.get("reason") is None else str(m.get("reason")),
+                str(m.get("at", "")),
+                _parse(m.get("at")),
+            )
+            for i, m in enumerate(results.get("messages") or ())
+        ]
+        self.executions: list[Mapping[str, Any]] = list(results.get("executions") or ())
+        zones = {j.timezone for j in journeys.values()}
+        self.zone_name = zones.pop() if len(zones) == 1 else "UTC"
+        self.zone = ZoneInfo(self.zone_name)
+        times = [m.when for m in self.messages if m.when]
+        self.start = _parse(self.scenario.get("start")) or (min(times) if times else _EPOCH)
+        self.end = _parse(self.scenario.get("end")) or (max(times) if times else self.start)
+        if self.end <= self.start:
+            self.end = self.start + dt.timedelta(days=1)
+        self.scripted = self._scripted(scripted)
+        self.deferrals = [
+            _Deferral(
+                str(t.get("user_id", "")),
+                str(t.get("journey_id", "")),
+                str((t.get("detail") or {}).get("step_id", "")),
+                str((t.get("detail") or {}).get("reason", "")),
+                when,
+                _parse((t.get("detail") or {}).get("until")),
+            )
+            for t in results.get("trace") or ()
+            if t.get("kind") == "deferral" and (when := _parse(t.get("at")))
+        ]
+        self.deferred = self._match_deferrals()
+        self.failures: list[Failure] = failures(typed)
+
+    def _scripted(self, given: Sequence[str] | None) -> list[str]:
+        if given is not None:
+            return list(given)
+        return list(self.typed.scenario.scripted_users)
+
+    def _match_deferrals(self) -> dict[int, _Deferral]:
+        decisions: dict[tuple[str, str, str], list[_Message]] = defaultdict(list)
+        for m in self.messages:
+            if m.when is not None:
+                decisions[(m.user, m.journey, m.step)].append(m)
+        matched: dict[int, _Deferral] = {}
+        for d in sorted(self.deferrals, key=lambda d: d.at):
+            later = [m for m in decisions.get((d.user, d.journey, d.step), ()) if m.when and m.when >= d.at]
+            if later:
+                first = min(later, key=lambda m: (m.when, m.index))
+                matched.setdefault(first.index, d)
+        return matched
+
+    def local(self, when: dt.datetime) -> dt.datetime:
+        return when.astimezone(self.zone)
+
+    def days(self) -> list[dt.date]:
+        first = self.local(self.start).date()
+        last = self.local(self.end - dt.timedelta(microseconds=1)).date()
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def stamp(self, when: dt.datetime | None) -> str:
+        return f"{_md(self.local(when))} {self.local(when):%H:%M}" if when else "–"
+
+    def campaign_of(self, jid: str) -> tuple[str, str, str] | None:
+        """(campaign id, stage, date) from the results, else from the journey file."""
+        data = self.data.get(jid) or {}
+        campaign = data.get("campaign")
+        if isinstance(campaign, Mapping) and campaign.get("id"):
+            return str(campaign["id"]), str(campaign.get("stage", "")), str(campaign.get("date", ""))
+        model = self.models.get(jid)
+        if model and model.campaign:
+            c = model.campaign
+            return c.id, c.stage, c.date.isoformat()
+        return None
+
+    def ordered_journeys(self) -> list[str]:
+        """Standalone journeys by id, then each campaign's stages in plan order."""
+        alone = sorted(j for j in self.data if self.campaign_of(j) is None)
+        staged = sorted(
+            (j for j in self.data if self.campaign_of(j) is not None),
+            key=lambda j: (
+                (self.campaign_of(j) or ("", "", ""))[0],
+                _stage_rank((self.campaign_of(j) or ("", "", ""))[1]),
+                j,
+            ),
+        )
+        return alone + staged
+
+    def failed_count(self, jid: str) -> int:
+        """Failed steps of a journey: the trace's (sends and others), at least the KPI count."""
+        counts = ((self.data.get(jid) or {}).get("kpis") or {}).get("counts") or {}
+        return max(_int(counts.get("failed")), sum(1 for f in self.failures if f.journey_id == jid))
+
+    def verdict(self, target: Mapping[str, Any]) -> tuple[str, str, str]:
+        """(css class, symbol, words) for a KPI target."""
+        if _num(target.get("value")) is None:
+            return "none", "–", "no data"
+        if target.get("breached"):
+            return "bad", "✘", "alarm"
+        if target.get("met"):
+            return "ok", "✔", "met"
+        if target.get("met") is None and target.get("target") is None:
+            return "ok", "✔", "within limits"  # only a floor or ceiling, and not breached
+        return "warn", "✘", "off target"
+
+    def step_templates(self, model: Journey | None) -> dict[str, str]:
+        """Send step id → its template name, to say which template a failed send rendered."""
+        if model is None:
+            return {}
+        return {
+            n.id: n.step.send.template for n in walk(resolve(model.steps)) if isinstance(n.step, SendStep)
+        }
+
+    def deferral_of(self, m: _Message) -> _Deferral | None:
+        """The first deferral of this message (a message is deferred, maybe several times, then
+        sent or skipped: deferrals belong to the next decision of the same user, journey and step)."""
+        return self.deferred.get(m.index)
