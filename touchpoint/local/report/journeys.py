@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
 
 from touchpoint.compiler.graph import trigger_text
 from touchpoint.engine.kpi import FUNNEL
@@ -35,6 +34,7 @@ from touchpoint.local.report.sends import (
     unconfirmed_table,
 )
 from touchpoint.local.report.view import ReportView
+from touchpoint.local.results import Goal, Target
 from touchpoint.metrics import rate
 
 
@@ -70,10 +70,8 @@ def stage_strip(view: ReportView, cid: str, date: str, members: list[str]) -> st
     windows: list[tuple[str, str, dt.datetime, dt.datetime]] = []
     for jid in members:
         model = view.models.get(jid)
-        entries = [
-            t for e in view.executions if e.get("journey_id") == jid and (t := _parse(e.get("entered_at")))
-        ]
-        ends = [t for e in view.executions if e.get("journey_id") == jid and (t := _parse(e.get("ended_at")))]
+        entries = [t for e in view.executions if e.journey_id == jid and (t := _parse(e.entered_at))]
+        ends = [t for e in view.executions if e.journey_id == jid and (t := _parse(e.ended_at))]
         eff = model.effective if model else None
         begin = (eff.from_ if eff and eff.from_ else None) or (min(entries) if entries else view.start)
         finish = (eff.until if eff and eff.until else None) or (max(ends) if ends else begin)
@@ -110,7 +108,8 @@ def stage_strip(view: ReportView, cid: str, date: str, members: list[str]) -> st
         )
     for i, (jid, stage, begin, finish) in enumerate(windows):
         y = top + i * row_h
-        entered = _int(((view.data.get(jid) or {}).get("kpis") or {}).get("counts", {}).get("entered"))
+        data = view.data.get(jid)
+        entered = data.kpis.counts.get("entered", 0) if data else 0
         parts.append(
             f'<g class="stage" data-journey="{_a(jid)}" data-stage="{_a(stage)}">'
             f'<text class="lbl" x="0" y="{y + 18}">{_e(stage)}</text>'
@@ -136,12 +135,8 @@ def stage_strip(view: ReportView, cid: str, date: str, members: list[str]) -> st
 def journey_card(view: ReportView, jid: str) -> str:
     data = view.data[jid]
     model = view.models.get(jid)
-    name = str(data.get("name") or (model.name if model else jid))
-    kpis = data.get("kpis") or {}
-    counts: Mapping[str, Any] = kpis.get("counts") or {}
-    rates: Mapping[str, Any] = kpis.get("rates") or {}
-    targets: Mapping[str, Any] = kpis.get("targets") or {}
-    goal: Mapping[str, Any] | None = data.get("goal")
+    name = data.name or (model.name if model else jid)
+    counts, rates, targets, goal = data.kpis.counts, data.kpis.rates, data.kpis.targets, data.goal
     meta = [f'<span class="mono">{_e(jid)}</span>']
     campaign = view.campaign_of(jid)
     if campaign:
@@ -158,12 +153,12 @@ def journey_card(view: ReportView, jid: str) -> str:
     )
     verdict = ""
     if goal:
-        ok = bool(goal.get("met"))
+        ok = bool(goal.met)
         verdict = (
             f'<span class="pill {"ok" if ok else "warn"}">goal {"✔" if ok else "✘"} '
-            f"{_e(_pct(_num(goal.get('actual'))))} of {_e(_pct(_num(goal.get('target'))))}</span>"
+            f"{_e(_pct(_num(goal.actual)))} of {_e(_pct(_num(goal.target)))}</span>"
         )
-    alarms = sum(1 for t in targets.values() if isinstance(t, Mapping) and t.get("breached"))
+    alarms = sum(1 for t in targets.values() if t.breached)
     if alarms:
         verdict += f'<span class="pill bad">{alarms} KPI alarm{"s" if alarms != 1 else ""}</span>'
     failed = view.failed_count(jid)
@@ -177,7 +172,7 @@ def journey_card(view: ReportView, jid: str) -> str:
         verdict += (
             f'<a class="pill warn" href="#unconfirmed-{_a(_slug(jid))}">{unconfirmed:,} unconfirmed</a>'
         )
-    stats = diagram.step_counts(view.typed, jid)
+    stats = diagram.step_counts(view.results, jid)
     diagram_html = (
         diagram.journey_svg(model, stats, title=f"Journey map of {jid}")
         if model
@@ -203,7 +198,9 @@ def journey_card(view: ReportView, jid: str) -> str:
     )
 
 
-def funnel_chart(view: ReportView, jid: str, counts: Mapping[str, Any], rates: Mapping[str, Any]) -> str:
+def funnel_chart(
+    view: ReportView, jid: str, counts: Mapping[str, int], rates: Mapping[str, float | None]
+) -> str:
     values = {s: _num(counts.get(s)) or 0.0 for s in FUNNEL}
     outcomes = [(o, _num(counts.get(o)) or 0.0) for o in ("failed", "unconfirmed") if _num(counts.get(o))]
     user_top = max([values[s] for s in FUNNEL if s in _USER_STAGES] + [1])
@@ -281,15 +278,15 @@ def funnel_chart(view: ReportView, jid: str, counts: Mapping[str, Any], rates: M
     )
 
 
-def goal_chart(view: ReportView, jid: str, goal: Mapping[str, Any] | None, model: Journey | None) -> str:
+def goal_chart(view: ReportView, jid: str, goal: Goal | None, model: Journey | None) -> str:
     if not goal:
         return '<p class="muted">This journey has no goal.</p>'
-    actual = _num(goal.get("actual"))
-    target = _num(goal.get("target"))
-    baseline = _num(goal.get("baseline"))
-    holdout = _num(goal.get("holdout_actual"))
-    lift = _num(goal.get("lift"))
-    met = bool(goal.get("met"))
+    actual = _num(goal.actual)
+    target = _num(goal.target)
+    baseline = _num(goal.baseline)
+    holdout = _num(goal.holdout_actual)
+    lift = _num(goal.lift)
+    met = bool(goal.met)
     top = min(1.0, max([v for v in (actual, target, baseline, holdout) if v is not None] + [0.01]) * 1.3)
     label_w, bar_w, row_h = 86, 300, 30
     rows = [("entrants", actual, "ok" if met else "warn")]
@@ -319,9 +316,9 @@ def goal_chart(view: ReportView, jid: str, goal: Mapping[str, Any] | None, model
             f'text-anchor="middle">{text} {_e(_pct(value))}</text>'
         )
     svg = (
-        f'<svg class="goal" data-journey="{_a(jid)}" data-actual="{_a(_dv(goal.get("actual")))}" '
-        f'data-target="{_a(_dv(goal.get("target")))}" data-baseline="{_a(_dv(goal.get("baseline")))}" '
-        f'data-holdout="{_a(_dv(goal.get("holdout_actual")))}" data-lift="{_a(_dv(goal.get("lift")))}" '
+        f'<svg class="goal" data-journey="{_a(jid)}" data-actual="{_a(_dv(goal.actual))}" '
+        f'data-target="{_a(_dv(goal.target))}" data-baseline="{_a(_dv(goal.baseline))}" '
+        f'data-holdout="{_a(_dv(goal.holdout_actual))}" data-lift="{_a(_dv(goal.lift))}" '
         f'data-met="{_dv(met)}" viewBox="0 0 540 {bottom + 14}" width="540" height="{bottom + 14}">'
         f"{''.join(parts)}</svg>"
     )
@@ -336,46 +333,47 @@ def goal_chart(view: ReportView, jid: str, goal: Mapping[str, Any] | None, model
         f'<div class="goal-head"><b class="big {"ok" if met else "warn"}">{_e(_pct(actual))}</b>'
         f"<span>{'✔ met' if met else '✘ not met'} · target {_e(_pct(target))}"
         f"{f' · baseline {_e(_pct(baseline))}' if baseline is not None else ''}</span>{lift_text}</div>"
-        f'<div class="muted small">{_e(goal.get("event", ""))} within {_e(goal.get("within", ""))}'
+        f'<div class="muted small">{_e(goal.event)} within {_e(goal.within)}'
         f"{f' — {_e(metric)}' if metric else ''}{_goal_counts(goal)}</div>{svg}"
     )
 
 
-def _goal_counts(goal: Mapping[str, Any]) -> str:
+def _goal_counts(goal: Goal) -> str:
     """``5 of 42 entrants converted · holdout 0 of 4`` when the results carry the counts."""
-    entered, converted = _num(goal.get("entered")), _num(goal.get("converted"))
+    entered, converted = _num(goal.entered), _num(goal.converted)
     if entered is None or converted is None:
         return ""
     text = f"<br>{_count(converted)} of {_count(entered)} entrants converted"
-    held = _num(goal.get("holdout_entered"))
-    share = _num(goal.get("holdout_actual"))
+    held = _num(goal.holdout_entered)
+    share = _num(goal.holdout_actual)
     if held:
         text += f" · holdout {_pct(share)} of {_count(held)}"
     return text
 
 
-def kpi_chart(view: ReportView, jid: str, targets: Mapping[str, Any], model: Journey | None) -> str:
+def kpi_chart(view: ReportView, jid: str, targets: Mapping[str, Target], model: Journey | None) -> str:
     if not targets:
         return '<p class="muted">No KPI targets.</p>'
     label_w, bar_w, row_h = 118, 250, 46
     parts: list[str] = []
     for i, (name, t) in enumerate(targets.items()):
         y = i * row_h
-        value = _num(t.get("value"))
-        marks = {k: _num(t.get(k)) for k in ("target", "floor", "ceiling")}
+        value = _num(t.value)
+        given = {"target": t.target, "floor": t.floor, "ceiling": t.ceiling}
+        marks = {k: _num(v) for k, v in given.items()}
         known = [v for v in (value, *marks.values()) if v is not None]
         top = max([*known, 1e-9]) * 1.3
         if name not in COUNT_KPIS:
             top = min(top, 1.0)
         cls, symbol, words = view.verdict(t)
         w = (value or 0) / top * bar_w
-        sample = _int(t.get("sample"))
+        sample = _int(t.sample)
         min_sample = model.kpis[name].min_sample if model and name in model.kpis else None
         low = min_sample is not None and sample < min_sample
         inner = [
             f'<text class="lbl" x="0" y="22">{_e(_words(name))}</text>',
             f'<rect class="track" x="{label_w}" y="12" width="{bar_w}" height="14" rx="3"/>',
-            f'<rect class="bar {cls}" data-value="{_a(_dv(t.get("value")))}" x="{label_w}" y="12" '
+            f'<rect class="bar {cls}" data-value="{_a(_dv(t.value))}" x="{label_w}" y="12" '
             f'width="{_n(w)}" height="14" rx="3"/>',
         ]
         for kind, mark in marks.items():
@@ -384,7 +382,7 @@ def kpi_chart(view: ReportView, jid: str, targets: Mapping[str, Any], model: Jou
             mx = label_w + mark / top * bar_w
             ty = 8 if kind == "target" else 40
             inner.append(
-                f'<line class="marker {kind}" data-value="{_a(_dv(t.get(kind)))}" x1="{_n(mx)}" '
+                f'<line class="marker {kind}" data-value="{_a(_dv(given[kind]))}" x1="{_n(mx)}" '
                 f'x2="{_n(mx)}" y1="7" y2="31"/><text class="mlbl {kind}" x="{_n(mx)}" y="{ty}" '
                 f'text-anchor="middle">{kind} {_e(_kpi_text(name, mark))}</text>'
             )
@@ -395,8 +393,8 @@ def kpi_chart(view: ReportView, jid: str, targets: Mapping[str, Any], model: Jou
             f"{' < min ' + str(min_sample) if low else ''}</text>"
         )
         parts.append(
-            f'<g class="kpi" data-kpi="{_a(name)}" data-value="{_a(_dv(t.get("value")))}" '
-            f'data-met="{_dv(bool(t.get("met")))}" data-breached="{_dv(bool(t.get("breached")))}" '
+            f'<g class="kpi" data-kpi="{_a(name)}" data-value="{_a(_dv(t.value))}" '
+            f'data-met="{_dv(bool(t.met))}" data-breached="{_dv(t.breached)}" '
             f'transform="translate(0 {y})">{"".join(inner)}</g>'
         )
     height = len(targets) * row_h

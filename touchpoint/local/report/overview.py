@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
 
 from touchpoint.local.report.fmt import (
     AWS_METRICS,
@@ -21,22 +19,22 @@ from touchpoint.local.report.fmt import (
     _words,
 )
 from touchpoint.local.report.view import ReportView
+from touchpoint.local.results import Aws, Goal
 
 
 def overview_section(view: ReportView) -> str:
-    aws: Mapping[str, Any] = view.results.get("aws") or {}
+    aws = view.results.aws
     totals: Counter[str] = Counter()
     for data in view.data.values():
-        counts = (data.get("kpis") or {}).get("counts") or {}
         for key in ("entered", "converted", "failed"):
-            totals[key] += _int(counts.get(key))
+            totals[key] += data.kpis.counts.get(key, 0)
     sent = sum(1 for m in view.messages if m.status == "sent")
     skipped = sum(1 for m in view.messages if m.status == "skipped")
     failed = totals["failed"]
-    cost = _num(aws.get("estimated_cost_usd"))
-    per_1000 = _num(aws.get("cost_per_1000_user_journeys_usd"))
+    cost = _num(aws.estimated_cost_usd)
+    per_1000 = _num(aws.cost_per_1000_user_journeys_usd)
     tiles = [
-        ("users", "Users", _count(_num(view.scenario.get("users"))), "simulated profiles", None),
+        ("users", "Users", _count(_num(view.scenario.users)), "simulated profiles", None),
         (
             "entered",
             "Journey entries",
@@ -102,11 +100,9 @@ def scorecard(view: ReportView) -> str:
     rows = []
     for jid in view.ordered_journeys():
         data = view.data[jid]
-        counts = (data.get("kpis") or {}).get("counts") or {}
-        targets = (data.get("kpis") or {}).get("targets") or {}
-        goal = data.get("goal") or {}
+        counts, targets, goal = data.kpis.counts, data.kpis.targets, data.goal
         model = view.models.get(jid)
-        name = data.get("name") or (model.name if model else jid)
+        name = data.name or (model.name if model else jid)
         marks = "".join(
             f'<span class="mark {v[0]}" title="{_a(_words(k))}: {v[2]}">{v[1]}</span>'
             for k, t in targets.items()
@@ -132,12 +128,12 @@ def scorecard(view: ReportView) -> str:
     )
 
 
-def _mini_goal(view: ReportView, goal: Mapping[str, Any]) -> str:
-    actual, target = _num(goal.get("actual")), _num(goal.get("target"))
-    top = max(v for v in (actual or 0, target or 0, _num(goal.get("baseline")) or 0, 0.01)) * 1.25
+def _mini_goal(view: ReportView, goal: Goal) -> str:
+    actual, target = _num(goal.actual), _num(goal.target)
+    top = max(v for v in (actual or 0, target or 0, _num(goal.baseline) or 0, 0.01)) * 1.25
     w = 84
     bar = (actual or 0) / top * w
-    cls = "ok" if goal.get("met") else "bad"
+    cls = "ok" if goal.met else "bad"
     tx = (target or 0) / top * w
     return (
         f'<span class="mini"><svg class="mini-goal" width="{w}" height="18" viewBox="0 0 {w} 18">'
@@ -149,8 +145,9 @@ def _mini_goal(view: ReportView, goal: Mapping[str, Any]) -> str:
     )
 
 
-def aws_chart(view: ReportView, aws: Mapping[str, Any]) -> str:
-    rows = [(k, label, _num(aws.get(k))) for k, label in AWS_METRICS]
+def aws_chart(view: ReportView, aws: Aws) -> str:
+    given = aws.model_dump()
+    rows = [(k, label, _num(given[k])) for k, label in AWS_METRICS]
     top = max([v or 0 for _, _, v in rows] + [1])
     label_w, bar_w, row_h = 196, 170, 26
     parts = []
@@ -158,7 +155,7 @@ def aws_chart(view: ReportView, aws: Mapping[str, Any]) -> str:
         y = i * row_h
         w = (value or 0) / top * bar_w
         parts.append(
-            f'<g class="aws-bar" data-metric="{key}" data-value="{_a(_dv(aws.get(key)))}" '
+            f'<g class="aws-bar" data-metric="{key}" data-value="{_a(_dv(given[key]))}" '
             f'transform="translate(0 {y})"><text class="lbl" x="0" y="15">{_e(label)}</text>'
             f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="14" rx="3"/>'
             f'<rect class="bar" x="{label_w}" y="4" width="{_n(max(w, 1.5))}" height="14" rx="3"/>'
@@ -166,16 +163,16 @@ def aws_chart(view: ReportView, aws: Mapping[str, Any]) -> str:
         )
     height = len(rows) * row_h
     svg = f'<svg class="aws" viewBox="0 0 430 {height}" width="430" height="{height}">{"".join(parts)}</svg>'
-    requests = aws.get("requests") or {}
+    requests = aws.requests
     req = " · ".join(f"{_e(k)} {_count(_num(v))}" for k, v in sorted(requests.items()))
-    cost = _num(aws.get("estimated_cost_usd"))
-    per = _num(aws.get("cost_per_1000_user_journeys_usd"))
+    cost = _num(aws.estimated_cost_usd)
+    per = _num(aws.cost_per_1000_user_journeys_usd)
     return (
         f'{svg}<div class="costs"><div class="cost" data-metric="estimated_cost_usd" '
-        f'data-value="{_a(_dv(aws.get("estimated_cost_usd")))}"><b>{_e(_usd(cost))}</b>'
+        f'data-value="{_a(_dv(aws.estimated_cost_usd))}"><b>{_e(_usd(cost))}</b>'
         f'<span>estimated for the run</span></div><div class="cost" '
         f'data-metric="cost_per_1000_user_journeys_usd" '
-        f'data-value="{_a(_dv(aws.get("cost_per_1000_user_journeys_usd")))}"><b>{_e(_usd(per))}</b>'
+        f'data-value="{_a(_dv(aws.cost_per_1000_user_journeys_usd))}"><b>{_e(_usd(per))}</b>'
         f"<span>per 1,000 user-journeys</span></div></div>"
         + (f'<p class="muted small">API requests: {req}</p>' if req else "")
     )

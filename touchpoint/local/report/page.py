@@ -87,8 +87,8 @@ def header(view: ReportView) -> str:
     links = "".join(f'<a href="#{k}">{_e(v)}</a>' for k, v in nav)
     facts = [
         ("Period", f"{span} ({len(view.days())} days, {view.zone_name})"),
-        ("Seed", _count(_num(view.scenario.get("seed")))),
-        ("Users", _count(_num(view.scenario.get("users")))),
+        ("Seed", _count(_num(view.scenario.seed))),
+        ("Users", _count(_num(view.scenario.users))),
         ("Journeys", str(len(view.data))),
     ]
     fact_html = "".join(
@@ -98,8 +98,8 @@ def header(view: ReportView) -> str:
     return (
         f'<header class="top"><div class="wrap"><div class="brand"><span class="logo">◆</span>'
         f"Touchpoint <span>simulation report</span></div><h1>{_e(view.title)}</h1>"
-        f'<div class="facts" id="scenario" data-start="{_a(view.scenario.get("start", ""))}" '
-        f'data-end="{_a(view.scenario.get("end", ""))}" data-seed="{_a(_dv(view.scenario.get("seed")))}" '
-        f'data-users="{_a(_dv(view.scenario.get("users")))}">{fact_html}</div>'
+        f'<div class="facts" id="scenario" data-start="{_a(view.scenario.start)}" '
+        f'data-end="{_a(view.scenario.end)}" data-seed="{_a(_dv(view.scenario.seed))}" '
+        f'data-users="{_a(_dv(view.scenario.users))}">{fact_html}</div>'
         f"<nav>{links}</nav></div></header>"
     )

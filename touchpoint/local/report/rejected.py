@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
 
 from touchpoint.local.report.fmt import (
     _a,
@@ -18,8 +17,8 @@ from touchpoint.local.report.view import ReportView
 
 
 def rejected_section(view: ReportView) -> str:
-    items: list[Mapping[str, Any]] = list(view.results.get("rejected_events") or ())
-    groups = Counter(_reason_field(str(r.get("reason", ""))) for r in items)
+    items = view.results.rejected_events
+    groups = Counter(_reason_field(r.reason) for r in items)
     head = (
         f'<section id="rejected" class="block" data-count="{len(items)}"><h2>Rejected events '
         f'<span class="count">{len(items):,}</span></h2>'
@@ -47,15 +46,15 @@ def rejected_section(view: ReportView) -> str:
     )
     rows = []
     for r in items:
-        event = r.get("event") or {}
+        event = r.event or {}
         detail = event.get("detail") if isinstance(event, Mapping) else None
         kind = event.get("detail-type", "?") if isinstance(event, Mapping) else "?"
         who = detail.get("user_id", "") if isinstance(detail, Mapping) else ""
         payload = json.dumps(event, ensure_ascii=False, sort_keys=True, indent=1, default=str)
         rows.append(
-            f'<li class="rejected-event" data-reason="{_a(_reason_field(str(r.get("reason", ""))))}">'
+            f'<li class="rejected-event" data-reason="{_a(_reason_field(r.reason))}">'
             f'<span class="mono">{_e(kind)}</span> <span class="muted mono">{_e(who)}</span>'
-            f'<div class="why">{_e(r.get("reason", ""))}</div>'
+            f'<div class="why">{_e(r.reason)}</div>'
             f"<details><summary>event</summary><pre>{_e(payload)}</pre></details></li>"
         )
     return (

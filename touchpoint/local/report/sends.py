@@ -198,10 +198,9 @@ def unconfirmed_table(view: ReportView, jid: str) -> str:
 def outcome_chips(view: ReportView, jid: str) -> str:
     ends: Counter[str] = Counter()
     for e in view.executions:
-        if e.get("journey_id") != jid:
+        if e.journey_id != jid:
             continue
-        status = str(e.get("status", ""))
-        reason = e.get("exit_reason")
+        status, reason = e.status, e.exit_reason
         ends["still running" if status == "RUNNING" else str(reason or status.lower() or "unknown")] += 1
     if not ends:
         return '<p class="muted small">No runs.</p>'

@@ -8,13 +8,12 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from touchpoint.journey.model import Journey, SendStep
 from touchpoint.journey.steps import resolve, walk
-from touchpoint.local.report.fmt import _int, _md, _num, _parse, _stage_rank
-from touchpoint.local.results import SimulationResults
+from touchpoint.local.report.fmt import _md, _parse, _stage_rank
+from touchpoint.local.results import DeferralTrace, SimulationResults, Target
 from touchpoint.local.terminal import Failure, failures
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # only for results without a scenario or any message
@@ -52,48 +51,47 @@ class ReportView:
         scripted: Sequence[str] | None,
         title: str,
     ) -> None:
-        self.typed = typed
-        results = self.results = typed.to_jsonable()
+        self.results = typed
         self.models = journeys
         self.title = title
-        self.scenario: Mapping[str, Any] = results.get("scenario") or {}
-        self.data: Mapping[str, Any] = results.get("journeys") or {}
+        self.scenario = typed.scenario
+        self.data = typed.journeys
         self.messages = [
             _Message(
                 i,
-                str(m.get("user_id", "")),
-                str(m.get("journey_id", "")),
-                str(m.get("step_id", "")),
-                str(m.get("channel", "")),
-                str(m.get("template", "")),
-                str(m.get("status", "")),
-                None if m.get("reason") is None else str(m.get("reason")),
-                str(m.get("at", "")),
-                _parse(m.get("at")),
+                m.user_id,
+                m.journey_id,
+                m.step_id,
+                m.channel,
+                m.template,
+                m.status,
+                m.reason,
+                m.at,
+                _parse(m.at),
             )
-            for i, m in enumerate(results.get("messages") or ())
+            for i, m in enumerate(typed.messages)
         ]
-        self.executions: list[Mapping[str, Any]] = list(results.get("executions") or ())
+        self.executions = typed.executions
         zones = {j.timezone for j in journeys.values()}
         self.zone_name = zones.pop() if len(zones) == 1 else "UTC"
         self.zone = ZoneInfo(self.zone_name)
         times = [m.when for m in self.messages if m.when]
-        self.start = _parse(self.scenario.get("start")) or (min(times) if times else _EPOCH)
-        self.end = _parse(self.scenario.get("end")) or (max(times) if times else self.start)
+        self.start = _parse(self.scenario.start) or (min(times) if times else _EPOCH)
+        self.end = _parse(self.scenario.end) or (max(times) if times else self.start)
         if self.end <= self.start:
             self.end = self.start + dt.timedelta(days=1)
         self.scripted = self._scripted(scripted)
         self.deferrals = [
             _Deferral(
-                str(t.get("user_id", "")),
-                str(t.get("journey_id", "")),
-                str((t.get("detail") or {}).get("step_id", "")),
-                str((t.get("detail") or {}).get("reason", "")),
+                t.user_id,
+                t.journey_id or "",
+                t.detail.step_id,
+                str(t.detail.reason),
                 when,
-                _parse((t.get("detail") or {}).get("until")),
+                _parse(t.detail.until),
             )
-            for t in results.get("trace") or ()
-            if t.get("kind") == "deferral" and (when := _parse(t.get("at")))
+            for t in typed.trace
+            if isinstance(t, DeferralTrace) and (when := _parse(t.at))
         ]
         self.deferred = self._match_deferrals()
         self.failures: list[Failure] = failures(typed)
@@ -101,7 +99,7 @@ class ReportView:
     def _scripted(self, given: Sequence[str] | None) -> list[str]:
         if given is not None:
             return list(given)
-        return list(self.typed.scenario.scripted_users)
+        return list(self.results.scenario.scripted_users)
 
     def _match_deferrals(self) -> dict[int, _Deferral]:
         decisions: dict[tuple[str, str, str], list[_Message]] = defaultdict(list)
@@ -129,10 +127,10 @@ class ReportView:
 
     def campaign_of(self, jid: str) -> tuple[str, str, str] | None:
         """(campaign id, stage, date) from the results, else from the journey file."""
-        data = self.data.get(jid) or {}
-        campaign = data.get("campaign")
-        if isinstance(campaign, Mapping) and campaign.get("id"):
-            return str(campaign["id"]), str(campaign.get("stage", "")), str(campaign.get("date", ""))
+        data = self.data.get(jid)
+        campaign = data.campaign if data else None
+        if campaign and campaign.id:
+            return campaign.id, campaign.stage, campaign.date
         model = self.models.get(jid)
         if model and model.campaign:
             c = model.campaign
@@ -154,18 +152,20 @@ class ReportView:
 
     def failed_count(self, jid: str) -> int:
         """Failed steps of a journey: the trace's (sends and others), at least the KPI count."""
-        counts = ((self.data.get(jid) or {}).get("kpis") or {}).get("counts") or {}
-        return max(_int(counts.get("failed")), sum(1 for f in self.failures if f.journey_id == jid))
+        data = self.data.get(jid)
+        failed = data.kpis.counts.get("failed", 0) if data else 0
+        return max(failed, sum(1 for f in self.failures if f.journey_id == jid))
 
-    def verdict(self, target: Mapping[str, Any]) -> tuple[str, str, str]:
+    @staticmethod
+    def verdict(target: Target) -> tuple[str, str, str]:
         """(css class, symbol, words) for a KPI target."""
-        if _num(target.get("value")) is None:
+        if target.value is None:
             return "none", "–", "no data"
-        if target.get("breached"):
+        if target.breached:
             return "bad", "✘", "alarm"
-        if target.get("met"):
+        if target.met:
             return "ok", "✔", "met"
-        if target.get("met") is None and target.get("target") is None:
+        if target.met is None and target.target is None:
             return "ok", "✔", "within limits"  # only a floor or ceiling, and not breached
         return "warn", "✘", "off target"
 
