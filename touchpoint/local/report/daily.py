@@ -6,14 +6,12 @@ from collections import Counter
 
 from touchpoint.local.report.fmt import (
     _HATCH,
-    _a,
     _colour,
-    _e,
     _md,
-    _n,
     _nice_step,
 )
 from touchpoint.local.report.view import ReportView
+from touchpoint.local.svg import attr, coord, escape
 
 
 def daily_chart(view: ReportView) -> str:
@@ -43,14 +41,14 @@ def daily_chart(view: ReportView) -> str:
         y = zero - value * scale
         parts.append(
             f'<line class="grid{" zero" if value == 0 else ""}" x1="{left}" x2="{width - right}" '
-            f'y1="{_n(y)}" y2="{_n(y)}"/><text class="axis" x="{left - 6}" y="{_n(y + 4)}" '
+            f'y1="{coord(y)}" y2="{coord(y)}"/><text class="axis" x="{left - 6}" y="{coord(y + 4)}" '
             f'text-anchor="end">{value}</text>'
         )
     if down and down * scale >= 14:
         y = zero + down * scale
         parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_n(y)}" y2="{_n(y)}"/>'
-            f'<text class="axis" x="{left - 6}" y="{_n(y + 4)}" text-anchor="end">{down}</text>'
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{coord(y)}" y2="{coord(y)}"/>'
+            f'<text class="axis" x="{left - 6}" y="{coord(y + 4)}" text-anchor="end">{down}</text>'
         )
     for d, day in enumerate(days):
         x = left + d * slot + (slot - bar_w) / 2
@@ -69,30 +67,30 @@ def daily_chart(view: ReportView) -> str:
                     y_down += h
                 parts.append(
                     f'<rect class="seg {status}" data-day="{day.isoformat()}" '
-                    f'data-channel="{_a(channel)}" '
-                    f'data-status="{status}" data-value="{value}" x="{_n(x)}" y="{_n(y)}" '
-                    f'width="{_n(bar_w)}" height="{_n(h)}" fill="{_colour(channel)}">'
-                    f"<title>{_md(day)}: {value} {_e(channel)} {status}</title></rect>"
+                    f'data-channel="{attr(channel)}" '
+                    f'data-status="{status}" data-value="{value}" x="{coord(x)}" y="{coord(y)}" '
+                    f'width="{coord(bar_w)}" height="{coord(h)}" fill="{_colour(channel)}">'
+                    f"<title>{_md(day)}: {value} {escape(channel)} {status}</title></rect>"
                 )
         if d % 2 == 0 or len(days) <= 16:
             parts.append(
-                f'<text class="axis" x="{_n(left + d * slot + slot / 2)}" y="{_n(low + 14)}" '
+                f'<text class="axis" x="{coord(left + d * slot + slot / 2)}" y="{coord(low + 14)}" '
                 f'text-anchor="middle">{day.day}</text>'
             )
         if day.day == 1 or d == 0:
             parts.append(
-                f'<text class="axis month" x="{_n(left + d * slot + slot / 2)}" y="{_n(low + 29)}" '
+                f'<text class="axis month" x="{coord(left + d * slot + slot / 2)}" y="{coord(low + 29)}" '
                 f'text-anchor="middle">{day:%b}</text>'
             )
     legend = "".join(
-        f'<span class="key"><i style="background:{_colour(c)}"></i>{_e(c)} sent</span>'
-        f'<span class="key"><i class="hatch" style="background:{_colour(c)}"></i>{_e(c)} skipped</span>'
+        f'<span class="key"><i style="background:{_colour(c)}"></i>{escape(c)} sent</span>'
+        f'<span class="key"><i class="hatch" style="background:{_colour(c)}"></i>{escape(c)} skipped</span>'
         for c in channels
     )
     return (
         '<section id="messages-per-day" class="block"><h2>Messages per day</h2><div class="card">'
         f'<div class="legend">{legend}<span class="muted small">sent above the line, skipped below · '
-        f"days in {_e(view.zone_name)}</span></div>"
-        f'<svg class="daily" viewBox="0 0 {width} {_n(height)}" width="100%" '
+        f"days in {escape(view.zone_name)}</span></div>"
+        f'<svg class="daily" viewBox="0 0 {width} {coord(height)}" width="100%" '
         f'preserveAspectRatio="xMidYMid meet">{_HATCH}{"".join(parts)}</svg></div></section>'
     )

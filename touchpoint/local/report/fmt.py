@@ -8,12 +8,7 @@ from collections.abc import Mapping
 
 from touchpoint.conditions import parse_time
 from touchpoint.journey.model import COUNT_KPIS
-from touchpoint.local.svg import attr as _a
-from touchpoint.local.svg import coord as _n
-from touchpoint.local.svg import escape as _e
-from touchpoint.local.svg import text_width
-
-__all__ = ["_a", "_e", "_n"]
+from touchpoint.local.svg import attr, escape, text_width
 
 _USER_STAGES = frozenset({"triggered", "eligible", "entered", "converted"})
 
@@ -127,7 +122,8 @@ def _chips(counts: Mapping[str, int], kind: str) -> str:
     return (
         '<div class="chips">'
         + "".join(
-            f'<span class="chip {kind}" data-{kind}="{_a(k)}" data-value="{v}">{_e(k)} <b>{v:,}</b></span>'
+            f'<span class="chip {kind}" data-{kind}="{attr(k)}" data-value="{v}">'
+            f"{escape(k)} <b>{v:,}</b></span>"
             for k, v in ordered
         )
         + "</div>"

@@ -12,14 +12,11 @@ from touchpoint.journey.model import COUNT_KPIS, Journey
 from touchpoint.local import diagram
 from touchpoint.local.report.fmt import (
     _USER_STAGES,
-    _a,
     _count,
     _dv,
-    _e,
     _int,
     _kpi_text,
     _md,
-    _n,
     _num,
     _parse,
     _pct,
@@ -35,6 +32,7 @@ from touchpoint.local.report.sends import (
 )
 from touchpoint.local.report.view import ReportView
 from touchpoint.local.results import Goal, Target
+from touchpoint.local.svg import attr, coord, escape
 from touchpoint.metrics import rate
 
 
@@ -56,9 +54,9 @@ def journeys_section(view: ReportView) -> str:
 def campaign_block(view: ReportView, cid: str, members: list[str]) -> str:
     date = (view.campaign_of(members[0]) or ("", "", ""))[2]
     return (
-        f'<section class="campaign" id="campaign-{_a(_slug(cid))}" data-campaign="{_a(cid)}">'
-        f'<div class="camp-head"><span class="chip camp">campaign</span><h2>{_e(cid)}</h2>'
-        f'<span class="muted">event date {_e(date)} · {len(members)} stage'
+        f'<section class="campaign" id="campaign-{attr(_slug(cid))}" data-campaign="{attr(cid)}">'
+        f'<div class="camp-head"><span class="chip camp">campaign</span><h2>{escape(cid)}</h2>'
+        f'<span class="muted">event date {escape(date)} · {len(members)} stage'
         f"{'s' if len(members) != 1 else ''}</span></div>"
         f'<div class="card">{stage_strip(view, cid, date, members)}</div>'
         + "".join(journey_card(view, j) for j in members)
@@ -102,32 +100,32 @@ def stage_strip(view: ReportView, cid: str, date: str, members: list[str]) -> st
         if t > hi:
             break
         parts.append(
-            f'<line class="grid" x1="{_n(x(t))}" x2="{_n(x(t))}" y1="{top - 4}" '
+            f'<line class="grid" x1="{coord(x(t))}" x2="{coord(x(t))}" y1="{top - 4}" '
             f'y2="{top + len(windows) * row_h}"/>'
-            f'<text class="axis" x="{_n(x(t) + 3)}" y="12">{_md(view.local(t))}</text>'
+            f'<text class="axis" x="{coord(x(t) + 3)}" y="12">{_md(view.local(t))}</text>'
         )
     for i, (jid, stage, begin, finish) in enumerate(windows):
         y = top + i * row_h
         data = view.data.get(jid)
         entered = data.kpis.counts.get("entered", 0) if data else 0
         parts.append(
-            f'<g class="stage" data-journey="{_a(jid)}" data-stage="{_a(stage)}">'
-            f'<text class="lbl" x="0" y="{y + 18}">{_e(stage)}</text>'
-            f'<text class="lbl mono muted" x="70" y="{y + 18}">{_e(jid)}</text>'
-            f'<rect class="stage-bar s-{_a(_slug(stage))}" x="{_n(x(begin))}" y="{y + 5}" '
-            f'width="{_n(max(x(finish) - x(begin), 6))}" height="{row_h - 10}" rx="5"/>'
-            f'<text class="in-bar" x="{_n(x(begin) + 8)}" y="{y + 19}">{entered:,} entered</text></g>'
+            f'<g class="stage" data-journey="{attr(jid)}" data-stage="{attr(stage)}">'
+            f'<text class="lbl" x="0" y="{y + 18}">{escape(stage)}</text>'
+            f'<text class="lbl mono muted" x="70" y="{y + 18}">{escape(jid)}</text>'
+            f'<rect class="stage-bar s-{attr(_slug(stage))}" x="{coord(x(begin))}" y="{y + 5}" '
+            f'width="{coord(max(x(finish) - x(begin), 6))}" height="{row_h - 10}" rx="5"/>'
+            f'<text class="in-bar" x="{coord(x(begin) + 8)}" y="{y + 19}">{entered:,} entered</text></g>'
         )
     if event_day:
         ex = x(event_day)
         parts.append(
-            f'<line class="event-day" x1="{_n(ex)}" x2="{_n(ex)}" y1="{top - 6}" '
-            f'y2="{top + len(windows) * row_h}"/><text class="event-day-lbl" x="{_n(ex + 4)}" '
+            f'<line class="event-day" x1="{coord(ex)}" x2="{coord(ex)}" y1="{top - 6}" '
+            f'y2="{top + len(windows) * row_h}"/><text class="event-day-lbl" x="{coord(ex + 4)}" '
             f'y="{top + len(windows) * row_h + 14}">event day</text>'
         )
     height = top + len(windows) * row_h + 22
     return (
-        f'<svg class="stages" data-campaign="{_a(cid)}" viewBox="0 0 {width} {height}" width="100%">'
+        f'<svg class="stages" data-campaign="{attr(cid)}" viewBox="0 0 {width} {height}" width="100%">'
         f"{''.join(parts)}</svg>"
     )
 
@@ -137,26 +135,26 @@ def journey_card(view: ReportView, jid: str) -> str:
     model = view.models.get(jid)
     name = data.name or (model.name if model else jid)
     counts, rates, targets, goal = data.kpis.counts, data.kpis.rates, data.kpis.targets, data.goal
-    meta = [f'<span class="mono">{_e(jid)}</span>']
+    meta = [f'<span class="mono">{escape(jid)}</span>']
     campaign = view.campaign_of(jid)
     if campaign:
-        meta.append(f'<span class="chip stage">{_e(campaign[1])}</span>')
+        meta.append(f'<span class="chip stage">{escape(campaign[1])}</span>')
     if model:
-        meta.append(f"<span>{_e(trigger_text(model.trigger))}</span>")
-        meta.append(f"<span>owner {_e(model.owner)}</span>")
+        meta.append(f"<span>{escape(trigger_text(model.trigger))}</span>")
+        meta.append(f"<span>owner {escape(model.owner)}</span>")
         if model.holdout:
             meta.append(f'<span class="chip">holdout {model.holdout.percent:g}%</span>')
         if model.rollout:
             meta.append(f'<span class="chip">canary {model.rollout.percent:g}%</span>')
     description = (
-        f'<p class="desc">{_e(model.description.strip())}</p>' if model and model.description else ""
+        f'<p class="desc">{escape(model.description.strip())}</p>' if model and model.description else ""
     )
     verdict = ""
     if goal:
         ok = bool(goal.met)
         verdict = (
             f'<span class="pill {"ok" if ok else "warn"}">goal {"✔" if ok else "✘"} '
-            f"{_e(_pct(_num(goal.actual)))} of {_e(_pct(_num(goal.target)))}</span>"
+            f"{escape(_pct(_num(goal.actual)))} of {escape(_pct(_num(goal.target)))}</span>"
         )
     alarms = sum(1 for t in targets.values() if t.breached)
     if alarms:
@@ -164,13 +162,13 @@ def journey_card(view: ReportView, jid: str) -> str:
     failed = view.failed_count(jid)
     if failed:
         verdict += (
-            f'<a class="pill bad" href="#failures-{_a(_slug(jid))}">{failed:,} failed '
+            f'<a class="pill bad" href="#failures-{attr(_slug(jid))}">{failed:,} failed '
             f"step{'s' if failed != 1 else ''}</a>"
         )
     unconfirmed = _int(counts.get("unconfirmed"))
     if unconfirmed:
         verdict += (
-            f'<a class="pill warn" href="#unconfirmed-{_a(_slug(jid))}">{unconfirmed:,} unconfirmed</a>'
+            f'<a class="pill warn" href="#unconfirmed-{attr(_slug(jid))}">{unconfirmed:,} unconfirmed</a>'
         )
     stats = diagram.step_counts(view.results, jid)
     diagram_html = (
@@ -179,8 +177,8 @@ def journey_card(view: ReportView, jid: str) -> str:
         else '<p class="muted">The journey file was not given to the report.</p>'
     )
     return (
-        f'<section class="journey card" id="journey-{_a(_slug(jid))}" data-journey="{_a(jid)}">'
-        f'<div class="jhead"><div><h3>{_e(name)}</h3><div class="meta">{"".join(meta)}</div>'
+        f'<section class="journey card" id="journey-{attr(_slug(jid))}" data-journey="{attr(jid)}">'
+        f'<div class="jhead"><div><h3>{escape(name)}</h3><div class="meta">{"".join(meta)}</div>'
         f'{description}</div><div class="verdicts">{verdict}</div></div>'
         '<div class="grid2">'
         f'<div class="panel"><h4>Funnel</h4>{funnel_chart(view, jid, counts, rates)}</div>'
@@ -242,13 +240,13 @@ def funnel_chart(
         kind = "conv" if stage == "converted" else "user" if stage in _USER_STAGES else "msg"
         parts.append(
             f'<g class="stage-row" transform="translate(0 {y})">'
-            f'<text class="lbl" x="0" y="17">{_e(stage)}</text>'
+            f'<text class="lbl" x="0" y="17">{escape(stage)}</text>'
             f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="18" rx="4"/>'
-            f'<rect class="bar {kind}" data-stage="{stage}" data-value="{_a(_dv(counts.get(stage, 0)))}" '
-            f'x="{label_w}" y="4" width="{_n(max(w, 2 if value else 0))}" height="18" rx="4">'
-            f"<title>{_e(stage)}: {_e(_count(value))}</title></rect>"
-            f'<text class="val" x="{_n(label_w + max(w, 0) + 6)}" y="17">{_e(_count(value))}</text>'
-            f'<text class="note" x="{label_w + bar_w + 50}" y="17">{_e(notes.get(stage, ""))}</text></g>'
+            f'<rect class="bar {kind}" data-stage="{stage}" data-value="{attr(_dv(counts.get(stage, 0)))}" '
+            f'x="{label_w}" y="4" width="{coord(max(w, 2 if value else 0))}" height="18" rx="4">'
+            f"<title>{escape(stage)}: {escape(_count(value))}</title></rect>"
+            f'<text class="val" x="{coord(label_w + max(w, 0) + 6)}" y="17">{escape(_count(value))}</text>'
+            f'<text class="note" x="{label_w + bar_w + 50}" y="17">{escape(notes.get(stage, ""))}</text></g>'
         )
         y += row_h
         if stage == "sent":  # what did not go out as sent, right under it
@@ -265,15 +263,15 @@ def funnel_chart(
                     f'<text class="lbl {outcome}" x="8" y="17">↳ {outcome}</text>'
                     f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="18" rx="4"/>'
                     f'<rect class="obar {outcome}" data-outcome="{outcome}" '
-                    f'data-value="{_a(_dv(counts.get(outcome)))}" x="{label_w}" y="4" '
-                    f'width="{_n(max(w, 2))}" height="18" rx="4">'
-                    f"<title>{outcome}: {_e(_count(value))}</title></rect>"
-                    f'<text class="val" x="{_n(label_w + w + 6)}" y="17">{_e(_count(value))}</text>'
-                    f'<text class="note" x="{label_w + bar_w + 50}" y="17">{_e(note)}</text></g>'
+                    f'data-value="{attr(_dv(counts.get(outcome)))}" x="{label_w}" y="4" '
+                    f'width="{coord(max(w, 2))}" height="18" rx="4">'
+                    f"<title>{outcome}: {escape(_count(value))}</title></rect>"
+                    f'<text class="val" x="{coord(label_w + w + 6)}" y="17">{escape(_count(value))}</text>'
+                    f'<text class="note" x="{label_w + bar_w + 50}" y="17">{escape(note)}</text></g>'
                 )
                 y += row_h
     return (
-        f'<svg class="funnel" data-journey="{_a(jid)}" viewBox="0 0 540 {y}" width="540" height="{y}">'
+        f'<svg class="funnel" data-journey="{attr(jid)}" viewBox="0 0 540 {y}" width="540" height="{y}">'
         f"{''.join(parts)}</svg>"
     )
 
@@ -300,9 +298,9 @@ def goal_chart(view: ReportView, jid: str, goal: Goal | None, model: Journey | N
         parts.append(
             f'<text class="lbl" x="0" y="{y + 17}">{label}</text>'
             f'<rect class="track" x="{label_w}" y="{y + 4}" width="{bar_w}" height="18" rx="4"/>'
-            f'<rect class="bar {cls}" data-series="{label}" data-value="{_a(_dv(value))}" x="{label_w}" '
-            f'y="{y + 4}" width="{_n(w)}" height="18" rx="4"/>'
-            f'<text class="val" x="{label_w + bar_w + 10}" y="{y + 17}">{_e(_pct(value))}</text>'
+            f'<rect class="bar {cls}" data-series="{label}" data-value="{attr(_dv(value))}" x="{label_w}" '
+            f'y="{y + 4}" width="{coord(w)}" height="18" rx="4"/>'
+            f'<text class="val" x="{label_w + bar_w + 10}" y="{y + 17}">{escape(_pct(value))}</text>'
         )
     bottom = y0 + len(rows) * row_h
     for cls, value, text in (("baseline", baseline, "baseline"), ("target", target, "target")):
@@ -311,14 +309,14 @@ def goal_chart(view: ReportView, jid: str, goal: Goal | None, model: Journey | N
         mx = label_w + value / top * bar_w
         ty = y0 - 6 if cls == "target" else bottom + 10
         parts.append(
-            f'<line class="marker {cls}" data-value="{_a(_dv(value))}" x1="{_n(mx)}" x2="{_n(mx)}" '
-            f'y1="{y0 - 2}" y2="{bottom - 2}"/><text class="mlbl {cls}" x="{_n(mx)}" y="{ty}" '
-            f'text-anchor="middle">{text} {_e(_pct(value))}</text>'
+            f'<line class="marker {cls}" data-value="{attr(_dv(value))}" x1="{coord(mx)}" x2="{coord(mx)}" '
+            f'y1="{y0 - 2}" y2="{bottom - 2}"/><text class="mlbl {cls}" x="{coord(mx)}" y="{ty}" '
+            f'text-anchor="middle">{text} {escape(_pct(value))}</text>'
         )
     svg = (
-        f'<svg class="goal" data-journey="{_a(jid)}" data-actual="{_a(_dv(goal.actual))}" '
-        f'data-target="{_a(_dv(goal.target))}" data-baseline="{_a(_dv(goal.baseline))}" '
-        f'data-holdout="{_a(_dv(goal.holdout_actual))}" data-lift="{_a(_dv(goal.lift))}" '
+        f'<svg class="goal" data-journey="{attr(jid)}" data-actual="{attr(_dv(goal.actual))}" '
+        f'data-target="{attr(_dv(goal.target))}" data-baseline="{attr(_dv(goal.baseline))}" '
+        f'data-holdout="{attr(_dv(goal.holdout_actual))}" data-lift="{attr(_dv(goal.lift))}" '
         f'data-met="{_dv(met)}" viewBox="0 0 540 {bottom + 14}" width="540" height="{bottom + 14}">'
         f"{''.join(parts)}</svg>"
     )
@@ -330,11 +328,11 @@ def goal_chart(view: ReportView, jid: str, goal: Goal | None, model: Journey | N
         else ""
     )
     return (
-        f'<div class="goal-head"><b class="big {"ok" if met else "warn"}">{_e(_pct(actual))}</b>'
-        f"<span>{'✔ met' if met else '✘ not met'} · target {_e(_pct(target))}"
-        f"{f' · baseline {_e(_pct(baseline))}' if baseline is not None else ''}</span>{lift_text}</div>"
-        f'<div class="muted small">{_e(goal.event)} within {_e(goal.within)}'
-        f"{f' — {_e(metric)}' if metric else ''}{_goal_counts(goal)}</div>{svg}"
+        f'<div class="goal-head"><b class="big {"ok" if met else "warn"}">{escape(_pct(actual))}</b>'
+        f"<span>{'✔ met' if met else '✘ not met'} · target {escape(_pct(target))}"
+        f"{f' · baseline {escape(_pct(baseline))}' if baseline is not None else ''}</span>{lift_text}</div>"
+        f'<div class="muted small">{escape(goal.event)} within {escape(goal.within)}'
+        f"{f' — {escape(metric)}' if metric else ''}{_goal_counts(goal)}</div>{svg}"
     )
 
 
@@ -371,10 +369,10 @@ def kpi_chart(view: ReportView, jid: str, targets: Mapping[str, Target], model: 
         min_sample = model.kpis[name].min_sample if model and name in model.kpis else None
         low = min_sample is not None and sample < min_sample
         inner = [
-            f'<text class="lbl" x="0" y="22">{_e(_words(name))}</text>',
+            f'<text class="lbl" x="0" y="22">{escape(_words(name))}</text>',
             f'<rect class="track" x="{label_w}" y="12" width="{bar_w}" height="14" rx="3"/>',
-            f'<rect class="bar {cls}" data-value="{_a(_dv(t.value))}" x="{label_w}" y="12" '
-            f'width="{_n(w)}" height="14" rx="3"/>',
+            f'<rect class="bar {cls}" data-value="{attr(_dv(t.value))}" x="{label_w}" y="12" '
+            f'width="{coord(w)}" height="14" rx="3"/>',
         ]
         for kind, mark in marks.items():
             if mark is None:
@@ -382,23 +380,23 @@ def kpi_chart(view: ReportView, jid: str, targets: Mapping[str, Target], model: 
             mx = label_w + mark / top * bar_w
             ty = 8 if kind == "target" else 40
             inner.append(
-                f'<line class="marker {kind}" data-value="{_a(_dv(given[kind]))}" x1="{_n(mx)}" '
-                f'x2="{_n(mx)}" y1="7" y2="31"/><text class="mlbl {kind}" x="{_n(mx)}" y="{ty}" '
-                f'text-anchor="middle">{kind} {_e(_kpi_text(name, mark))}</text>'
+                f'<line class="marker {kind}" data-value="{attr(_dv(given[kind]))}" x1="{coord(mx)}" '
+                f'x2="{coord(mx)}" y1="7" y2="31"/><text class="mlbl {kind}" x="{coord(mx)}" y="{ty}" '
+                f'text-anchor="middle">{kind} {escape(_kpi_text(name, mark))}</text>'
             )
         inner.append(
-            f'<text class="val" x="{label_w + bar_w + 12}" y="23">{_e(_kpi_text(name, value))}</text>'
+            f'<text class="val" x="{label_w + bar_w + 12}" y="23">{escape(_kpi_text(name, value))}</text>'
             f'<text class="verdict {cls}" x="{label_w + bar_w + 78}" y="23">{symbol} {words}</text>'
             f'<text class="sample{" low" if low else ""}" x="{label_w + bar_w + 12}" y="38">n={sample:,}'
             f"{' < min ' + str(min_sample) if low else ''}</text>"
         )
         parts.append(
-            f'<g class="kpi" data-kpi="{_a(name)}" data-value="{_a(_dv(t.value))}" '
+            f'<g class="kpi" data-kpi="{attr(name)}" data-value="{attr(_dv(t.value))}" '
             f'data-met="{_dv(bool(t.met))}" data-breached="{_dv(t.breached)}" '
             f'transform="translate(0 {y})">{"".join(inner)}</g>'
         )
     height = len(targets) * row_h
     return (
-        f'<svg class="kpis" data-journey="{_a(jid)}" viewBox="0 0 540 {height}" width="540" '
+        f'<svg class="kpis" data-journey="{attr(jid)}" viewBox="0 0 540 {height}" width="540" '
         f'height="{height}">{"".join(parts)}</svg>'
     )

@@ -6,12 +6,9 @@ from collections import Counter
 
 from touchpoint.local.report.fmt import (
     AWS_METRICS,
-    _a,
     _count,
     _dv,
-    _e,
     _int,
-    _n,
     _num,
     _pct,
     _slug,
@@ -20,6 +17,7 @@ from touchpoint.local.report.fmt import (
 )
 from touchpoint.local.report.view import ReportView
 from touchpoint.local.results import Aws, Goal
+from touchpoint.local.svg import attr, coord, escape
 
 
 def overview_section(view: ReportView) -> str:
@@ -56,8 +54,8 @@ def overview_section(view: ReportView) -> str:
     ]
     tile_html = "".join(
         f'<div class="tile" data-metric="{k}"'
-        + (f' data-value="{_a(_dv(v))}"' if v is not None else "")
-        + f'><span class="lbl">{_e(label)}</span><b>{_e(big)}</b><small>{_e(small)}</small></div>'
+        + (f' data-value="{attr(_dv(v))}"' if v is not None else "")
+        + f'><span class="lbl">{escape(label)}</span><b>{escape(big)}</b><small>{escape(small)}</small></div>'
         for k, label, big, small, v in tiles
     )
     return (
@@ -104,19 +102,19 @@ def scorecard(view: ReportView) -> str:
         model = view.models.get(jid)
         name = data.name or (model.name if model else jid)
         marks = "".join(
-            f'<span class="mark {v[0]}" title="{_a(_words(k))}: {v[2]}">{v[1]}</span>'
+            f'<span class="mark {v[0]}" title="{attr(_words(k))}: {v[2]}">{v[1]}</span>'
             for k, t in targets.items()
             for v in [view.verdict(t)]
         )
         goal_cell = _mini_goal(view, goal) if goal else '<span class="muted">no goal</span>'
         stage = view.campaign_of(jid)
-        chip = f'<span class="chip stage">{_e(stage[1])}</span>' if stage else ""
+        chip = f'<span class="chip stage">{escape(stage[1])}</span>' if stage else ""
         failed = view.failed_count(jid)
         if failed:
             chip += f' <span class="chip failed" data-failed="{failed}">{failed:,} failed</span>'
         rows.append(
-            f'<tr data-journey="{_a(jid)}"><td><a href="#journey-{_a(_slug(jid))}">{_e(name)}</a>'
-            f'<div class="muted mono">{_e(jid)} {chip}</div></td>'
+            f'<tr data-journey="{attr(jid)}"><td><a href="#journey-{attr(_slug(jid))}">{escape(name)}</a>'
+            f'<div class="muted mono">{escape(jid)} {chip}</div></td>'
             f'<td class="num">{_count(_int(counts.get("entered")))}</td>'
             f'<td class="num">{_count(_int(counts.get("sent")))}</td>'
             f"<td>{goal_cell}</td><td>{marks}</td></tr>"
@@ -138,10 +136,10 @@ def _mini_goal(view: ReportView, goal: Goal) -> str:
     return (
         f'<span class="mini"><svg class="mini-goal" width="{w}" height="18" viewBox="0 0 {w} 18">'
         f'<rect class="track" x="0" y="5" width="{w}" height="8" rx="4"/>'
-        f'<rect class="fill {cls}" x="0" y="5" width="{_n(bar)}" height="8" rx="4"/>'
-        f'<line class="tmark" x1="{_n(tx)}" x2="{_n(tx)}" y1="1" y2="17"/></svg>'
-        f"<b>{_e(_pct(actual))}</b>"
-        f'<span class="muted small">/ {_e(_pct(target))}</span></span>'
+        f'<rect class="fill {cls}" x="0" y="5" width="{coord(bar)}" height="8" rx="4"/>'
+        f'<line class="tmark" x1="{coord(tx)}" x2="{coord(tx)}" y1="1" y2="17"/></svg>'
+        f"<b>{escape(_pct(actual))}</b>"
+        f'<span class="muted small">/ {escape(_pct(target))}</span></span>'
     )
 
 
@@ -155,24 +153,24 @@ def aws_chart(view: ReportView, aws: Aws) -> str:
         y = i * row_h
         w = (value or 0) / top * bar_w
         parts.append(
-            f'<g class="aws-bar" data-metric="{key}" data-value="{_a(_dv(given[key]))}" '
-            f'transform="translate(0 {y})"><text class="lbl" x="0" y="15">{_e(label)}</text>'
+            f'<g class="aws-bar" data-metric="{key}" data-value="{attr(_dv(given[key]))}" '
+            f'transform="translate(0 {y})"><text class="lbl" x="0" y="15">{escape(label)}</text>'
             f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="14" rx="3"/>'
-            f'<rect class="bar" x="{label_w}" y="4" width="{_n(max(w, 1.5))}" height="14" rx="3"/>'
-            f'<text class="val" x="{_n(label_w + bar_w + 8)}" y="15">{_e(_count(value))}</text></g>'
+            f'<rect class="bar" x="{label_w}" y="4" width="{coord(max(w, 1.5))}" height="14" rx="3"/>'
+            f'<text class="val" x="{coord(label_w + bar_w + 8)}" y="15">{escape(_count(value))}</text></g>'
         )
     height = len(rows) * row_h
     svg = f'<svg class="aws" viewBox="0 0 430 {height}" width="430" height="{height}">{"".join(parts)}</svg>'
     requests = aws.requests
-    req = " · ".join(f"{_e(k)} {_count(_num(v))}" for k, v in sorted(requests.items()))
+    req = " · ".join(f"{escape(k)} {_count(_num(v))}" for k, v in sorted(requests.items()))
     cost = _num(aws.estimated_cost_usd)
     per = _num(aws.cost_per_1000_user_journeys_usd)
     return (
         f'{svg}<div class="costs"><div class="cost" data-metric="estimated_cost_usd" '
-        f'data-value="{_a(_dv(aws.estimated_cost_usd))}"><b>{_e(_usd(cost))}</b>'
+        f'data-value="{attr(_dv(aws.estimated_cost_usd))}"><b>{escape(_usd(cost))}</b>'
         f'<span>estimated for the run</span></div><div class="cost" '
         f'data-metric="cost_per_1000_user_journeys_usd" '
-        f'data-value="{_a(_dv(aws.cost_per_1000_user_journeys_usd))}"><b>{_e(_usd(per))}</b>'
+        f'data-value="{attr(_dv(aws.cost_per_1000_user_journeys_usd))}"><b>{escape(_usd(per))}</b>'
         f"<span>per 1,000 user-journeys</span></div></div>"
         + (f'<p class="muted small">API requests: {req}</p>' if req else "")
     )

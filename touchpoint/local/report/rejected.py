@@ -7,13 +7,11 @@ from collections import Counter
 from collections.abc import Mapping
 
 from touchpoint.local.report.fmt import (
-    _a,
     _clip,
-    _e,
-    _n,
     _reason_field,
 )
 from touchpoint.local.report.view import ReportView
+from touchpoint.local.svg import attr, coord, escape
 
 
 def rejected_section(view: ReportView) -> str:
@@ -32,12 +30,12 @@ def rejected_section(view: ReportView) -> str:
     for i, (field, n) in enumerate(ordered):
         w = n / top * bar_w
         bars.append(
-            f'<g class="reason-bar" data-reason="{_a(field)}" data-value="{n}" '
+            f'<g class="reason-bar" data-reason="{attr(field)}" data-value="{n}" '
             f'transform="translate(0 {i * row_h})">'
-            f'<text class="lbl mono" x="0" y="16">{_e(_clip(field, 30))}</text>'
+            f'<text class="lbl mono" x="0" y="16">{escape(_clip(field, 30))}</text>'
             f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="16" rx="3"/>'
-            f'<rect class="bar" x="{label_w}" y="4" width="{_n(w)}" height="16" rx="3"/>'
-            f'<text class="val" x="{_n(label_w + w + 6)}" y="16">{n:,}</text></g>'
+            f'<rect class="bar" x="{label_w}" y="4" width="{coord(w)}" height="16" rx="3"/>'
+            f'<text class="val" x="{coord(label_w + w + 6)}" y="16">{n:,}</text></g>'
         )
     height = len(ordered) * row_h
     svg = (
@@ -52,10 +50,10 @@ def rejected_section(view: ReportView) -> str:
         who = detail.get("user_id", "") if isinstance(detail, Mapping) else ""
         payload = json.dumps(event, ensure_ascii=False, sort_keys=True, indent=1, default=str)
         rows.append(
-            f'<li class="rejected-event" data-reason="{_a(_reason_field(r.reason))}">'
-            f'<span class="mono">{_e(kind)}</span> <span class="muted mono">{_e(who)}</span>'
-            f'<div class="why">{_e(r.reason)}</div>'
-            f"<details><summary>event</summary><pre>{_e(payload)}</pre></details></li>"
+            f'<li class="rejected-event" data-reason="{attr(_reason_field(r.reason))}">'
+            f'<span class="mono">{escape(kind)}</span> <span class="muted mono">{escape(who)}</span>'
+            f'<div class="why">{escape(r.reason)}</div>'
+            f"<details><summary>event</summary><pre>{escape(payload)}</pre></details></li>"
         )
     return (
         head + '<div class="card grid2 tight"><div><h4>By field</h4>'

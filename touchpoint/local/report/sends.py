@@ -10,17 +10,15 @@ from touchpoint.local.report.fmt import (
     _HATCH,
     FAILED_COLOUR,
     MAX_FAILURE_ROWS,
-    _a,
     _chips,
     _clip,
     _colour,
     _dv,
-    _e,
-    _n,
     _parse,
     _slug,
 )
 from touchpoint.local.report.view import ReportView
+from touchpoint.local.svg import attr, coord, escape
 from touchpoint.local.terminal import RECONCILED, UNCONFIRMED, top_reasons
 
 
@@ -71,31 +69,31 @@ def sends_chart(view: ReportView, jid: str, model: Journey | None) -> str:
         segments = ""
         if wu:
             segments += (
-                f'<rect class="unconfirmed-seg" x="{_n(label_w + ws + wk)}" y="4" width="{_n(wu)}" '
+                f'<rect class="unconfirmed-seg" x="{coord(label_w + ws + wk)}" y="4" width="{coord(wu)}" '
                 f'height="16" fill="#f59e0b"/>'
             )
         if wf:
             segments += (
-                f'<rect class="fail-seg" x="{_n(label_w + ws + wk + wu)}" y="4" width="{_n(wf)}" '
+                f'<rect class="fail-seg" x="{coord(label_w + ws + wk + wu)}" y="4" width="{coord(wf)}" '
                 f'height="16" fill="{FAILED_COLOUR}"/>'
             )
         counted = "".join(f'<tspan class="{name}"> / {n:,} {name}</tspan>' for name, n in extra)
         said = "".join(f", {n:,} {name}" for name, n in extra)
         parts.append(
-            f'<g class="send-row" data-step="{_a(step)}" data-sent="{sent[step]}" '
+            f'<g class="send-row" data-step="{attr(step)}" data-sent="{sent[step]}" '
             f'data-skipped="{skipped[step]}"{attrs} transform="translate(0 {y})">'
-            f'<text class="lbl mono" x="0" y="16">{_e(_clip(step, 20))}</text>'
+            f'<text class="lbl mono" x="0" y="16">{escape(_clip(step, 20))}</text>'
             f'<rect class="track" x="{label_w}" y="4" width="{bar_w}" height="16" rx="3"/>'
-            f'<rect x="{label_w}" y="4" width="{_n(ws)}" height="16" fill="{colour}"/>'
-            f'<rect class="skip-seg" x="{_n(label_w + ws)}" y="4" width="{_n(wk)}" height="16" '
+            f'<rect x="{label_w}" y="4" width="{coord(ws)}" height="16" fill="{colour}"/>'
+            f'<rect class="skip-seg" x="{coord(label_w + ws)}" y="4" width="{coord(wk)}" height="16" '
             f'fill="url(#tp-hatch)"/>{segments}'
             f'<text class="val" x="{label_w + bar_w + 8}" y="16">{sent[step]:,}'
             f'<tspan class="muted"> / {skipped[step]:,} skipped</tspan>{counted}</text>'
-            f"<title>{_e(step)}: {sent[step]:,} sent, {skipped[step]:,} skipped{said}</title></g>"
+            f"<title>{escape(step)}: {sent[step]:,} sent, {skipped[step]:,} skipped{said}</title></g>"
         )
     height = len(order) * row_h
     return (
-        f'<svg class="sends" data-journey="{_a(jid)}" viewBox="0 0 540 {height}" width="540" '
+        f'<svg class="sends" data-journey="{attr(jid)}" viewBox="0 0 540 {height}" width="540" '
         f'height="{height}">{_HATCH}{"".join(parts)}</svg>'
     )
 
@@ -120,14 +118,14 @@ def failed_table(view: ReportView, jid: str, model: Journey | None) -> str:
     """Who, when, which step, the error and its reason, for every failed step of the journey."""
     found = [f for f in view.failures if f.journey_id == jid]
     head = (
-        f'<div class="failures" id="failures-{_a(_slug(jid))}" data-journey="{_a(jid)}" '
+        f'<div class="failures" id="failures-{attr(_slug(jid))}" data-journey="{attr(jid)}" '
         f'data-count="{len(found)}"><h4>Failed steps</h4>'
     )
     if not found:
         return head + '<p class="muted small">No step failed.</p></div>'
     chips = "".join(
-        f'<span class="chip failure" data-step="{_a(step)}" data-value="{n}">'
-        f'<span class="mono">{_e(step)}</span> {_e(text)} <b>{n:,}</b></span>'
+        f'<span class="chip failure" data-step="{attr(step)}" data-value="{n}">'
+        f'<span class="mono">{escape(step)}</span> {escape(text)} <b>{n:,}</b></span>'
         for n, step, text in top_reasons(found)
     )
     templates = view.step_templates(model)
@@ -137,15 +135,15 @@ def failed_table(view: ReportView, jid: str, model: Journey | None) -> str:
         template = templates.get(f.step_id, "")
         kind = f.channel or "step"
         rows.append(
-            f'<tr class="failure" data-user="{_a(f.user_id)}" data-step="{_a(f.step_id)}" '
-            f'data-at="{_a(f.at)}" data-error="{_a(f.error)}">'
-            f'<td><time datetime="{_a(f.at)}">{_e(view.stamp(when))}</time></td>'
-            f'<td class="mono user">{_e(f.user_id)}</td>'
+            f'<tr class="failure" data-user="{attr(f.user_id)}" data-step="{attr(f.step_id)}" '
+            f'data-at="{attr(f.at)}" data-error="{attr(f.error)}">'
+            f'<td><time datetime="{attr(f.at)}">{escape(view.stamp(when))}</time></td>'
+            f'<td class="mono user">{escape(f.user_id)}</td>'
             f'<td><span class="ch" style="background:{_colour(kind) if f.channel else "#64748b"}">'
-            f'{_e(kind)}</span> <b class="mono">{_e(f.step_id)}</b> '
-            f'<span class="muted">{_e(template)}</span></td>'
-            f'<td class="mono err">{_e(f.error)}</td>'
-            f'<td class="why">{_e(f.message or "no cause given")}</td></tr>'
+            f'{escape(kind)}</span> <b class="mono">{escape(f.step_id)}</b> '
+            f'<span class="muted">{escape(template)}</span></td>'
+            f'<td class="mono err">{escape(f.error)}</td>'
+            f'<td class="why">{escape(f.message or "no cause given")}</td></tr>'
         )
     more = len(found) - MAX_FAILURE_ROWS
     if more > 0:
@@ -173,20 +171,20 @@ def unconfirmed_table(view: ReportView, jid: str) -> str:
         found = next((r for r in later if (r.user, r.step) == (m.user, m.step) and r.at >= m.at), None)
         outcome = f"{RECONCILED} ({view.stamp(found.when)})" if found is not None else UNCONFIRMED
         rows.append(
-            f'<tr class="unconfirmed-send" data-user="{_a(m.user)}" data-step="{_a(m.step)}" '
-            f'data-at="{_a(m.at)}" data-reconciled="{_dv(found is not None)}">'
-            f'<td><time datetime="{_a(m.at)}">{_e(view.stamp(m.when))}</time></td>'
-            f'<td class="mono user">{_e(m.user)}</td>'
-            f'<td><span class="ch" style="background:{_colour(m.channel)}">{_e(m.channel)}</span> '
-            f'<b class="mono">{_e(m.step)}</b> <span class="muted">{_e(m.template)}</span></td>'
-            f"<td>{_e(outcome)}</td></tr>"
+            f'<tr class="unconfirmed-send" data-user="{attr(m.user)}" data-step="{attr(m.step)}" '
+            f'data-at="{attr(m.at)}" data-reconciled="{_dv(found is not None)}">'
+            f'<td><time datetime="{attr(m.at)}">{escape(view.stamp(m.when))}</time></td>'
+            f'<td class="mono user">{escape(m.user)}</td>'
+            f'<td><span class="ch" style="background:{_colour(m.channel)}">{escape(m.channel)}</span> '
+            f'<b class="mono">{escape(m.step)}</b> <span class="muted">{escape(m.template)}</span></td>'
+            f"<td>{escape(outcome)}</td></tr>"
         )
     more = len(pending) - MAX_FAILURE_ROWS
     if more > 0:
         rows.append(f'<tr class="more"><td colspan="4" class="muted">… and {more:,} more.</td></tr>')
     return (
-        f'<div class="failures unconfirmed-sends" id="unconfirmed-{_a(_slug(jid))}" '
-        f'data-journey="{_a(jid)}" data-count="{len(pending)}"><h4>Unconfirmed sends</h4>'
+        f'<div class="failures unconfirmed-sends" id="unconfirmed-{attr(_slug(jid))}" '
+        f'data-journey="{attr(jid)}" data-count="{len(pending)}"><h4>Unconfirmed sends</h4>'
         '<p class="hint">The provider may have taken these messages, but its answer was lost: the '
         "engine never sends them again (it could send twice), and counts them apart from sent until "
         "the provider's events show they went out (reconciled).</p>"

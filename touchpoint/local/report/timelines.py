@@ -7,17 +7,15 @@ from collections.abc import Callable
 
 from touchpoint.local.report.fmt import (
     FAILED_COLOUR,
-    _a,
     _clip,
     _colour,
-    _e,
     _label_width,
     _md,
-    _n,
     _parse,
     _slug,
 )
 from touchpoint.local.report.view import ReportView, _Message
+from touchpoint.local.svg import attr, coord, escape
 from touchpoint.local.terminal import UNCONFIRMED, Failure
 
 
@@ -27,7 +25,7 @@ def timelines_section(view: ReportView) -> str:
     parts = [
         '<section id="timelines" class="block"><h2>Test users</h2><div class="legend">'
         '<span class="muted">Every message each scripted user was sent or had skipped, and when '
-        f"(times in {_e(view.zone_name)}).</span>"
+        f"(times in {escape(view.zone_name)}).</span>"
         '<span class="key"><svg width="14" height="14"><circle cx="7" cy="7" r="6" fill="#3b82f6"/>'
         "</svg>sent</span>"
         '<span class="key"><svg width="14" height="14"><circle cx="7" cy="7" r="5.5" fill="#fff" '
@@ -89,14 +87,16 @@ def timeline_chart(view: ReportView, user: str) -> str:
     for i, day in enumerate(view.days()):
         t = dt.datetime(day.year, day.month, day.day, tzinfo=view.zone)
         tx = x(t)
-        parts.append(f'<line class="grid" x1="{_n(tx)}" x2="{_n(tx)}" y1="{top - 6}" y2="{height - 6}"/>')
+        parts.append(
+            f'<line class="grid" x1="{coord(tx)}" x2="{coord(tx)}" y1="{top - 6}" y2="{height - 6}"/>'
+        )
         if i % 2 == 0:
-            parts.append(f'<text class="axis" x="{_n(tx + 3)}" y="{top - 12}">{_md(day)}</text>')
+            parts.append(f'<text class="axis" x="{coord(tx + 3)}" y="{top - 12}">{_md(day)}</text>')
     for i, lane in enumerate(lanes):
         y = top + i * lane_h + lane_h / 2
         parts.append(
-            f'<text class="lane-lbl mono" x="0" y="{_n(y + 4)}">{_e(_clip(lane, 22))}</text>'
-            f'<line class="lane" x1="{left}" x2="{width - right}" y1="{_n(y)}" y2="{_n(y)}"/>'
+            f'<text class="lane-lbl mono" x="0" y="{coord(y + 4)}">{escape(_clip(lane, 22))}</text>'
+            f'<line class="lane" x1="{left}" x2="{width - right}" y1="{coord(y)}" y2="{coord(y)}"/>'
         )
     last_label: dict[str, float] = {}
     flip: dict[str, bool] = {}
@@ -126,36 +126,36 @@ def timeline_chart(view: ReportView, user: str) -> str:
         if deferral:
             dx = x(deferral.at)
             parts.append(
-                f'<g class="deferral" data-step="{_a(m.step)}" data-reason="{_a(deferral.reason)}">'
-                f'<line x1="{_n(dx)}" x2="{_n(mx)}" y1="{_n(y)}" y2="{_n(y)}"/>'
-                f'<rect x="{_n(dx - 4)}" y="{_n(y - 4)}" width="8" height="8" '
-                f'transform="rotate(45 {_n(dx)} {_n(y)})"/>'
-                f"<title>{_e(m.step)} deferred at {view.stamp(deferral.at)} ({_e(deferral.reason)})"
+                f'<g class="deferral" data-step="{attr(m.step)}" data-reason="{attr(deferral.reason)}">'
+                f'<line x1="{coord(dx)}" x2="{coord(mx)}" y1="{coord(y)}" y2="{coord(y)}"/>'
+                f'<rect x="{coord(dx - 4)}" y="{coord(y - 4)}" width="8" height="8" '
+                f'transform="rotate(45 {coord(dx)} {coord(y)})"/>'
+                f"<title>{escape(m.step)} deferred at {view.stamp(deferral.at)} ({escape(deferral.reason)})"
                 "</title></g>"
             )
         label = m.step
         ly = label_y(m.journey, mx, y, label)
         colour = _colour(m.channel)
         if m.status == "sent":
-            marker = f'<circle cx="{_n(mx)}" cy="{_n(y)}" r="6" fill="{colour}"/>'
+            marker = f'<circle cx="{coord(mx)}" cy="{coord(y)}" r="6" fill="{colour}"/>'
         elif m.status == "sent_unconfirmed":
-            marker = f'<circle class="unconf" cx="{_n(mx)}" cy="{_n(y)}" r="6" stroke="{colour}"/>'
+            marker = f'<circle class="unconf" cx="{coord(mx)}" cy="{coord(y)}" r="6" stroke="{colour}"/>'
         else:
             marker = (
-                f'<circle class="skip" cx="{_n(mx)}" cy="{_n(y)}" r="6" stroke="{colour}"/>'
-                f'<path class="skip-x" d="M{_n(mx - 3)} {_n(y - 3)}L{_n(mx + 3)} {_n(y + 3)}'
-                f'M{_n(mx + 3)} {_n(y - 3)}L{_n(mx - 3)} {_n(y + 3)}"/>'
+                f'<circle class="skip" cx="{coord(mx)}" cy="{coord(y)}" r="6" stroke="{colour}"/>'
+                f'<path class="skip-x" d="M{coord(mx - 3)} {coord(y - 3)}L{coord(mx + 3)} {coord(y + 3)}'
+                f'M{coord(mx + 3)} {coord(y - 3)}L{coord(mx - 3)} {coord(y + 3)}"/>'
             )
         tip = f"{view.stamp(m.when)} · {m.journey} · {m.step} ({m.channel}) · {m.status}" + (
             f": {UNCONFIRMED}" if m.status == "sent_unconfirmed" else f": {m.reason}" if m.reason else ""
         )
         parts.append(
-            f'<g class="mark {_a(m.status)}" data-step="{_a(m.step)}" data-status="{_a(m.status)}" '
-            f'data-at="{_a(m.at)}">{marker}<text class="mark-lbl" x="{_n(mx)}" y="{_n(ly)}" '
-            f'text-anchor="middle">{_e(label)}</text><title>{_e(tip)}</title></g>'
+            f'<g class="mark {attr(m.status)}" data-step="{attr(m.step)}" data-status="{attr(m.status)}" '
+            f'data-at="{attr(m.at)}">{marker}<text class="mark-lbl" x="{coord(mx)}" y="{coord(ly)}" '
+            f'text-anchor="middle">{escape(label)}</text><title>{escape(tip)}</title></g>'
         )
     svg = (
-        f'<svg class="timeline-chart" data-user="{_a(user)}" viewBox="0 0 {width} {height}" width="100%">'
+        f'<svg class="timeline-chart" data-user="{attr(user)}" viewBox="0 0 {width} {height}" width="100%">'
         f"{''.join(parts)}</svg>"
     )
     rows = []
@@ -168,26 +168,28 @@ def timeline_chart(view: ReportView, user: str) -> str:
         note = '<span class="nodefer"></span>'
         if deferral and m.when:
             hours = (m.when - deferral.at).total_seconds() / 3600
-            note = f'<span class="defer">deferred {hours:.0f}h · {_e(deferral.reason)}</span>'
-        deferred_attr = f' data-deferred="{_a(deferral.reason)}"' if deferral else ""
+            note = f'<span class="defer">deferred {hours:.0f}h · {escape(deferral.reason)}</span>'
+        deferred_attr = f' data-deferred="{attr(deferral.reason)}"' if deferral else ""
         if m.status == "sent_unconfirmed":
             status = (
-                f'<span class="status unconfirmed" title="{_a(UNCONFIRMED)}">? unconfirmed · '
+                f'<span class="status unconfirmed" title="{attr(UNCONFIRMED)}">? unconfirmed · '
                 "answer lost, not retried</span>"
             )
         else:
             status = (
-                f'<span class="status {_a(m.status)}">{"✔ sent" if m.status == "sent" else _e(m.status)}'
-                f"{f' · {_e(m.reason)}' if m.reason else ''}</span>"
+                f'<span class="status {attr(m.status)}">'
+                f"{'✔ sent' if m.status == 'sent' else escape(m.status)}"
+                f"{f' · {escape(m.reason)}' if m.reason else ''}</span>"
             )
         rows.append(
-            f'<li class="event" data-step="{_a(m.step)}" data-status="{_a(m.status)}" '
-            f'data-at="{_a(m.at)}" data-journey="{_a(m.journey)}" data-channel="{_a(m.channel)}" '
-            f'data-reason="{_a(m.reason or "")}"{deferred_attr}>'
-            f'<time datetime="{_a(m.at)}">{_e(view.stamp(m.when))}</time>'
-            f'<span class="ch" style="background:{_colour(m.channel)}">{_e(m.channel)}</span>'
-            f'<span class="what"><b>{_e(m.step)}</b> <span class="muted">{_e(m.template)}</span></span>'
-            f'<span class="mono muted jr">{_e(m.journey)}</span>{status}{note}</li>'
+            f'<li class="event" data-step="{attr(m.step)}" data-status="{attr(m.status)}" '
+            f'data-at="{attr(m.at)}" data-journey="{attr(m.journey)}" data-channel="{attr(m.channel)}" '
+            f'data-reason="{attr(m.reason or "")}"{deferred_attr}>'
+            f'<time datetime="{attr(m.at)}">{escape(view.stamp(m.when))}</time>'
+            f'<span class="ch" style="background:{_colour(m.channel)}">{escape(m.channel)}</span>'
+            f'<span class="what"><b>{escape(m.step)}</b> '
+            f'<span class="muted">{escape(m.template)}</span></span>'
+            f'<span class="mono muted jr">{escape(m.journey)}</span>{status}{note}</li>'
         )
     sent = sum(1 for m in mine if m.status == "sent")
     unconfirmed = sum(1 for m in mine if m.status == "sent_unconfirmed")
@@ -196,8 +198,8 @@ def timeline_chart(view: ReportView, user: str) -> str:
     counts += f' · <b class="failed-count">{len(fails)} failed</b>' if fails else ""
     listing = f'<ol class="events">{"".join(rows)}</ol>' if rows else '<p class="muted">No messages.</p>'
     return (
-        f'<section class="timeline card" id="timeline-{_a(_slug(user))}" data-user="{_a(user)}">'
-        f'<div class="tl-head"><h3>What <span class="mono">{_e(user)}</span> received and when</h3>'
+        f'<section class="timeline card" id="timeline-{attr(_slug(user))}" data-user="{attr(user)}">'
+        f'<div class="tl-head"><h3>What <span class="mono">{escape(user)}</span> received and when</h3>'
         f'<span class="muted">{counts}</span></div>'
         f"{svg}{listing}</section>"
     )
@@ -218,13 +220,14 @@ def _failure_mark(
     ly = label_y(f.journey_id, mx, y, f.step_id)
     tip = f"{view.stamp(when)} · {f.journey_id} · {f.step_id} · failed: {f.reason}"
     return (
-        f'<g class="fail-mark" data-step="{_a(f.step_id)}" data-at="{_a(f.at)}" '
-        f'data-error="{_a(f.error)}">'
-        f'<circle class="fail" cx="{_n(mx)}" cy="{_n(y)}" r="6"/>'
-        f'<path class="fail-x" d="M{_n(mx - 3)} {_n(y - 3)}L{_n(mx + 3)} {_n(y + 3)}'
-        f'M{_n(mx + 3)} {_n(y - 3)}L{_n(mx - 3)} {_n(y + 3)}"/>'
-        f'<text class="mark-lbl" x="{_n(mx)}" y="{_n(ly)}" text-anchor="middle">{_e(f.step_id)}</text>'
-        f"<title>{_e(tip)}</title></g>"
+        f'<g class="fail-mark" data-step="{attr(f.step_id)}" data-at="{attr(f.at)}" '
+        f'data-error="{attr(f.error)}">'
+        f'<circle class="fail" cx="{coord(mx)}" cy="{coord(y)}" r="6"/>'
+        f'<path class="fail-x" d="M{coord(mx - 3)} {coord(y - 3)}L{coord(mx + 3)} {coord(y + 3)}'
+        f'M{coord(mx + 3)} {coord(y - 3)}L{coord(mx - 3)} {coord(y + 3)}"/>'
+        f'<text class="mark-lbl" x="{coord(mx)}" y="{coord(ly)}" text-anchor="middle">'
+        f"{escape(f.step_id)}</text>"
+        f"<title>{escape(tip)}</title></g>"
     )
 
 
@@ -233,13 +236,13 @@ def _failure_row(view: ReportView, f: Failure) -> str:
     kind = f.channel or "step"
     colour = _colour(f.channel) if f.channel else "#64748b"
     return (
-        f'<li class="failure" data-step="{_a(f.step_id)}" data-at="{_a(f.at)}" '
-        f'data-journey="{_a(f.journey_id)}" data-channel="{_a(f.channel or "")}" '
-        f'data-error="{_a(f.error)}">'
-        f'<time datetime="{_a(f.at)}">{_e(view.stamp(_parse(f.at)))}</time>'
-        f'<span class="ch" style="background:{colour}">{_e(kind)}</span>'
-        f'<span class="what"><b>{_e(f.step_id)}</b> '
-        f'<span class="why">{_e(f.message or f.error)}</span></span>'
-        f'<span class="mono muted jr">{_e(f.journey_id)}</span>'
-        f'<span class="status failed">✘ failed · {_e(f.error)}</span><span class="nodefer"></span></li>'
+        f'<li class="failure" data-step="{attr(f.step_id)}" data-at="{attr(f.at)}" '
+        f'data-journey="{attr(f.journey_id)}" data-channel="{attr(f.channel or "")}" '
+        f'data-error="{attr(f.error)}">'
+        f'<time datetime="{attr(f.at)}">{escape(view.stamp(_parse(f.at)))}</time>'
+        f'<span class="ch" style="background:{colour}">{escape(kind)}</span>'
+        f'<span class="what"><b>{escape(f.step_id)}</b> '
+        f'<span class="why">{escape(f.message or f.error)}</span></span>'
+        f'<span class="mono muted jr">{escape(f.journey_id)}</span>'
+        f'<span class="status failed">✘ failed · {escape(f.error)}</span><span class="nodefer"></span></li>'
     )
