@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from touchpoint.local.report.fmt import (
     _HATCH,
     _colour,
@@ -16,15 +14,8 @@ from touchpoint.local.svg import attr, coord, escape
 
 def daily_chart(view: ReportView) -> str:
     days = view.days()
-    index = {d: i for i, d in enumerate(days)}
     channels = sorted({m.channel for m in view.messages})
-    cells: Counter[tuple[int, str, str]] = Counter()
-    for m in view.messages:
-        if m.when is None or m.status not in ("sent", "skipped"):
-            continue
-        slot_of = index.get(view.local(m.when).date())
-        if slot_of is not None:
-            cells[(slot_of, m.channel, m.status)] += 1
+    cells = view.daily_cells()
     up = max([sum(cells[(d, c, "sent")] for c in channels) for d in range(len(days))] + [1])
     down = max([sum(cells[(d, c, "skipped")] for c in channels) for d in range(len(days))] + [0])
     step = _nice_step(up)

@@ -18,7 +18,6 @@ from touchpoint.local.report.fmt import (
     _kpi_text,
     _md,
     _num,
-    _parse,
     _pct,
     _slug,
     _words,
@@ -65,17 +64,7 @@ def campaign_block(view: ReportView, cid: str, members: list[str]) -> str:
 
 
 def stage_strip(view: ReportView, cid: str, date: str, members: list[str]) -> str:
-    windows: list[tuple[str, str, dt.datetime, dt.datetime]] = []
-    for jid in members:
-        model = view.models.get(jid)
-        entries = [t for e in view.executions if e.journey_id == jid and (t := _parse(e.entered_at))]
-        ends = [t for e in view.executions if e.journey_id == jid and (t := _parse(e.ended_at))]
-        eff = model.effective if model else None
-        begin = (eff.from_ if eff and eff.from_ else None) or (min(entries) if entries else view.start)
-        finish = (eff.until if eff and eff.until else None) or (max(ends) if ends else begin)
-        if finish <= begin:
-            finish = begin + dt.timedelta(days=1)
-        windows.append((jid, (view.campaign_of(jid) or ("", "", ""))[1], begin, finish))
+    windows = view.stage_windows(members)
     event_day = None
     try:
         day = dt.date.fromisoformat(date)

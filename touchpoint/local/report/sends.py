@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from touchpoint.journey.model import Journey, SendStep
-from touchpoint.journey.steps import resolve, walk
+from touchpoint.journey.model import Journey
 from touchpoint.local.report.fmt import (
     _HATCH,
     FAILED_COLOUR,
@@ -23,34 +22,9 @@ from touchpoint.local.terminal import RECONCILED, UNCONFIRMED, top_reasons
 
 
 def sends_chart(view: ReportView, jid: str, model: Journey | None) -> str:
-    sent: Counter[str] = Counter()
-    skipped: Counter[str] = Counter()
-    unconfirmed: Counter[str] = Counter()
-    failed = Counter(f.step_id for f in view.failures if f.journey_id == jid and f.channel)
-    channel: dict[str, str] = {}
-    order: list[str] = []
-    for m in view.messages:
-        if m.journey != jid:
-            continue
-        if m.step not in channel:
-            order.append(m.step)
-        channel.setdefault(m.step, m.channel)
-        if m.status == "sent":
-            sent[m.step] += 1
-        elif m.status == "sent_unconfirmed":
-            unconfirmed[m.step] += 1
-        else:
-            skipped[m.step] += 1
-    for f in view.failures:  # a step that only ever failed has no message
-        if f.journey_id == jid and f.channel and f.step_id not in channel:
-            order.append(f.step_id)
-            channel[f.step_id] = f.channel
-    if model:  # file order, with steps that never sent anything too
-        file_order = [n.id for n in walk(resolve(model.steps)) if n.kind == "send"]
-        for node in walk(resolve(model.steps)):
-            if isinstance(node.step, SendStep):
-                channel.setdefault(node.id, node.step.send.channel)
-        order = file_order + [s for s in order if s not in file_order]
+    steps = view.step_sends(jid, model)
+    order, channel = steps.order, steps.channel
+    sent, skipped, unconfirmed, failed = steps.sent, steps.skipped, steps.unconfirmed, steps.failed
     if not order:
         return '<p class="muted">No sends.</p>'
     top = max([sent[s] + skipped[s] + failed[s] + unconfirmed[s] for s in order] + [1])

@@ -5,7 +5,7 @@ Section modules write HTML and SVG from it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -41,6 +41,18 @@ class _Deferral:
     reason: str
     at: dt.datetime
     until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StepSends:
+    """One journey's send steps (file order, then any other that sent) and what each did."""
+
+    order: list[str]
+    channel: dict[str, str]
+    sent: Counter[str]
+    skipped: Counter[str]
+    unconfirmed: Counter[str]
+    failed: Counter[str]
 
 
 class ReportView:
@@ -181,3 +193,62 @@ class ReportView:
         """The first deferral of this message (a message is deferred, maybe several times, then
         sent or skipped: deferrals belong to the next decision of the same user, journey and step)."""
         return self.deferred.get(m.index)
+
+    def step_sends(self, jid: str, model: Journey | None) -> StepSends:
+        sent: Counter[str] = Counter()
+        skipped: Counter[str] = Counter()
+        unconfirmed: Counter[str] = Counter()
+        failed = Counter(f.step_id for f in self.failures if f.journey_id == jid and f.channel)
+        channel: dict[str, str] = {}
+        order: list[str] = []
+        for m in self.messages:
+            if m.journey != jid:
+                continue
+            if m.step not in channel:
+                order.append(m.step)
+            channel.setdefault(m.step, m.channel)
+            if m.status == "sent":
+                sent[m.step] += 1
+            elif m.status == "sent_unconfirmed":
+                unconfirmed[m.step] += 1
+            else:
+                skipped[m.step] += 1
+        for f in self.failures:  # a step that only ever failed has no message
+            if f.journey_id == jid and f.channel and f.step_id not in channel:
+                order.append(f.step_id)
+                channel[f.step_id] = f.channel
+        if model:  # file order, with steps that never sent anything too
+            file_order = [n.id for n in walk(resolve(model.steps)) if n.kind == "send"]
+            for node in walk(resolve(model.steps)):
+                if isinstance(node.step, SendStep):
+                    channel.setdefault(node.id, node.step.send.channel)
+            order = file_order + [s for s in order if s not in file_order]
+        return StepSends(order, channel, sent, skipped, unconfirmed, failed)
+
+    def daily_cells(self) -> Counter[tuple[int, str, str]]:
+        """(day index, channel, sent|skipped) → messages, by the page's local day."""
+        index = {d: i for i, d in enumerate(self.days())}
+        cells: Counter[tuple[int, str, str]] = Counter()
+        for m in self.messages:
+            if m.when is None or m.status not in ("sent", "skipped"):
+                continue
+            slot_of = index.get(self.local(m.when).date())
+            if slot_of is not None:
+                cells[(slot_of, m.channel, m.status)] += 1
+        return cells
+
+    def stage_windows(self, members: list[str]) -> list[tuple[str, str, dt.datetime, dt.datetime]]:
+        """(journey, stage, begin, end) of a campaign's stages: the journeys' effective windows,
+        else their first entry and last exit."""
+        windows: list[tuple[str, str, dt.datetime, dt.datetime]] = []
+        for jid in members:
+            model = self.models.get(jid)
+            entries = [t for e in self.executions if e.journey_id == jid and (t := _parse(e.entered_at))]
+            ends = [t for e in self.executions if e.journey_id == jid and (t := _parse(e.ended_at))]
+            eff = model.effective if model else None
+            begin = (eff.from_ if eff and eff.from_ else None) or (min(entries) if entries else self.start)
+            finish = (eff.until if eff and eff.until else None) or (max(ends) if ends else begin)
+            if finish <= begin:
+                finish = begin + dt.timedelta(days=1)
+            windows.append((jid, (self.campaign_of(jid) or ("", "", ""))[1], begin, finish))
+        return windows
