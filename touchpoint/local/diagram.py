@@ -421,45 +421,6 @@ _DEFS = (
     'orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#94a3b8"/></marker></defs>'
 )
 
-#: Styles for the diagram (the report inlines them once; ``journey_svg`` output relies on them).
-CSS = """
-svg.diagram { font-family: inherit; }
-svg.diagram .edge { fill: none; stroke: #94a3b8; stroke-width: 1.5; }
-svg.diagram .note-edge { stroke-dasharray: 3 3; }
-svg.diagram .join { fill: #94a3b8; }
-svg.diagram .t { font-size: 12px; text-anchor: middle; fill: #0f172a; }
-svg.diagram .sub { font-size: 10.5px; text-anchor: middle; fill: #64748b;
-  font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-svg.diagram .stats { font-size: 10.5px; text-anchor: middle; fill: #475569; font-weight: 600; }
-svg.diagram .shape { stroke-width: 1.5; }
-svg.diagram .n-trigger .shape { fill: #312e81; stroke: #312e81; }
-svg.diagram .n-trigger .t { fill: #fff; font-weight: 600; }
-svg.diagram .n-end .shape { fill: #1e293b; stroke: #1e293b; }
-svg.diagram .n-end .t { fill: #fff; font-weight: 600; }
-svg.diagram .n-exit .shape { fill: #fef2f2; stroke: #ef4444; }
-svg.diagram .n-exit .t { fill: #991b1b; }
-svg.diagram .n-note .shape { fill: #fff; stroke: #ef4444; stroke-dasharray: 4 3; }
-svg.diagram .n-note .t { fill: #991b1b; font-size: 11px; }
-svg.diagram .n-send .shape { fill: #eff6ff; stroke: #3b82f6; }
-svg.diagram .n-send[data-channel="sms"] .shape { fill: #ecfdf5; stroke: #10b981; }
-svg.diagram .chip-email { fill: #3b82f6; }
-svg.diagram .chip-sms { fill: #10b981; }
-svg.diagram .n-wait .shape { fill: #f8fafc; stroke: #cbd5e1; }
-svg.diagram .n-wait .t { fill: #475569; }
-svg.diagram .n-if .shape { fill: #fffbeb; stroke: #f59e0b; }
-svg.diagram .n-wait_for .shape { fill: #fff7ed; stroke: #f97316; }
-svg.diagram .n-split .shape { fill: #f5f3ff; stroke: #8b5cf6; }
-svg.diagram .n-tag .shape, svg.diagram .n-set .shape, svg.diagram .n-emit .shape {
-  fill: #fdf4ff; stroke: #c026d3; }
-svg.diagram .badge rect { fill: #0f172a; stroke: #fff; stroke-width: 1.5; }
-svg.diagram .badge text { font-size: 10.5px; fill: #fff; text-anchor: middle; font-weight: 700; }
-svg.diagram .edge-label rect { fill: #fff; stroke: #cbd5e1; }
-svg.diagram .edge-label text { font-size: 11px; fill: #334155; text-anchor: middle; }
-svg.diagram .fails { font-size: 10.5px; text-anchor: middle; fill: #b91c1c; font-weight: 700; }
-svg.diagram .failing .shape { stroke: #dc2626; stroke-width: 2.5; }
-svg.diagram .unconfirmed .shape { stroke: #d97706; stroke-width: 2.5; stroke-dasharray: 5 3; }
-"""
-
 # --------------------------------------------------------------------------- text
 
 

@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from importlib.resources import files
 
 from touchpoint.journey.model import Journey
-from touchpoint.local import diagram
 from touchpoint.local.report.daily import daily_chart
 from touchpoint.local.report.fmt import _count, _dv, _md, _num
 from touchpoint.local.report.journeys import journeys_section
@@ -33,8 +32,12 @@ from touchpoint.local.report.view import ReportView
 from touchpoint.local.results import SimulationResults
 from touchpoint.local.svg import attr, escape
 
-#: The page's styles (report.css, shipped as package data), inlined so the file opens offline.
-CSS = files("touchpoint.local.report").joinpath("report.css").read_text(encoding="utf-8")
+#: The page's styles and the journey diagram's (``diagram.journey_svg`` output relies on them):
+#: package data, inlined so the file opens offline.
+CSS = "\n".join(
+    files("touchpoint.local.report").joinpath(name).read_text(encoding="utf-8")
+    for name in ("report.css", "diagram.css")
+)
 
 
 def render(
@@ -73,7 +76,7 @@ def page(view: ReportView) -> str:
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(view.title)}</title><style>\n{CSS}{diagram.CSS}</style></head>"
+        f"<title>{escape(view.title)}</title><style>\n{CSS}</style></head>"
         f"<body>{body}</body></html>\n"
     )
 
