@@ -118,15 +118,15 @@ def _simulate_child(users: int, profile: bool, backend: str) -> None:
         profiler.disable()
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    executions = len(results["executions"])
-    requests = sum(results["aws"]["requests"].values())
+    executions = len(results.executions)
+    requests = sum(results.aws.requests.values())
     print(
         f"simulate/{backend}/{users} users × 30 days (+{len(data.get('users', []))} scripted): "
         f"wall {wall:.1f} s, "
         f"peak memory {peak_mb:.0f} MB, {executions} executions ({executions / wall:.1f}/s), "
-        f"{len(results['messages'])} send decisions, "
-        f"{results['aws']['state_transitions']} state transitions, "
-        f"{results['aws']['lambda_invocations']} Lambda invocations, {requests} AWS requests "
+        f"{len(results.messages)} send decisions, "
+        f"{results.aws.state_transitions} state transitions, "
+        f"{results.aws.lambda_invocations} Lambda invocations, {requests} AWS requests "
         f"({1000 * wall / max(requests, 1):.2f} ms of wall per request)"
     )
     if profiler:

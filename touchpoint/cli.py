@@ -9,7 +9,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from touchpoint.aws.wiring import Clients, operations, privacy
 from touchpoint.clock import SystemClock
@@ -20,7 +21,8 @@ from touchpoint.journey.loader import Project, display_path, load_project
 from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.journey.violations import Violation
-from touchpoint.local import report_html, terminal
+from touchpoint.local import report, terminal
+from touchpoint.local.results import SimulationResults, results_schema
 from touchpoint.local.scenario import ScenarioError, load_scenario
 from touchpoint.local.simulator import Simulation
 from touchpoint.local.terminal import ProgressBar
@@ -30,6 +32,7 @@ DEFAULT_JOURNEYS = Path("journeys")
 DEFAULT_OUT = Path("statemachines")
 DEFAULT_SCHEMA = Path("docs/journey.schema.json")
 DEFAULT_EVENT_SCHEMA = Path("docs/events.schema.json")
+DEFAULT_RESULTS_SCHEMA = Path("docs/results.schema.json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,9 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("graph", help="print a journey as a Mermaid flowchart")
     p.add_argument("journey", help="a journey file, or an id in journeys/")
 
-    p = sub.add_parser("schema", help="write the JSON Schemas of journeys and app events")
+    p = sub.add_parser("schema", help="write the JSON Schemas of journeys, app events and simulation results")
     p.add_argument("--out", type=Path, default=DEFAULT_SCHEMA)
     p.add_argument("--events-out", type=Path, default=DEFAULT_EVENT_SCHEMA)
+    p.add_argument("--results-out", type=Path, default=DEFAULT_RESULTS_SCHEMA)
     p.add_argument("--check", action="store_true", help="fail when the committed schemas are stale")
 
     for name, text in (
@@ -189,7 +193,7 @@ def journey_schema() -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _run_scenario(path: Path, progress: bool) -> tuple[dict[str, Any], dict[str, Journey]] | None:
+def _run_scenario(path: Path, progress: bool) -> tuple[SimulationResults, dict[str, Journey]] | None:
     try:
         scenario = load_scenario(path, display_path(path))
     except ScenarioError as error:
@@ -214,19 +218,22 @@ def _simulate(args: argparse.Namespace) -> int:
     print(terminal.summary(results, journeys), end="")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        args.json.write_text(text, encoding="utf-8")
+        args.json.write_text(results.to_json(), encoding="utf-8")
         print(f"wrote {args.json}")
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(report_html.render(results, journeys), encoding="utf-8")
+        args.html.write_text(report.render(results, journeys), encoding="utf-8")
         print(f"wrote {args.html}")
     return 0
 
 
 def _why(args: argparse.Namespace) -> int:
     if args.json and args.json.exists():
-        results = json.loads(args.json.read_text(encoding="utf-8"))
+        try:
+            results = SimulationResults.from_json(args.json.read_text(encoding="utf-8"))
+        except ValidationError as error:
+            print(f"{args.json} is not a results file of this version: {error}", file=sys.stderr)
+            return 1
         scenario = load_scenario(args.scenario, display_path(args.scenario))
         project = load_project(scenario.journey_paths(args.scenario.parent))
         journeys = {j.id: j for _, j in project.valid()}
@@ -244,7 +251,11 @@ def event_schema() -> str:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    outputs = ((args.out, journey_schema()), (args.events_out, event_schema()))
+    outputs = (
+        (args.out, journey_schema()),
+        (args.events_out, event_schema()),
+        (args.results_out, results_schema()),
+    )
     if args.check:
         stale = [
             path for path, text in outputs if not path.exists() or path.read_text(encoding="utf-8") != text

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import GOLDEN, JOURNEYS, REPO, STATEMACHINES
 from touchpoint.cli import journey_schema, main
+from touchpoint.local.results import results_schema
 
 
 @pytest.fixture
@@ -88,3 +89,21 @@ def test_schema_check_detects_drift(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert out.read_text() == journey_schema()
     out.write_text(out.read_text().replace("touchpoint/v1", "touchpoint/v0"))
     assert main(["schema", "--out", str(out), "--check"]) == 1
+
+
+def test_schema_check_detects_a_stale_results_schema(tmp_path: Path) -> None:
+    out = tmp_path / "results.schema.json"
+    assert main(["schema", "--results-out", str(out), "--check"]) == 1
+    assert main(["schema", "--results-out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == results_schema()
+    assert main(["schema", "--results-out", str(out), "--check"]) == 0
+
+
+def test_why_refuses_a_results_file_that_is_not_the_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = tmp_path / "results.json"
+    stale.write_text('{"scenario": {}, "messages": []}', encoding="utf-8")
+    scenario = str(REPO / "scenarios" / "demo.yaml")
+    assert main(["why", "qa-1", "--scenario", scenario, "--json", str(stale)]) == 1
+    assert f"{stale} is not a results file of this version" in capsys.readouterr().err

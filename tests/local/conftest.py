@@ -16,24 +16,25 @@ from moto import mock_aws
 from touchpoint.aws.tables import create_tables
 from touchpoint.local.meter import Meter
 from touchpoint.local.moto_bridge import moto_speedups
+from touchpoint.local.results import SimulationResults
 from touchpoint.local.scenario import load_scenario
 from touchpoint.local.simulator import Simulation
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
-def simulate(name: str) -> dict[str, Any]:
+def simulate(name: str) -> SimulationResults:
     path = SCENARIOS / name
     return Simulation(load_scenario(path), path.parent).run()
 
 
 @pytest.fixture(scope="session")
-def reference() -> dict[str, Any]:
+def reference() -> SimulationResults:
     return simulate("reference.yaml")
 
 
 @pytest.fixture(scope="session")
-def double12() -> dict[str, Any]:
+def double12() -> SimulationResults:
     return simulate("double-12.yaml")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from touchpoint.local.results import SimulationResults
 from touchpoint.local.scenario import scenario_from
 from touchpoint.local.simulator import Simulation
 
@@ -23,8 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
-def _report(results: dict[str, Any]) -> str:
-    return json.dumps(results, indent=1, sort_keys=True, ensure_ascii=False)
+def _report(results: SimulationResults) -> str:
+    return json.dumps(results.to_jsonable(), indent=1, sort_keys=True, ensure_ascii=False)
 
 
 def _simulate(data: dict[str, Any], base: Path, backend: str) -> str:

@@ -17,6 +17,7 @@ import pytest
 
 from touchpoint.journey.loader import load_project
 from touchpoint.local import terminal
+from touchpoint.local.results import EndUserMessagingSms, SimulationResults, SnsSms
 from touchpoint.local.scenario import scenario_from
 from touchpoint.local.simulator import SNS_NOTE, Simulation
 
@@ -64,31 +65,32 @@ SCENARIO: dict[str, Any] = {
 }
 
 
-def simulate(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+def simulate(settings: dict[str, Any] | None = None) -> SimulationResults:
     data = copy.deepcopy(SCENARIO)
     data["settings"] = settings or {}
     return Simulation(scenario_from(data), REPO).run()
 
 
 @pytest.fixture(scope="module")
-def end_user_messaging() -> dict[str, Any]:
+def end_user_messaging() -> SimulationResults:
     return simulate()
 
 
 @pytest.fixture(scope="module")
-def sns() -> dict[str, Any]:
+def sns() -> SimulationResults:
     return simulate({"sms_adapter": "sns"})
 
 
-def counts(results: dict[str, Any]) -> Counter[str]:
+def counts(results: SimulationResults) -> Counter[str]:
     total: Counter[str] = Counter()
-    for report in results["journeys"].values():
-        total.update(report["kpis"]["counts"])
+    for report in results.journeys.values():
+        total.update(report.kpis.counts)
     return total
 
 
-def test_every_kind_of_provider_feedback_happened(end_user_messaging: dict[str, Any]) -> None:
-    email, sms = end_user_messaging["providers"]["email"], end_user_messaging["providers"]["sms"]
+def test_every_kind_of_provider_feedback_happened(end_user_messaging: SimulationResults) -> None:
+    email, sms = end_user_messaging.providers.email, end_user_messaging.providers.sms
+    assert isinstance(sms, EndUserMessagingSms)
     for label in (
         "Delivery",
         "Open",
@@ -97,9 +99,9 @@ def test_every_kind_of_provider_feedback_happened(end_user_messaging: dict[str, 
         "Bounce Undetermined/Undetermined",
         "Bounce Permanent/OnAccountSuppressionList",
     ):
-        assert email["events"].get(label, 0) > 0, label
+        assert email.events.get(label, 0) > 0, label
     assert (
-        email["not_published"]["DeliveryDelay"] > 0
+        email.not_published["DeliveryDelay"] > 0
     )  # SES records them; the configuration set does not publish them
     for label in (
         "TEXT_DELIVERED",
@@ -108,44 +110,43 @@ def test_every_kind_of_provider_feedback_happened(end_user_messaging: dict[str, 
         "TEXT_BLOCKED",
         "TEXT_TTL_EXPIRED",
     ):
-        assert sms["events"].get(label, 0) > 0, label
-    assert sms["refused"]["DESTINATION_PHONE_NUMBER_OPTED_OUT"] > 0
-    assert (sms["adapter"], sms["delivery_feedback"]) == ("end-user-messaging", True)
+        assert sms.events.get(label, 0) > 0, label
+    assert sms.refused["DESTINATION_PHONE_NUMBER_OPTED_OUT"] > 0
+    assert (sms.adapter, sms.delivery_feedback) == ("end-user-messaging", True)
 
 
-def test_each_message_has_at_most_one_outcome(end_user_messaging: dict[str, Any]) -> None:
-    for journey_id, report in end_user_messaging["journeys"].items():
-        c = report["kpis"]["counts"]
+def test_each_message_has_at_most_one_outcome(end_user_messaging: SimulationResults) -> None:
+    for journey_id, report in end_user_messaging.journeys.items():
+        c = report.kpis.counts
         for channel in ("email", "sms"):
             outcomes = sum(c.get(f"{channel}:{k}", 0) for k in ("delivered", "bounced", "dropped"))
             assert outcomes <= c.get(f"{channel}:sent", 0), (journey_id, channel)
 
 
-def test_the_kpis_count_what_the_providers_reported(end_user_messaging: dict[str, Any]) -> None:
+def test_the_kpis_count_what_the_providers_reported(end_user_messaging: SimulationResults) -> None:
     """Suppression-list drops are dropped, never bounced; non-final SMS statuses count nothing."""
-    c, email = counts(end_user_messaging), end_user_messaging["providers"]["email"]["events"]
+    c, email = counts(end_user_messaging), end_user_messaging.providers.email.events
     bounces = {label: n for label, n in email.items() if label.startswith("Bounce ")}
     suppressed = bounces.pop("Bounce Permanent/OnAccountSuppressionList")
     assert c["email:dropped"] == suppressed
     assert c["email:bounced"] == sum(bounces.values())
     assert c["email:delivered"] == email["Delivery"]
-    sms = end_user_messaging["providers"]["sms"]["events"]
-    finals = {label: n for label, n in sms.items() if "(not final)" not in label}
+    provider = end_user_messaging.providers.sms
+    assert isinstance(provider, EndUserMessagingSms)
+    finals = {label: n for label, n in provider.events.items() if "(not final)" not in label}
     assert c["sms:delivered"] == finals.pop("TEXT_DELIVERED")
     assert c["sms:bounced"] == sum(finals.values())
 
 
-def test_opted_out_numbers_are_skipped_and_suppressed(end_user_messaging: dict[str, Any]) -> None:
-    reasons = Counter(m["reason"] for m in end_user_messaging["messages"] if m["channel"] == "sms")
-    refused = end_user_messaging["providers"]["sms"]["refused"]["DESTINATION_PHONE_NUMBER_OPTED_OUT"]
+def test_opted_out_numbers_are_skipped_and_suppressed(end_user_messaging: SimulationResults) -> None:
+    reasons = Counter(m.reason for m in end_user_messaging.messages if m.channel == "sms")
+    provider = end_user_messaging.providers.sms
+    assert isinstance(provider, EndUserMessagingSms)
+    refused = provider.refused["DESTINATION_PHONE_NUMBER_OPTED_OUT"]
     assert reasons["carrier_opt_out"] == refused  # each number refused once, then suppressed
-    listed = {m["user_id"] for m in end_user_messaging["messages"] if m["reason"] == "carrier_opt_out"}
+    listed = {m.user_id for m in end_user_messaging.messages if m.reason == "carrier_opt_out"}
     assert len(listed - {"qa-stop"}) > 1  # numbers on the list before the scenario
-    stop = [
-        (m["journey_id"], m["status"], m["reason"])
-        for m in end_user_messaging["messages"]
-        if m["user_id"] == "qa-stop"
-    ]
+    stop = [(m.journey_id, m.status, m.reason) for m in end_user_messaging.messages if m.user_id == "qa-stop"]
     assert stop == [
         ("d12-launch", "sent", None),
         ("d12-launch", "sent", None),
@@ -154,14 +155,14 @@ def test_opted_out_numbers_are_skipped_and_suppressed(end_user_messaging: dict[s
 
 
 def test_sms_through_sns_reports_no_delivery_and_the_report_says_so(
-    sns: dict[str, Any], end_user_messaging: dict[str, Any]
+    sns: SimulationResults, end_user_messaging: SimulationResults
 ) -> None:
     c = counts(sns)
     assert c["sms:sent"] > 0
     assert (c["sms:delivered"], c["sms:bounced"]) == (0, 0)
     assert c["email:delivered"] > 0  # SES still reports
-    assert sns["providers"]["sms"] == {"adapter": "sns", "delivery_feedback": False, "note": SNS_NOTE}
-    stop = [(m["journey_id"], m["status"]) for m in sns["messages"] if m["user_id"] == "qa-stop"]
+    assert sns.providers.sms == SnsSms(adapter="sns", delivery_feedback=False, note=SNS_NOTE)
+    stop = [(m.journey_id, m.status) for m in sns.messages if m.user_id == "qa-stop"]
     assert stop[-1] == ("d12-sustain", "sent")  # SNS's own opt-out list is not modelled
     journeys = {j.id: j for _, j in load_project([REPO / "journeys"], cwd=REPO).valid()}
     lines = terminal.summary(sns, journeys).splitlines()
@@ -212,7 +213,7 @@ SCRIPTED: dict[str, Any] = {
 
 
 def test_scripted_feedback_names_what_the_provider_reports() -> None:
-    results = Simulation(scenario_from(SCRIPTED), REPO).run()
+    results = Simulation(scenario_from(SCRIPTED), REPO).run().to_jsonable()
     email, sms = results["providers"]["email"]["events"], results["providers"]["sms"]["events"]
     assert (email["Bounce Transient/MailboxFull"], email["Bounce Permanent/General"]) == (1, 1)
     assert (sms["TEXT_BLOCKED"], sms["TEXT_INVALID"]) == (1, 1)
@@ -223,7 +224,9 @@ def test_scripted_feedback_names_what_the_provider_reports() -> None:
         ("qa-odd", "email.bounced", "bounce_type"),
         ("qa-odd", "sms.failed", "status"),
     ]
-    through_sns = Simulation(scenario_from({**SCRIPTED, "settings": {"sms_adapter": "sns"}}), REPO).run()
+    through_sns = (
+        Simulation(scenario_from({**SCRIPTED, "settings": {"sms_adapter": "sns"}}), REPO).run().to_jsonable()
+    )
     rejected = [
         (r["event"]["user_id"], r["event"]["type"], r["reason"]) for r in through_sns["rejected_events"]
     ]

@@ -18,25 +18,34 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from tests.conftest import JOURNEYS
+from touchpoint.engine.kpi import FUNNEL
 from touchpoint.journey.loader import load_project
 from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import resolve, walk
-from touchpoint.local import diagram
-from touchpoint.local.report_html import FUNNEL, MAX_FAILURE_ROWS, render
+from touchpoint.local import diagram, report
+from touchpoint.local.report import MAX_FAILURE_ROWS
+from touchpoint.local.results import SimulationResults
 from touchpoint.local.terminal import RECONCILED, UNCONFIRMED
 
 FIXTURE = Path(__file__).with_name("report_fixture.json")
 EVIL = "<script>alert(1)</script>"
+
+
+def render(results: dict[str, Any], journeys: dict[str, Journey], **options: Any) -> str:
+    """The report of a results document, validated as ``touchpoint why`` reads one."""
+    return report.render(SimulationResults.model_validate(results), journeys, **options)
 
 
 @pytest.fixture(scope="module")
@@ -593,12 +602,13 @@ def test_everything_from_the_input_is_escaped(results: dict[str, Any], journeys:
     assert failure.one("td", "why").text() == "<iframe onload=alert(8)>"
 
 
-def test_scripted_users_fall_back_to_rollout_test_users(
+def test_the_timelines_drawn_are_the_scenarios_scripted_users_or_those_given(
     results: dict[str, Any], journeys: dict[str, Journey]
 ) -> None:
     bare = copy.deepcopy(results)
-    del bare["scenario"]["scripted_users"]
-    assert 'id="timeline-' not in render(bare, journeys)  # none of these journeys names test users
+    bare["scenario"]["scripted_users"] = []
+    assert 'id="timeline-' not in render(bare, journeys)
+    assert 'id="timeline-qa-1"' in render(results, journeys)
     page = render(bare, journeys, scripted_users=["qa-2"])
     assert 'id="timeline-qa-2"' in page
     assert 'id="timeline-qa-1"' not in page
@@ -611,28 +621,47 @@ def test_report_without_journey_files_still_renders(results: dict[str, Any]) -> 
     assert len(section.one("svg", "funnel").find_all("rect", "bar")) == len(FUNNEL)
 
 
-def test_sparse_or_odd_results_still_render() -> None:
-    empty = parse(render({}, {}))
-    assert empty.by_id("rejected").attrs["data-count"] == "0"
-    odd = {
-        "scenario": {"start": "2026-12-01T00:00:00Z"},
-        "messages": [{"at": "not a time", "status": "sent"}],
-        "executions": [{}],
-        "journeys": {"x": {"kpis": {"counts": {"failed": 1, "unconfirmed": 1}}}},
-        "trace": [
-            {"kind": "deferral"},
-            {"kind": "step_failed"},
-            {
-                "kind": "step_failed",
-                "journey_id": "x",
-                "at": "bad",
-                "detail": {"cause": "[1]", "error": None},
-            },
-        ],
-    }
-    root = parse(render(odd, {}))
-    assert root.by_id("journey-x").attrs["data-journey"] == "x"
-    assert root.by_id("failures-x").attrs["data-count"] == "1"
+def test_an_empty_run_renders(results: dict[str, Any]) -> None:
+    empty = copy.deepcopy(results)
+    for key in ("messages", "executions", "rejected_events", "alerts", "trace"):
+        empty[key] = []
+    empty["journeys"] = {}
+    root = parse(render(empty, {}))
+    assert root.by_id("rejected").attrs["data-count"] == "0"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["scenario"].pop("seed"),  # a key missing
+        lambda d: d["aws"].update(lambda_calls=d["aws"].pop("lambda_invocations")),  # renamed
+        lambda d: d["messages"][0].update(step="welcome"),  # one too many
+        lambda d: d["trace"].append({**d["trace"][0], "kind": "branch"}),  # a kind nobody writes
+        lambda d: d["journeys"]["d12-launch"]["kpis"]["counts"].update(sent="many"),
+    ],
+)
+def test_results_that_drifted_from_the_contract_are_refused(
+    results: dict[str, Any], change: Callable[[dict[str, Any]], object]
+) -> None:
+    """A renamed or missing key fails loudly instead of showing "–" (docs/results.schema.json)."""
+    drifted = copy.deepcopy(results)
+    change(drifted)
+    with pytest.raises(ValidationError):
+        SimulationResults.model_validate(drifted)
+
+
+def test_the_committed_results_schema_accepts_what_the_model_accepts(results: dict[str, Any]) -> None:
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "results.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(results)
+    drifted = copy.deepcopy(results)
+    drifted["scenario"].pop("seed")
+    assert not jsonschema.Draft202012Validator(schema).is_valid(drifted)
+
+
+def test_the_results_round_trip_to_the_same_bytes(results: dict[str, Any]) -> None:
+    text = json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert SimulationResults.model_validate_json(text).to_json() == text
+    assert SimulationResults.model_validate(results).to_jsonable() == results
 
 
 # --------------------------------------------------------------------------- the diagram
@@ -640,10 +669,10 @@ def test_sparse_or_odd_results_still_render() -> None:
 
 def test_diagram_counts_and_determinism(results: dict[str, Any], journeys: dict[str, Journey]) -> None:
     journey = journeys["cart-abandonment"]
-    counts = diagram.step_counts(results, "cart-abandonment")
+    counts = diagram.step_counts(SimulationResults.model_validate(results), "cart-abandonment")
     svg = diagram.journey_svg(journey, counts)
     assert svg == diagram.journey_svg(
-        journey, diagram.step_counts(copy.deepcopy(results), "cart-abandonment")
+        journey, diagram.step_counts(SimulationResults.model_validate(results), "cart-abandonment")
     )
     root = ET.fromstring(svg)  # well-formed XML: usable as a standalone .svg file too
     nodes = {g.get("data-step"): g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("data-step")}

@@ -6,7 +6,6 @@ UTC+8). The scenarios live in ``tests/local/scenarios/`` and read like the users
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 
 from touchpoint.cli import main
 from touchpoint.engine.kpi import FUNNEL
+from touchpoint.local.results import SimulationResults
 from touchpoint.local.scenario import load_scenario
 from touchpoint.local.simulator import Simulation, world
 
@@ -26,31 +26,29 @@ REPO = Path(__file__).resolve().parents[2]
 Message = tuple[str, str, str, str, str | None, str]  # journey, step, template, status, reason, at
 
 
-def messages(results: dict[str, Any], user_id: str) -> list[Message]:
+def messages(results: SimulationResults, user_id: str) -> list[Message]:
     return [
-        (m["journey_id"], m["step_id"], m["template"], m["status"], m["reason"], m["at"])
-        for m in results["messages"]
-        if m["user_id"] == user_id
+        (m.journey_id, m.step_id, m.template, m.status, m.reason, m.at)
+        for m in results.messages
+        if m.user_id == user_id
     ]
 
 
-def executions(results: dict[str, Any], user_id: str) -> list[tuple[str, str, str | None, list[str]]]:
+def executions(results: SimulationResults, user_id: str) -> list[tuple[str, str, str | None, list[str]]]:
     return [
-        (e["journey_id"], e["status"], e["exit_reason"], e["path"])
-        for e in results["executions"]
-        if e["user_id"] == user_id
+        (e.journey_id, e.status, e.exit_reason, e.path) for e in results.executions if e.user_id == user_id
     ]
 
 
-def trace(results: dict[str, Any], user_id: str, kind: str) -> list[dict[str, Any]]:
+def trace(results: SimulationResults, user_id: str, kind: str) -> list[dict[str, Any]]:
     return [
-        {"journey_id": t["journey_id"], "at": t["at"], **t["detail"]}
-        for t in results["trace"]
-        if t["user_id"] == user_id and t["kind"] == kind
+        {"journey_id": t.journey_id, "at": t.at, **t.detail.model_dump()}
+        for t in results.trace
+        if t.user_id == user_id and t.kind == kind
     ]
 
 
-def entries(results: dict[str, Any], user_id: str) -> list[tuple[str, str, bool, str | None]]:
+def entries(results: SimulationResults, user_id: str) -> list[tuple[str, str, bool, str | None]]:
     return [(t["journey_id"], t["at"], t["entered"], t["reason"]) for t in trace(results, user_id, "entry")]
 
 
@@ -60,7 +58,9 @@ SENT = "sent"
 # --------------------------------------------------------------------------- new-user nurture
 
 
-def test_quiet_hours_defer_the_welcome_and_a_click_picks_the_advanced_tips(reference: dict[str, Any]) -> None:
+def test_quiet_hours_defer_the_welcome_and_a_click_picks_the_advanced_tips(
+    reference: SimulationResults,
+) -> None:
     assert messages(reference, "qa-nurture") == [
         # registered 23:00, after the 08:00–21:00 window: the welcome waits for 08:00
         ("new-user-7day", "welcome", "welcome", SENT, None, "2026-12-02T00:00:00.000Z"),
@@ -99,7 +99,7 @@ def test_quiet_hours_defer_the_welcome_and_a_click_picks_the_advanced_tips(refer
     ]
 
 
-def test_the_holdout_runs_the_same_path_and_every_send_is_skipped(reference: dict[str, Any]) -> None:
+def test_the_holdout_runs_the_same_path_and_every_send_is_skipped(reference: SimulationResults) -> None:
     assert messages(reference, "qa-holdout") == [
         ("new-user-7day", "welcome", "welcome", "skipped", "holdout", "2026-12-01T02:00:00.000Z"),
         ("new-user-7day", "tips-basic", "tips-basic", "skipped", "holdout", "2026-12-03T02:00:00.000Z"),
@@ -113,13 +113,13 @@ def test_the_holdout_runs_the_same_path_and_every_send_is_skipped(reference: dic
             "2026-12-07T02:00:00.000Z",
         ),
     ]
-    [execution] = [e for e in reference["executions"] if e["user_id"] == "qa-holdout"]
-    assert execution["holdout"] is True
-    counts = reference["journeys"]["new-user-7day"]["kpis"]["counts"]
+    [execution] = [e for e in reference.executions if e.user_id == "qa-holdout"]
+    assert execution.holdout is True
+    counts = reference.journeys["new-user-7day"].kpis.counts
     assert (counts["entered"], counts["held_out"]) == (4, 1)
 
 
-def test_the_first_order_ends_the_nurture(reference: dict[str, Any]) -> None:
+def test_the_first_order_ends_the_nurture(reference: SimulationResults) -> None:
     assert messages(reference, "qa-exit") == [
         ("new-user-7day", "welcome", "welcome", SENT, None, "2026-12-01T02:00:00.000Z"),
     ]
@@ -128,15 +128,16 @@ def test_the_first_order_ends_the_nurture(reference: dict[str, Any]) -> None:
     ]
     [exited] = trace(reference, "qa-exit", "exited")
     assert exited["at"] == "2026-12-01T22:00:00.000Z"  # the order, 06:00 on 2 December
-    goal = reference["journeys"]["new-user-7day"]["goal"]
-    assert (goal["entered"], goal["converted"]) == (3, 1)
+    goal = reference.journeys["new-user-7day"].goal
+    assert goal is not None
+    assert (goal.entered, goal.converted) == (3, 1)
 
 
 # --------------------------------------------------------------------------- cart abandonment
 
 
 def test_a_coupon_click_in_time_hands_the_lead_to_sales_and_reentry_waits_a_week(
-    reference: dict[str, Any],
+    reference: SimulationResults,
 ) -> None:
     assert messages(reference, "qa-cart-click") == [
         # cart at 12:00 → 24 h later the coupon; the click at 16:00 resumes the wait at once
@@ -174,7 +175,7 @@ def test_a_coupon_click_in_time_hands_the_lead_to_sales_and_reentry_waits_a_week
     ]
 
 
-def test_a_click_after_the_timeout_is_too_late(reference: dict[str, Any]) -> None:
+def test_a_click_after_the_timeout_is_too_late(reference: SimulationResults) -> None:
     assert messages(reference, "qa-cart-slow") == [
         ("cart-abandonment", "coupon", "cart-coupon", SENT, None, "2026-12-02T04:00:00.000Z"),
         # 3 days after the coupon, an hour before the click
@@ -192,7 +193,7 @@ def test_a_click_after_the_timeout_is_too_late(reference: dict[str, Any]) -> Non
 # --------------------------------------------------------------------------- caps, canary, groups
 
 
-def test_the_global_cap_holds_a_third_email_across_journeys(reference: dict[str, Any]) -> None:
+def test_the_global_cap_holds_a_third_email_across_journeys(reference: SimulationResults) -> None:
     assert messages(reference, "qa-caps") == [
         ("new-user-7day", "welcome", "welcome", SENT, None, "2026-12-01T04:00:00.000Z"),
         ("birthday", "greeting", "birthday", SENT, None, "2026-12-02T01:00:00.000Z"),
@@ -214,7 +215,9 @@ def test_the_global_cap_holds_a_third_email_across_journeys(reference: dict[str,
     ]
 
 
-def test_canary_test_user_enters_and_a_higher_priority_journey_preempts_it(reference: dict[str, Any]) -> None:
+def test_canary_test_user_enters_and_a_higher_priority_journey_preempts_it(
+    reference: SimulationResults,
+) -> None:
     assert messages(reference, "qa-dormant") == [
         ("dormant-winback", "comeback", "winback-offer", SENT, None, "2026-12-01T02:00:00.000Z"),
         ("cart-abandonment", "coupon", "cart-coupon", SENT, None, "2026-12-03T03:00:00.000Z"),
@@ -241,14 +244,14 @@ def test_canary_test_user_enters_and_a_higher_priority_journey_preempts_it(refer
 # --------------------------------------------------------------------------- the other journeys
 
 
-def test_post_purchase_guide_and_upgrade(reference: dict[str, Any]) -> None:
+def test_post_purchase_guide_and_upgrade(reference: SimulationResults) -> None:
     assert messages(reference, "qa-buyer") == [
         ("post-purchase-cross-sell", "guide", "usage-guide", SENT, None, "2026-12-02T12:00:00.000Z"),
         ("post-purchase-cross-sell", "upgrade", "upgrade-offer", SENT, None, "2026-12-09T12:00:00.000Z"),
     ]
 
 
-def test_b2b_weekend_waits_for_monday_and_a_click_qualifies_the_lead(reference: dict[str, Any]) -> None:
+def test_b2b_weekend_waits_for_monday_and_a_click_qualifies_the_lead(reference: SimulationResults) -> None:
     assert messages(reference, "qa-lead") == [
         ("b2b-whitepaper", "followup", "whitepaper-followup", SENT, None, "2026-12-04T09:30:00.000Z"),
         # due Saturday 18:00; the window is Monday to Friday, 09:00–18:00
@@ -260,11 +263,12 @@ def test_b2b_weekend_waits_for_monday_and_a_click_qualifies_the_lead(reference: 
         "case-study-click.on_event.set-2",
         "hand-to-sales",
     ]
-    goal = reference["journeys"]["b2b-whitepaper"]["goal"]
-    assert (goal["event"], goal["entered"], goal["converted"]) == ("lead.qualified", 1, 1)
+    goal = reference.journeys["b2b-whitepaper"].goal
+    assert goal is not None
+    assert (goal.event, goal.entered, goal.converted) == ("lead.qualified", 1, 1)
 
 
-def test_birthday_and_membership_expiry_at_nine_local_time(reference: dict[str, Any]) -> None:
+def test_birthday_and_membership_expiry_at_nine_local_time(reference: SimulationResults) -> None:
     assert messages(reference, "qa-birthday") == [
         ("birthday", "greeting", "birthday", SENT, None, "2026-12-03T08:00:00.000Z"),  # 09:00 Berlin
         ("birthday", "nudge", "birthday-reminder", SENT, None, "2026-12-06T08:00:00.000Z"),
@@ -276,16 +280,16 @@ def test_birthday_and_membership_expiry_at_nine_local_time(reference: dict[str, 
     ]
 
 
-def test_scripted_users_get_delivered_feedback_only(reference: dict[str, Any]) -> None:
-    counts = reference["journeys"]["post-purchase-cross-sell"]["kpis"]["counts"]
+def test_scripted_users_get_delivered_feedback_only(reference: SimulationResults) -> None:
+    counts = reference.journeys["post-purchase-cross-sell"].kpis.counts
     assert (counts["sent"], counts["delivered"], counts.get("opened", 0)) == (2, 2, 0)
-    assert reference["rejected_events"] == []
+    assert reference.rejected_events == []
 
 
 # --------------------------------------------------------------------------- the campaign plan
 
 
-def test_double_12_stages(double12: dict[str, Any]) -> None:
+def test_double_12_stages(double12: SimulationResults) -> None:
     assert messages(double12, "qa-shopper") == [
         ("d12-warmup", "teaser", "d12-teaser", SENT, None, "2026-12-05T02:00:00.000Z"),
         ("d12-launch", "coupon", "d12-coupon", SENT, None, "2026-12-09T02:00:00.000Z"),
@@ -322,9 +326,10 @@ users:
         encoding="utf-8",
     )
     results = Simulation(load_scenario(scenario), tmp_path).run()
-    [rejected] = results["rejected_events"]
-    assert rejected["reason"] == "qa-1 was sent no message by new-user-7day/offer before this"
-    assert rejected["event"]["type"] == "email.clicked"
+    [rejected] = results.rejected_events
+    assert rejected.reason == "qa-1 was sent no message by new-user-7day/offer before this"
+    assert isinstance(rejected.event, dict)
+    assert rejected.event["type"] == "email.clicked"
     assert [m[1] for m in messages(results, "qa-1")] == ["welcome"]
 
 
@@ -332,10 +337,10 @@ users:
 
 
 def test_why_explains_the_deferral_and_the_branch(
-    reference: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    reference: SimulationResults, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     results = tmp_path / "results.json"
-    results.write_text(json.dumps(reference), encoding="utf-8")
+    results.write_text(reference.to_json(), encoding="utf-8")
     code = main(["why", "qa-caps", "--scenario", str(SCENARIOS / "reference.yaml"), "--json", str(results)])
     out = capsys.readouterr().out
     assert code == 0
@@ -412,20 +417,20 @@ population: {{count: 6}}
         assert process.returncode == 0, err.decode()
     first, second = (out.read_bytes() for out, _ in runs)
     assert first == second
-    results = json.loads(first)
-    assert results["scenario"]["users"] == 7
-    assert len(results["messages"]) > 0
+    results = SimulationResults.model_validate_json(first)
+    assert results.scenario.users == 7
+    assert len(results.messages) > 0
 
 
-def test_the_report_of_a_real_run_shows_what_each_test_user_got(reference: dict[str, Any]) -> None:
+def test_the_report_of_a_real_run_shows_what_each_test_user_got(reference: SimulationResults) -> None:
     from tests.local.test_report_html import parse
     from touchpoint.journey.loader import load_project
-    from touchpoint.local import report_html
+    from touchpoint.local import report
 
     scenario = load_scenario(SCENARIOS / "reference.yaml")
     journeys = {j.id: j for _, j in load_project(scenario.journey_paths(SCENARIOS)).valid()}
-    root = parse(report_html.render(reference, journeys))
-    for user in reference["scenario"]["scripted_users"]:
+    root = parse(report.render(reference, journeys))
+    for user in reference.scenario.scripted_users:
         shown = [
             (e.attrs["data-journey"], e.attrs["data-step"], e.attrs["data-status"], e.attrs["data-at"])
             for e in root.by_id(f"timeline-{user}").find_all("li", "event")
@@ -435,10 +440,10 @@ def test_the_report_of_a_real_run_shows_what_each_test_user_got(reference: dict[
         e for e in root.by_id("timeline-qa-caps").find_all("li", "event") if e.attrs["data-step"] == "coupon"
     )
     assert coupon.attrs["data-deferred"] == "frequency_cap"
-    for journey_id, data in reference["journeys"].items():
+    for journey_id, data in reference.journeys.items():
         funnel = root.by_id(f"journey-{journey_id}").one("svg", "funnel", data_journey=journey_id)
         bars = {b.attrs["data-stage"]: int(b.attrs["data-value"]) for b in funnel.find_all("rect", "bar")}
-        assert bars == {stage: data["kpis"]["counts"].get(stage, 0) for stage in FUNNEL}, journey_id
+        assert bars == {stage: data.kpis.counts.get(stage, 0) for stage in FUNNEL}, journey_id
 
 
 def test_a_kpi_below_its_floor_raises_an_alert_at_the_rollup(tmp_path: Path) -> None:
@@ -469,10 +474,12 @@ def test_a_kpi_below_its_floor_raises_an_alert_at_the_rollup(tmp_path: Path) -> 
         encoding="utf-8",
     )
     results = Simulation(load_scenario(scenario), tmp_path).run()
-    assert [
-        (a["journey_id"], a["kpi"], a["status"], a["condition"], a["value"]) for a in results["alerts"]
-    ] == [("new-user-7day", "open_rate", "breached", "below_floor", 0.0)]
-    assert results["alerts"][0]["sample"] >= 3
+    assert [(a.journey_id, a.kpi, a.status, a.condition, a.value) for a in results.alerts] == [
+        ("new-user-7day", "open_rate", "breached", "below_floor", 0.0)
+    ]
+    sample = results.alerts[0].sample
+    assert sample is not None
+    assert sample >= 3
 
 
 def test_the_bundle_ships_the_journeys_kpi_rollup_reads_channels_from(tmp_path: Path) -> None:

@@ -76,4 +76,4 @@ def scenario(
 
 def run(data: dict[str, Any]) -> Ran:
     simulation = Simulation(scenario_from(data), Path("."))
-    return Ran(simulation.run(), simulation)
+    return Ran(simulation.run().to_jsonable(), simulation)

@@ -329,7 +329,8 @@ def test_the_committed_fault_scenario_rehearses_every_fault_and_leaves_nothing_t
     configured fault fires, and the terminal says what was injected and what is left to do."""
     path = REPO / "scenarios" / "faults.yaml"
     simulation = Simulation(load_scenario(path), path.parent)
-    report = simulation.run()
+    results = simulation.run()
+    report = results.to_jsonable()
     faults = report["faults"]
     assert set(faults["injected"]) >= {
         "events_redelivered",
@@ -360,7 +361,7 @@ def test_the_committed_fault_scenario_rehearses_every_fault_and_leaves_nothing_t
         if (e["user_id"], e["journey_id"]) == ("qa-order", "post-purchase-cross-sell")
     ]
     assert len(cross_sell) == 1
-    lines = terminal.summary(report, simulation.journeys).splitlines()
+    lines = terminal.summary(results, simulation.journeys).splitlines()
     start = lines.index(next(line for line in lines if line.startswith("Faults: ")))
     assert lines[start + 1].startswith("  injected: ")
     assert "email lost response" in lines[start + 1]

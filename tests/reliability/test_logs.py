@@ -109,7 +109,7 @@ def test_no_contact_point_in_any_log_line_of_a_month(
     assert len(contacts) > 100
     leaked = sorted(c for c in contacts if c in output or json.dumps(c)[1:-1] in output)  # or JSON-escaped
     assert leaked == []
-    assert report["scenario"]["users"] == 150 + len(HARD)
+    assert report.scenario.users == 150 + len(HARD)
     figures.record(
         "log lines of a simulated month scanned for contact points",
         lines=lines,

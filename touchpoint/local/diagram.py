@@ -9,16 +9,19 @@ and counts → the same SVG string."""
 from __future__ import annotations
 
 import html
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from touchpoint.compiler.graph import trigger_text
 from touchpoint.compiler.kinds import kind_of
 from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import Node, resolve
+from touchpoint.local.results import SimulationResults, StepFailedTrace
+from touchpoint.local.svg import attr as _a
+from touchpoint.local.svg import coord as _n
+from touchpoint.local.svg import escape as _e
+from touchpoint.local.svg import text_width, wrap
 
 BOX_W = 208  # every box has the same width: a column of steps reads like a list
 FONT = 12
@@ -53,39 +56,38 @@ class StepCounts:
     unconfirmed: Mapping[str, int] = field(default_factory=dict)  # send step id → answers lost
 
 
-def step_counts(results: Mapping[str, Any], journey_id: str) -> StepCounts:
-    """Per-step counts for one journey from the simulator's ``--json`` output."""
+def step_counts(results: SimulationResults, journey_id: str) -> StepCounts:
+    """Per-step counts for one journey from the simulator's results."""
     reached: Counter[str] = Counter()
     entered = completed = on_event = running = 0
-    for execution in results.get("executions") or ():
-        if execution.get("journey_id") != journey_id:
+    for execution in results.executions:
+        if execution.journey_id != journey_id:
             continue
         entered += 1
-        reached.update(dict.fromkeys(execution.get("path") or (), 1))
-        reason = execution.get("exit_reason")
-        if execution.get("status") == "RUNNING":
+        reached.update(dict.fromkeys(execution.path, 1))
+        reason = execution.exit_reason
+        if execution.status == "RUNNING":
             running += 1
         elif reason == "completed":
             completed += 1
-        elif isinstance(reason, str) and reason.startswith("exit:"):
+        elif reason is not None and reason.startswith("exit:"):
             on_event += 1
     sent: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     unconfirmed: Counter[str] = Counter()
-    for message in results.get("messages") or ():
-        if message.get("journey_id") != journey_id:
+    for message in results.messages:
+        if message.journey_id != journey_id:
             continue
-        step = str(message.get("step_id"))
-        if message.get("status") == "sent":
-            sent[step] += 1
-        elif message.get("status") == "skipped":
-            skipped[step] += 1
-        elif message.get("status") == "sent_unconfirmed":
-            unconfirmed[step] += 1
+        if message.status == "sent":
+            sent[message.step_id] += 1
+        elif message.status == "skipped":
+            skipped[message.step_id] += 1
+        elif message.status == "sent_unconfirmed":
+            unconfirmed[message.step_id] += 1
     failed = Counter(
-        str((t.get("detail") or {}).get("step_id"))
-        for t in results.get("trace") or ()
-        if t.get("kind") == "step_failed" and t.get("journey_id") == journey_id
+        t.detail.step_id
+        for t in results.trace
+        if isinstance(t, StepFailedTrace) and t.journey_id == journey_id
     )
     return StepCounts(
         entered,
@@ -388,97 +390,8 @@ _DEFS = (
     'orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#94a3b8"/></marker></defs>'
 )
 
-#: Styles for the diagram (the report inlines them once; ``journey_svg`` output relies on them).
-CSS = """
-svg.diagram { font-family: inherit; }
-svg.diagram .edge { fill: none; stroke: #94a3b8; stroke-width: 1.5; }
-svg.diagram .note-edge { stroke-dasharray: 3 3; }
-svg.diagram .join { fill: #94a3b8; }
-svg.diagram .t { font-size: 12px; text-anchor: middle; fill: #0f172a; }
-svg.diagram .sub { font-size: 10.5px; text-anchor: middle; fill: #64748b;
-  font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-svg.diagram .stats { font-size: 10.5px; text-anchor: middle; fill: #475569; font-weight: 600; }
-svg.diagram .shape { stroke-width: 1.5; }
-svg.diagram .n-trigger .shape { fill: #312e81; stroke: #312e81; }
-svg.diagram .n-trigger .t { fill: #fff; font-weight: 600; }
-svg.diagram .n-end .shape { fill: #1e293b; stroke: #1e293b; }
-svg.diagram .n-end .t { fill: #fff; font-weight: 600; }
-svg.diagram .n-exit .shape { fill: #fef2f2; stroke: #ef4444; }
-svg.diagram .n-exit .t { fill: #991b1b; }
-svg.diagram .n-note .shape { fill: #fff; stroke: #ef4444; stroke-dasharray: 4 3; }
-svg.diagram .n-note .t { fill: #991b1b; font-size: 11px; }
-svg.diagram .n-send .shape { fill: #eff6ff; stroke: #3b82f6; }
-svg.diagram .n-send[data-channel="sms"] .shape { fill: #ecfdf5; stroke: #10b981; }
-svg.diagram .chip-email { fill: #3b82f6; }
-svg.diagram .chip-sms { fill: #10b981; }
-svg.diagram .n-wait .shape { fill: #f8fafc; stroke: #cbd5e1; }
-svg.diagram .n-wait .t { fill: #475569; }
-svg.diagram .n-if .shape { fill: #fffbeb; stroke: #f59e0b; }
-svg.diagram .n-wait_for .shape { fill: #fff7ed; stroke: #f97316; }
-svg.diagram .n-split .shape { fill: #f5f3ff; stroke: #8b5cf6; }
-svg.diagram .n-tag .shape, svg.diagram .n-set .shape, svg.diagram .n-emit .shape {
-  fill: #fdf4ff; stroke: #c026d3; }
-svg.diagram .badge rect { fill: #0f172a; stroke: #fff; stroke-width: 1.5; }
-svg.diagram .badge text { font-size: 10.5px; fill: #fff; text-anchor: middle; font-weight: 700; }
-svg.diagram .edge-label rect { fill: #fff; stroke: #cbd5e1; }
-svg.diagram .edge-label text { font-size: 11px; fill: #334155; text-anchor: middle; }
-svg.diagram .fails { font-size: 10.5px; text-anchor: middle; fill: #b91c1c; font-weight: 700; }
-svg.diagram .failing .shape { stroke: #dc2626; stroke-width: 2.5; }
-svg.diagram .unconfirmed .shape { stroke: #d97706; stroke-width: 2.5; stroke-dasharray: 5 3; }
-"""
-
 # --------------------------------------------------------------------------- text
 
 
-def _char_width(char: str) -> float:
-    if unicodedata.east_asian_width(char) in ("W", "F"):
-        return 1.0
-    if char in "il.,:;'|!()[] ":
-        return 0.34
-    if char.isupper() or char in "mwMW%@":
-        return 0.78
-    return 0.6
-
-
-def text_width(text: str, size: float) -> float:
-    return sum(_char_width(c) for c in text) * size
-
-
 def _wrap(text: str, width: float, size: float) -> list[str]:
-    """Greedy word wrap to ``width`` pixels (estimated), at most MAX_LINES lines (… when cut)."""
-    words: list[str] = []
-    for token in text.split():
-        rest = token
-        while text_width(rest, size) > width:  # a word too long for a line is cut
-            cut = len(rest)
-            while cut > 1 and text_width(rest[:cut], size) > width:
-                cut -= 1
-            words.append(rest[:cut])
-            rest = rest[cut:]
-        words.append(rest)
-    lines: list[str] = []
-    for word in words:
-        if lines and text_width(f"{lines[-1]} {word}", size) <= width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    if len(lines) > MAX_LINES:
-        last = lines[MAX_LINES - 1]
-        while last and text_width(last + " …", size) > width:
-            last = last[:-1]
-        lines = [*lines[: MAX_LINES - 1], last.rstrip() + " …"]
-    return lines or [""]
-
-
-def _n(value: float) -> str:
-    """A coordinate, rounded to 0.1 and printed the same way every time."""
-    text = f"{round(value, 1):.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def _a(text: str) -> str:
-    return html.escape(text, quote=True)
+    return wrap(text, width, size, MAX_LINES)

@@ -13,12 +13,28 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, TextIO, assert_never
 
 from touchpoint.engine.kpi import FUNNEL
 from touchpoint.journey.model import IfStep, Journey, SendStep, SplitStep, WaitForStep
 from touchpoint.journey.steps import Node, resolve, walk
 from touchpoint.journey.types import CHANNELS
+from touchpoint.local.results import (
+    AnyTrace,
+    ConvertedTrace,
+    DeferralTrace,
+    EntryTrace,
+    Execution,
+    ExitedTrace,
+    Faults,
+    OperationTrace,
+    ReconciledTrace,
+    SendTrace,
+    SimulationResults,
+    SnsSms,
+    StepFailedTrace,
+    UnsubscribedTrace,
+)
 from touchpoint.logs import redact
 from touchpoint.metrics import channel_key, rate
 
@@ -116,25 +132,24 @@ def _cause(cause: object) -> tuple[str | None, str]:
     return None, cause.strip()
 
 
-def failure(entry: Mapping[str, Any]) -> Failure:
+def failure(entry: StepFailedTrace) -> Failure:
     """One ``step_failed`` trace entry (detail: step_id, error, cause, channel for sends)."""
-    detail = entry.get("detail") or {}
-    kind, message = _cause(detail.get("cause"))
-    channel = detail.get("channel")
+    detail = entry.detail
+    kind, message = _cause(detail.cause)
     return Failure(
-        str(entry.get("user_id", "")),
-        str(entry.get("journey_id") or ""),
-        str(detail.get("step_id", "")),
-        str(entry.get("at", "")),
-        str(detail.get("error") or kind or "error"),
+        entry.user_id,
+        entry.journey_id or "",
+        detail.step_id,
+        entry.at,
+        detail.error or kind or "error",
         redact(message),
-        str(channel) if channel else None,
+        detail.channel or None,
     )
 
 
-def failures(results: Mapping[str, Any]) -> list[Failure]:
+def failures(results: SimulationResults) -> list[Failure]:
     """Every failed step of the run, in trace (time) order."""
-    return [failure(t) for t in results.get("trace") or () if t.get("kind") == "step_failed"]
+    return [failure(t) for t in results.trace if isinstance(t, StepFailedTrace)]
 
 
 def top_reasons(found: Sequence[Failure]) -> list[tuple[int, str, str]]:
@@ -181,111 +196,104 @@ def _failure_lines(
     return lines
 
 
-def summary(results: Mapping[str, Any], journeys: Mapping[str, Journey]) -> str:
+def summary(results: SimulationResults, journeys: Mapping[str, Journey]) -> str:
     lines: list[str] = []
-    scenario = results["scenario"]
+    scenario = results.scenario
     by_journey: dict[str, list[Failure]] = {}
     for failure in failures(results):
         by_journey.setdefault(failure.journey_id, []).append(failure)
     lines.append(
-        f"Simulated {scenario.get('start_local', scenario['start'])[:16].replace('T', ' ')} → "
-        f"{scenario.get('end_local', scenario['end'])[:16].replace('T', ' ')}"
-        f"{scenario.get('start_local', '')[19:]}: {_n(scenario['users'])} users, "
-        f"{len(scenario['journeys'])} journeys, seed {scenario['seed']}"
+        f"Simulated {scenario.start_local[:16].replace('T', ' ')} → "
+        f"{scenario.end_local[:16].replace('T', ' ')}"
+        f"{scenario.start_local[19:]}: {_n(scenario.users)} users, "
+        f"{len(scenario.journeys)} journeys, seed {scenario.seed}"
     )
-    for journey_id, report in results["journeys"].items():
-        counts = report["kpis"]["counts"]
+    for journey_id, report in results.journeys.items():
+        counts = report.kpis.counts
         journey = journeys.get(journey_id)
         lines.append("")
-        lines.append(f"{journey_id}  {journey.name if journey else report.get('name', '')}")
+        lines.append(f"{journey_id}  {journey.name if journey else report.name}")
         funnel = " → ".join(f"{stage} {_n(counts.get(stage, 0))}" for stage in FUNNEL)
         held = counts.get("held_out", 0)
         lines.append(f"  {funnel}" + (f"  (held out {_n(held)})" if held else ""))
         skipped = counts.get("skipped", 0)
         if skipped:
             lines.append(f"  skipped {_n(skipped)}")
-        lines += _failure_lines(counts, report["kpis"].get("rates") or {}, by_journey.get(journey_id, []))
-        for kpi, judged in report["kpis"]["targets"].items():
-            value = judged.get("value")
+        lines += _failure_lines(counts, report.kpis.rates, by_journey.get(journey_id, []))
+        for kpi, judged in report.kpis.targets.items():
+            value = judged.value
             shown = _n(int(value)) if kpi in FUNNEL and value is not None else _pct(value)
+            bounds = {"target": judged.target, "floor": judged.floor, "ceiling": judged.ceiling}
             parts = [
-                f"{name} {_pct(judged[name]) if kpi not in FUNNEL else _n(judged[name])}"
-                for name in ("target", "floor", "ceiling")
-                if judged.get(name) is not None
+                f"{name} {_pct(bound) if kpi not in FUNNEL else _n(bound)}"
+                for name, bound in bounds.items()
+                if bound is not None
             ]
-            mark = (
-                NO_DATA
-                if value is None
-                else NOT_OK
-                if judged.get("breached") or judged.get("met") is False
-                else OK
-            )
-            lines.append(f"  {mark} {kpi} {shown}  ({', '.join(parts)}; sample {_n(judged.get('sample'))})")
-        goal = report.get("goal")
+            mark = NO_DATA if value is None else NOT_OK if judged.breached or judged.met is False else OK
+            lines.append(f"  {mark} {kpi} {shown}  ({', '.join(parts)}; sample {_n(judged.sample)})")
+        goal = report.goal
         if goal:
-            mark = NO_DATA if goal.get("met") is None else OK if goal["met"] else NOT_OK
+            mark = NO_DATA if goal.met is None else OK if goal.met else NOT_OK
             text = (
-                f"  {mark} goal: {goal['event']} within {goal['within']}: {_pct(goal.get('actual'))} of "
-                f"{_n(goal.get('entered'))} (target {_pct(goal['target'])}"
+                f"  {mark} goal: {goal.event} within {goal.within}: {_pct(goal.actual)} of "
+                f"{_n(goal.entered)} (target {_pct(goal.target)}"
             )
-            text += f", baseline {_pct(goal['baseline'])})" if goal.get("baseline") is not None else ")"
-            if goal.get("holdout_actual") is not None:
-                lift = goal.get("lift")
+            text += f", baseline {_pct(goal.baseline)})" if goal.baseline is not None else ")"
+            if goal.holdout_actual is not None:
+                lift = goal.lift
                 text += (
-                    f"; holdout {_pct(goal['holdout_actual'])} of {_n(goal['holdout_entered'])}, lift "
+                    f"; holdout {_pct(goal.holdout_actual)} of {_n(goal.holdout_entered)}, lift "
                     f"{'+' if lift and lift >= 0 else ''}{(lift or 0) * 100:.1f} pts"
                 )
             lines.append(text)
-        for alert in (a for a in results.get("alerts", []) if a["journey_id"] == journey_id):
-            where = "below floor" if alert["condition"] == "below_floor" else "above ceiling"
-            show = _n if alert["kpi"] in FUNNEL else _pct
-            bound = f"{where} {show(alert['threshold'])}"
+        for alert in (a for a in results.alerts if a.journey_id == journey_id):
+            where = "below floor" if alert.condition == "below_floor" else "above ceiling"
+            show = _n if alert.kpi in FUNNEL else _pct
+            bound = f"{where} {show(alert.threshold)}"
             lines.append(
-                f"  ⚠ {alert['at'][:10]} {alert['kpi']} {alert['status']} ({bound}: "
-                f"{show(alert['value'])}, sample {_n(alert['sample'])}, {alert['period']})"
+                f"  ⚠ {alert.at[:10]} {alert.kpi} {alert.status} ({bound}: "
+                f"{show(alert.value)}, sample {_n(alert.sample)}, {alert.period})"
             )
-    aws = results["aws"]
+    aws = results.aws
     lines.append("")
     lines.append(
-        f"AWS: {_n(aws['state_transitions'])} state transitions · {_n(aws['lambda_invocations'])} Lambda "
-        f"invocations · {_n(aws['dynamodb_requests'])} DynamoDB requests · {_n(aws['ses_messages'])} "
-        f"emails · {_n(aws['sms_messages'])} SMS · {_n(aws['events_put'])} events"
+        f"AWS: {_n(aws.state_transitions)} state transitions · {_n(aws.lambda_invocations)} Lambda "
+        f"invocations · {_n(aws.dynamodb_requests)} DynamoDB requests · {_n(aws.ses_messages)} "
+        f"emails · {_n(aws.sms_messages)} SMS · {_n(aws.events_put)} events"
     )
-    parts = aws.get("cost_usd", {})
-    messages = parts.get("ses", 0.0) + parts.get("sms", 0.0)
+    cost = aws.cost_usd
+    messages = cost.ses + cost.sms
     lines.append(
-        f"Estimated AWS cost: ${aws['estimated_cost_usd']:.4f} "
-        f"(engine ${aws['estimated_cost_usd'] - messages:.4f}, email ${parts.get('ses', 0.0):.4f}, "
-        f"SMS ${parts.get('sms', 0.0):.4f}), ${aws['cost_per_1000_user_journeys_usd']:.4f} per 1,000 "
+        f"Estimated AWS cost: ${aws.estimated_cost_usd:.4f} "
+        f"(engine ${aws.estimated_cost_usd - messages:.4f}, email ${cost.ses:.4f}, "
+        f"SMS ${cost.sms:.4f}), ${aws.cost_per_1000_user_journeys_usd:.4f} per 1,000 "
         "user-journeys (prices: touchpoint/local/pricing.py)"
     )
-    lines += [f"Note: {p['note']}" for p in results.get("providers", {}).values() if p.get("note")]
-    if "faults" in results:
-        lines += _fault_lines(results["faults"])
-    if results["rejected_events"]:
-        lines.append(f"Rejected events: {len(results['rejected_events'])} (see --json)")
+    sms = results.providers.sms
+    lines += [f"Note: {sms.note}"] if isinstance(sms, SnsSms) else []
+    if results.faults is not None:
+        lines += _fault_lines(results.faults)
+    if results.rejected_events:
+        lines.append(f"Rejected events: {len(results.rejected_events)} (see --json)")
     return "\n".join(lines) + "\n"
 
 
-def _fault_lines(report: Mapping[str, Any]) -> list[str]:
+def _fault_lines(report: Faults) -> list[str]:
     """What the rehearsed faults did, and what the engine made of them (docs/simulation.md#faults)."""
-    injected = ", ".join(
-        f"{name.replace('_', ' ')} {_n(count)}" for name, count in report["injected"].items()
-    )
-    retried = report["retried"]
-    act_on = report["act_on"]
-    todo = [f"{name.replace('_', ' ')} {_n(count)}" for name, count in act_on.items() if count]
-    in_flight = int(report.get("unconfirmed_in_flight", 0))
+    injected = ", ".join(f"{name.replace('_', ' ')} {_n(count)}" for name, count in report.injected.items())
+    retried = report.retried
+    todo = [f"{name.replace('_', ' ')} {_n(count)}" for name, count in report.act_on if count]
+    in_flight = report.unconfirmed_in_flight
     return [
         "",
-        f"Faults: {' · '.join(report['faults'])}",
+        f"Faults: {' · '.join(report.faults)}",
         f"  injected: {injected or 'nothing yet'}",
-        f"  retried: {_n(retried['step_attempts'])} step attempts, {_n(retried['sqs_records'])} SQS records, "
-        f"{_n(retried['scheduled_invocations'])} scheduled invocations · deferred {_n(report['deferred'])}"
-        f" · fell back {_n(report['fell_back'])}",
-        f"  unconfirmed {_n(report['unconfirmed'])}, reconciled {_n(report['reconciled'])}"
+        f"  retried: {_n(retried.step_attempts)} step attempts, {_n(retried.sqs_records)} SQS records, "
+        f"{_n(retried.scheduled_invocations)} scheduled invocations · deferred {_n(report.deferred)}"
+        f" · fell back {_n(report.fell_back)}",
+        f"  unconfirmed {_n(report.unconfirmed)}, reconciled {_n(report.reconciled)}"
         + (f", in flight at the end {_n(in_flight)}" if in_flight else "")
-        + f" · dead letters {_n(len(report['dead_letters']))}",
+        + f" · dead letters {_n(len(report.dead_letters))}",
         f"  {NOT_OK} act on: {', '.join(todo)}"
         if todo
         else f"  {OK} nothing to act on: no failed step, every unconfirmed send reconciled, no dead letter",
@@ -362,38 +370,36 @@ def _utc(at: str) -> str:
     return at[:16].replace("T", " ") + " UTC"
 
 
-def _failed_note(execution: Mapping[str, Any], found: Sequence[Failure]) -> str:
+def _failed_note(execution: Execution, found: Sequence[Failure]) -> str:
     """What the status line must add when a step of this run failed: the Task's Catch recorded
     it and the run went on, so the status alone (SUCCEEDED) would say all went well."""
-    start, end = str(execution.get("entered_at") or ""), execution.get("ended_at")
-    steps = list(
-        dict.fromkeys(f.step_id for f in found if start <= f.at and (end is None or f.at <= str(end)))
-    )
+    start, end = execution.entered_at, execution.ended_at
+    steps = list(dict.fromkeys(f.step_id for f in found if start <= f.at and (end is None or f.at <= end)))
     if not steps:
         return ""
     if len(steps) == 1:
         which = f"step {steps[0]} failed"
     else:
         which = f"{len(steps)} steps failed ({', '.join(steps)})"
-    going = "went on" if execution.get("status") != "RUNNING" else "goes on"
+    going = "went on" if execution.status != "RUNNING" else "goes on"
     return f" — but {which}: caught and recorded, the journey {going} without it (docs/decisions.md D6)"
 
 
 def why(
-    results: Mapping[str, Any], journeys: Mapping[str, Journey], user_id: str, journey_id: str | None
+    results: SimulationResults, journeys: Mapping[str, Journey], user_id: str, journey_id: str | None
 ) -> str:
     trace = [
         t
-        for t in results.get("trace", [])
-        if t["user_id"] == user_id and (journey_id is None or t["journey_id"] == journey_id)
+        for t in results.trace
+        if t.user_id == user_id and (journey_id is None or t.journey_id == journey_id)
     ]
     executions = [
         e
-        for e in results["executions"]
-        if e["user_id"] == user_id and (journey_id is None or e["journey_id"] == journey_id)
+        for e in results.executions
+        if e.user_id == user_id and (journey_id is None or e.journey_id == journey_id)
     ]
-    seen = {t["journey_id"] for t in trace if t["journey_id"]} | {e["journey_id"] for e in executions}
-    if not seen and user_id not in results["scenario"].get("scripted_users", []):
+    seen = {t.journey_id for t in trace if t.journey_id} | {e.journey_id for e in executions}
+    if not seen and user_id not in results.scenario.scripted_users:
         return (
             f"{user_id}: nothing in this simulation — not one of its users, or no journey was ever "
             "triggered for them (synthetic users are u00000, u00001, …)\n"
@@ -402,61 +408,20 @@ def why(
     for jid in sorted(seen):
         lines.append("")
         lines.append(f"{jid}")
-        for entry in (t for t in trace if t["journey_id"] == jid):
-            detail = entry["detail"]
-            at = _utc(entry["at"])
-            match entry["kind"]:
-                case "entry":
-                    if detail.get("entered"):
-                        held = " (held out: measured, sent nothing)" if detail.get("holdout") else ""
-                        lines.append(f"  {at}  entered ({detail.get('trigger')}){held}")
-                    else:
-                        reason = _reason(detail.get("reason"))
-                        lines.append(f"  {at}  did not enter ({detail.get('trigger')}): {reason}")
-                case "deferral":
-                    lines.append(
-                        f"  {at}  {detail.get('step_id')}: deferred — {_reason(detail.get('reason'))}"
-                        + (f", until {_utc(detail['until'])}" if detail.get("until") else "")
-                    )
-                case "send":
-                    what = (
-                        f"{detail.get('step_id')}: sent {detail.get('channel')} "
-                        f"{detail.get('template_file') or detail.get('template')}"
-                    )
-                    if detail.get("status") == "sent" and detail.get("reason") == "reconciled":
-                        lines.append(f"  {at}  {what} — {RECONCILED}")
-                    elif detail.get("status") == "sent":
-                        extra = f", {detail['segments']} segment(s)" if detail.get("segments") else ""
-                        lines.append(f"  {at}  {what}{extra}")
-                    elif detail.get("status") == "sent_unconfirmed":
-                        lines.append(f"  {at}  {what}, {UNCONFIRMED}")
-                    else:
-                        lines.append(
-                            f"  {at}  {detail.get('step_id')}: skipped — {_reason(detail.get('reason'))}"
-                        )
-                case "step_failed":
-                    failed = failure(entry)
-                    lines.append(f"  {at}  {failed.step_id}: failed — {failed.reason}")
-                case "exited":
-                    lines.append(f"  {at}  left the journey: {detail.get('reason')}")
-                case "converted":
-                    lines.append(f"  {at}  converted (the goal happened)")
-                case "unsubscribed":
-                    lines.append(f"  {at}  unsubscribed ({detail.get('channel')})")
-                case kind:
-                    lines.append(f"  {at}  {kind}: {redact(str(detail))}")
+        for entry in (t for t in trace if t.journey_id == jid):
+            lines.append(f"  {_utc(entry.at)}  {_told(entry)}")
         journey = journeys.get(jid)
-        failed_here = [failure(t) for t in trace if t["journey_id"] == jid and t["kind"] == "step_failed"]
-        for execution in (e for e in executions if e["journey_id"] == jid):
-            lines.append(f"  path: {' → '.join(execution['path']) or '(none)'}")
+        failed_here = [failure(t) for t in trace if t.journey_id == jid and isinstance(t, StepFailedTrace)]
+        for execution in (e for e in executions if e.journey_id == jid):
+            lines.append(f"  path: {' → '.join(execution.path) or '(none)'}")
             if journey is not None:
-                lines += [f"  branch {b}" for b in branches_taken(journey, execution["path"])]
+                lines += [f"  branch {b}" for b in branches_taken(journey, execution.path)]
             lines.append(
-                f"  status: {execution['status']}"
-                + (f" ({execution['exit_reason']})" if execution.get("exit_reason") else "")
+                f"  status: {execution.status}"
+                + (f" ({execution.exit_reason})" if execution.exit_reason else "")
                 + _failed_note(execution, failed_here)
             )
-    never = [j for j in results["scenario"]["journeys"] if j not in seen and journey_id in (None, j)]
+    never = [j for j in results.scenario.journeys if j not in seen and journey_id in (None, j)]
     if never:
         lines.append("")
         lines.append(
@@ -464,3 +429,38 @@ def why(
             "or date trigger ran while they were outside the audience (runs record only the audience)."
         )
     return "\n".join(lines) + "\n"
+
+
+def _told(entry: AnyTrace) -> str:
+    """One trace entry of ``why``, in words."""
+    match entry:
+        case EntryTrace(detail=detail):
+            if detail.entered:
+                held = " (held out: measured, sent nothing)" if detail.holdout else ""
+                return f"entered ({detail.trigger}){held}"
+            return f"did not enter ({detail.trigger}): {_reason(detail.reason)}"
+        case DeferralTrace(detail=detail):
+            until = f", until {_utc(detail.until)}" if detail.until else ""
+            return f"{detail.step_id}: deferred — {_reason(detail.reason)}{until}"
+        case SendTrace(detail=detail):
+            what = f"{detail.step_id}: sent {detail.channel} {detail.template_file or detail.template}"
+            if detail.status == "sent" and detail.reason == "reconciled":
+                return f"{what} — {RECONCILED}"
+            if detail.status == "sent":
+                return what + (f", {detail.segments} segment(s)" if detail.segments else "")
+            if detail.status == "sent_unconfirmed":
+                return f"{what}, {UNCONFIRMED}"
+            return f"{detail.step_id}: skipped — {_reason(detail.reason)}"
+        case StepFailedTrace():
+            failed = failure(entry)
+            return f"{failed.step_id}: failed — {failed.reason}"
+        case ExitedTrace(detail=detail):
+            return f"left the journey: {detail.reason}"
+        case ConvertedTrace():
+            return "converted (the goal happened)"
+        case UnsubscribedTrace(detail=detail):
+            return f"unsubscribed ({detail.channel})"
+        case ReconciledTrace() | OperationTrace():
+            return f"{entry.kind}: {redact(str(entry.detail.model_dump()))}"
+        case _:
+            assert_never(entry)

@@ -25,13 +25,19 @@ from touchpoint.engine.kpi import (
 )
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.local import pricing
+from touchpoint.local.results import SimulationResults
 from touchpoint.local.simulator.world import World
 from touchpoint.registry import RegistryEntry
 
 SNS_NOTE = "SMS through SNS reports no delivery: sms delivered and bounced counts stay 0"
 
 
-def assemble_results(world: World) -> dict[str, Any]:
+def assemble_results(world: World) -> SimulationResults:
+    """The run's results in the typed contract: a renamed or missing key fails here, at once."""
+    return SimulationResults.model_validate(_document(world))
+
+
+def _document(world: World) -> dict[str, Any]:
     scenario, cloud, seen = world.scenario, world.cloud, world.seen
     executions = _executions(world)
     rejected = _rejected(world)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from touchpoint import registry as registry_module
 from touchpoint.journey.model import Journey
 from touchpoint.local.clock import VirtualClock
 from touchpoint.local.cloud import LocalCloud, local_settings
 from touchpoint.local.faults import Injector
+from touchpoint.local.results import SimulationResults
 from touchpoint.local.scenario import Scenario
 from touchpoint.local.simulator.loop import Progress, run_clock
 from touchpoint.local.simulator.observe import Observer
@@ -29,7 +29,7 @@ class Simulation:
         self.scenario, self.base, self.progress = scenario, base, progress
         self.journeys: dict[str, Journey] = {}
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> SimulationResults:
         """Build the world, schedule what happens in it, let the clock run, and measure."""
         scenario = self.scenario
         with tempfile.TemporaryDirectory(prefix="touchpoint-sim-") as tmp:
