@@ -69,7 +69,7 @@ class Window(BaseModel):
 
 
 class SendRequest(BaseModel):
-    """The Payload of a compiled send Task (touchpoint/compiler/lower.py), plus what a wake-up adds."""
+    """The Payload of a compiled send Task (touchpoint/compiler/kinds/send.py), plus what a wake-up adds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     token: str
