@@ -16,7 +16,8 @@ from touchpoint.aws.failures import describe, retryable
 from touchpoint.clock import process_clock
 from touchpoint.engine.privacy import Privacy, PrivacyRequest
 from touchpoint.engine.privacy import run as privacy_run
-from touchpoint.engine.trigger import ACTION, TriggerEval
+from touchpoint.engine.trigger import TriggerEval
+from touchpoint.engine.trigger.actions import ACTION
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
 

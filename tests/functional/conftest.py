@@ -23,7 +23,8 @@ from touchpoint.aws.services import StepFunctionsExecutions
 from touchpoint.aws.state import DynamoStorage
 from touchpoint.aws.tables import create_tables
 from touchpoint.engine.send import Sender, SendRequest
-from touchpoint.engine.trigger import Outcome, TriggerEval
+from touchpoint.engine.trigger import TriggerEval
+from touchpoint.engine.trigger.actions import Outcome
 from touchpoint.local import strict
 from touchpoint.settings import Settings
 from touchpoint.state.repository import StateRepository

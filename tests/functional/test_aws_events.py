@@ -19,7 +19,8 @@ from tests.functional.conftest import World, lambda_context, sqs_event
 from touchpoint import routing
 from touchpoint.aws.kpis import DynamoKpis
 from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.engine.kpi import PERIOD_ALL, totals
+from touchpoint.engine.kpi.rates import totals
+from touchpoint.engine.kpi.values import PERIOD_ALL
 from touchpoint.engine.ports import MessageRecord
 from touchpoint.local import moto_bridge
 from touchpoint.profiles import Profile, contact_digest

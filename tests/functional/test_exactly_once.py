@@ -21,7 +21,7 @@ from touchpoint.aws import wiring
 from touchpoint.aws.messaging import EndUserMessagingSms, SesEmail
 from touchpoint.aws.profiles import DynamoProfiles
 from touchpoint.channels import tags
-from touchpoint.engine.kpi import plan_for
+from touchpoint.engine.kpi.counting import plan_for
 from touchpoint.engine.send import SendRequest
 from touchpoint.errors import SendAmbiguous, TransientError
 from touchpoint.profiles import Profile, contact_digest
@@ -253,7 +253,7 @@ def test_every_send_carries_its_tags_in_ses_s_charset(world: World) -> None:
 
 
 def plan_for_event(event: dict[str, Any]) -> Any:
-    from touchpoint.engine.kpi import JourneyInput
+    from touchpoint.engine.kpi.values import JourneyInput
 
     detail = event["detail"]
     occurred = dt.datetime.fromisoformat(detail["occurred_at"].replace("Z", "+00:00"))

@@ -18,7 +18,8 @@ from touchpoint import contract, metrics
 from touchpoint.aws import wiring
 from touchpoint.aws.tables import KPIS, create_table
 from touchpoint.clock import iso
-from touchpoint.engine.kpi import KpiRollup, compute_rates
+from touchpoint.engine.kpi import KpiRollup
+from touchpoint.engine.kpi.rates import compute_rates
 from touchpoint.routing import SMS_STATUS
 from touchpoint.settings import Settings
 

@@ -24,7 +24,7 @@ from touchpoint.aws.dynamo import from_item
 from touchpoint.aws.kpis import TRANSACTION_ITEMS, DynamoKpis
 from touchpoint.aws.once import PowertoolsOnce
 from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.engine.kpi import NONE, PERIOD_ALL, Cell, Marker
+from touchpoint.engine.kpi.values import NONE, PERIOD_ALL, Cell, Marker
 from touchpoint.errors import TransientError
 from touchpoint.events import ConsentChange, Event, EventDetail, ProfilePatch, TagPatch
 from touchpoint.local.memory.kpis import MemoryKpis

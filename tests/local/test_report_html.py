@@ -30,7 +30,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import JOURNEYS
-from touchpoint.engine.kpi import FUNNEL
+from touchpoint.engine.kpi.rates import FUNNEL
 from touchpoint.journey.loader import load_project
 from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import resolve, walk

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from touchpoint.cli import main
-from touchpoint.engine.kpi import FUNNEL
+from touchpoint.engine.kpi.rates import FUNNEL
 from touchpoint.local.results import SimulationResults
 from touchpoint.local.scenario import load_scenario
 from touchpoint.local.simulator import Simulation, world

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from touchpoint import wire
 from touchpoint.conditions import evaluate, matches_where
-from touchpoint.engine.trigger import CONDITION, WHERE
+from touchpoint.engine.trigger.actions import CONDITION, WHERE
 from touchpoint.events import Event, Feedback, Rejected, parse_envelope
 from touchpoint.journey.model import Condition
 from touchpoint.profiles import Profile, mutations_for, refusal

@@ -11,7 +11,8 @@ import pytest
 
 from tests.reliability.conftest import Figures
 from tests.reliability.simulate import START, Ran, run, scenario
-from touchpoint.engine.trigger import StepAction, TriggerEval
+from touchpoint.engine.trigger import TriggerEval
+from touchpoint.engine.trigger.actions import StepAction
 
 PAUSED = ("cart-abandonment", "b2b-whitepaper")
 PAUSE, RESUME, STOP = (

@@ -41,16 +41,9 @@ from touchpoint.aws.dynamo import THROTTLING, code
 from touchpoint.aws.failures import REFUSED_DATA
 from touchpoint.aws.tables import TTL_ATTRIBUTE
 from touchpoint.clock import pause
-from touchpoint.engine.kpi import (
-    Alert,
-    Cell,
-    Marker,
-    MetricBlob,
-    alert_body,
-    alert_event,
-    alert_subject,
-    send_steps_of,
-)
+from touchpoint.engine.kpi.alerts import alert_body, alert_event, alert_subject
+from touchpoint.engine.kpi.parsing import send_steps_of
+from touchpoint.engine.kpi.values import Alert, Cell, Marker, MetricBlob
 from touchpoint.errors import TransientError, Unstorable
 from touchpoint.journey.model import Journey
 from touchpoint.journey.source import SourceError, read_source

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from touchpoint.clock import Clock, iso
 from touchpoint.engine.ports import ErasureStatePort, ExecutionsPort, ProfilesPort, WakeupsPort
-from touchpoint.engine.trigger import date_keys
+from touchpoint.engine.trigger.dates import date_keys
 from touchpoint.journey.model import DateTrigger
 from touchpoint.registry import Registry
 

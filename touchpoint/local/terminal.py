@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO, assert_never
 
-from touchpoint.engine.kpi import FUNNEL
+from touchpoint.engine.kpi.rates import FUNNEL
 from touchpoint.journey.model import IfStep, Journey, SendStep, SplitStep, WaitForStep
 from touchpoint.journey.steps import Node, resolve, walk
 from touchpoint.journey.types import CHANNELS

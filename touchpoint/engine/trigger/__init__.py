@@ -12,35 +12,6 @@ state machines ask), ``service`` (``TriggerEval``: the dispatch)."""
 
 from __future__ import annotations
 
-from touchpoint.engine.trigger.actions import (
-    ACTION,
-    CONDITION,
-    WHERE,
-    Action,
-    DatesAction,
-    EvaluateAction,
-    NextTimeAction,
-    Outcome,
-    RegisterWaitAction,
-    ScheduleAction,
-    StepAction,
-)
-from touchpoint.engine.trigger.dates import date_keys, due_local_days
 from touchpoint.engine.trigger.service import TriggerEval
 
-__all__ = [
-    "ACTION",
-    "CONDITION",
-    "WHERE",
-    "Action",
-    "DatesAction",
-    "EvaluateAction",
-    "NextTimeAction",
-    "Outcome",
-    "RegisterWaitAction",
-    "ScheduleAction",
-    "StepAction",
-    "TriggerEval",
-    "date_keys",
-    "due_local_days",
-]
+__all__ = ["TriggerEval"]

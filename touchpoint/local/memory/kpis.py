@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from touchpoint.aws.dynamo import to_item
 from touchpoint.aws.kpis import DynamoKpis, _epoch
 from touchpoint.aws.tables import TTL_ATTRIBUTE
-from touchpoint.engine.kpi import Cell, Marker
+from touchpoint.engine.kpi.values import Cell, Marker
 from touchpoint.errors import Unstorable
 from touchpoint.local.memory.store import Item, Table, number
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from touchpoint.compiler.graph import trigger_text
-from touchpoint.engine.kpi import FUNNEL
+from touchpoint.engine.kpi.rates import FUNNEL
 from touchpoint.journey.model import COUNT_KPIS, Journey
 from touchpoint.local import diagram
 from touchpoint.local.report.fmt import (

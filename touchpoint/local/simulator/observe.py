@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from touchpoint.channels import tags as message_tags
-from touchpoint.engine.kpi import KPI_ALERT
+from touchpoint.engine.kpi.values import KPI_ALERT
 from touchpoint.local.faults import Accepted
 from touchpoint.local.simulator.reactions import Reactions
 from touchpoint.local.simulator.record import Sent

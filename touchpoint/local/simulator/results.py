@@ -14,15 +14,8 @@ from typing import Any
 from touchpoint.clock import iso
 from touchpoint.compiler.lower import step_of
 from touchpoint.durations import format_duration
-from touchpoint.engine.kpi import (
-    GOAL_CONVERTED,
-    GOAL_CONVERTED_HELD_OUT,
-    PERIOD_ALL,
-    compute_rates,
-    goal_report,
-    judge,
-    totals,
-)
+from touchpoint.engine.kpi.rates import compute_rates, goal_report, judge, totals
+from touchpoint.engine.kpi.values import GOAL_CONVERTED, GOAL_CONVERTED_HELD_OUT, PERIOD_ALL
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.local import pricing
 from touchpoint.local.results import SimulationResults

@@ -11,7 +11,7 @@ from typing import Any
 
 from touchpoint.clock import iso
 from touchpoint.compiler.build import compile_journey, outputs, write
-from touchpoint.engine.trigger import date_keys
+from touchpoint.engine.trigger.dates import date_keys
 from touchpoint.journey.loader import load_project
 from touchpoint.journey.model import DateTrigger, Journey
 from touchpoint.journey.violations import Violation
