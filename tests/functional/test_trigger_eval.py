@@ -13,7 +13,8 @@ from tests.conftest import REPO
 from tests.functional.conftest import ACCOUNT, REGION, World
 from touchpoint import bucketing
 from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.engine import trigger as trigger_module
+from touchpoint.engine.trigger import schedule as schedule_module
+from touchpoint.engine.trigger.actions import ACTION
 from touchpoint.profiles import Profile
 
 
@@ -131,7 +132,7 @@ def _register_wait(world: World, user: str, step: str, execution: str, token: st
     payload = dict(definition["States"][step]["Parameters"]["Payload"])
     assert payload["where"] == {"step_id": "coupon", "journey_id": "cart-abandonment"}
     world.trigger.run(
-        trigger_module.ACTION.validate_python(
+        ACTION.validate_python(
             {
                 **{k: v for k, v in payload.items() if not k.endswith(".$")},
                 "token": token,
@@ -226,7 +227,7 @@ def test_group_priority_preempts_a_lower_priority_journey(
     world.clock.advance(days=1)  # the nurture is running in another group; make the user dormant
     make_dormant(world, "qa-dormant")
     scheduled = world.trigger.run(
-        trigger_module.ACTION.validate_python({"action": "schedule", "journey_id": "dormant-winback"})
+        ACTION.validate_python({"action": "schedule", "journey_id": "dormant-winback"})
     )
     assert scheduled["entered"] == 1  # the canary's test user enters; at 5% nobody else here does
     dormant = world.execution("qa-dormant", "dormant-winback")
@@ -282,15 +283,13 @@ def test_audience_and_canary(world: World) -> None:
 
 
 def test_schedule_runs_page_by_page_through_the_queue(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trigger_module.schedule, "SCAN_PAGE", 2)
+    monkeypatch.setattr(schedule_module, "SCAN_PAGE", 2)
     for i in range(5):
         world.register(f"u{i}")
     sent: list[dict[str, Any]] = []
     monkeypatch.setattr(world.trigger.queue, "send", sent.append)
     world.clock.current = dt.datetime(2026, 12, 5, 2, 0, tzinfo=dt.UTC)
-    first = world.trigger.run(
-        trigger_module.ACTION.validate_python({"action": "schedule", "journey_id": "d12-warmup"})
-    )
+    first = world.trigger.run(ACTION.validate_python({"action": "schedule", "journey_id": "d12-warmup"}))
     pages = 1
     while sent:
         message = sent.pop()
