@@ -4,18 +4,25 @@ callers' retries know), a condition that did not hold an answer, not an error.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import random
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, assert_never
 
 from botocore.exceptions import ClientError, ParamValidationError
 
 from touchpoint.aws.dynamo import THROTTLING, code, from_item, to_attr, to_item
+from touchpoint.clock import pause
 from touchpoint.engine.ports import Item
 from touchpoint.errors import TransientError
 from touchpoint.state.storage import Assign, Condition, Has, Is, Junction, Key, Put
 
 BATCH_GET_KEYS = 100
 BATCH_WRITE_ITEMS = 25
+#: Rounds of a batch request's unprocessed part, and the back-off between them (seconds: full
+#: jitter up to 0.05 · 2^round, at most 1 s: 1.55 s in all at worst, within any handler's timeout).
+UNPROCESSED_ROUNDS = 6
+UNPROCESSED_BACKOFF = 0.05
+UNPROCESSED_BACKOFF_CAP = 1.0
 
 
 class DynamoStorage:
@@ -46,12 +53,10 @@ class DynamoStorage:
             request: dict[str, Any] = {
                 self.table: {"Keys": wanted[start : start + BATCH_GET_KEYS], "ConsistentRead": True}
             }
-            while request:
-                response = self._aws("batch_get_item", RequestItems=request)
+            for response in self._drain("batch_get_item", request, "UnprocessedKeys"):
                 for raw in response.get("Responses", {}).get(self.table, []):
                     item = from_item(raw)
                     found[(item["pk"], item["sk"])] = item
-                request = response.get("UnprocessedKeys") or {}
         return found
 
     def put(self, item: Item, condition: Condition | None = None) -> bool:
@@ -118,8 +123,28 @@ class DynamoStorage:
     def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(requests), BATCH_WRITE_ITEMS):
             request: dict[str, Any] = {self.table: list(requests[start : start + BATCH_WRITE_ITEMS])}
-            while request:
-                request = self._aws("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
+            for _ in self._drain("batch_write_item", request, "UnprocessedItems"):
+                pass
+
+    def _drain(self, operation: str, request: dict[str, Any], leftover: str) -> Iterator[dict[str, Any]]:
+        """Each response of a batch request sent again with what DynamoDB left unprocessed (under
+        throttling it returns part of a batch instead of an error), backing off with full jitter
+        between rounds as AWS advises; still unfinished after UNPROCESSED_ROUNDS, a TransientError,
+        so the caller's own retry takes over instead of a hot loop."""
+        for attempt in range(UNPROCESSED_ROUNDS):
+            if attempt:
+                pause(
+                    random.uniform(0, min(UNPROCESSED_BACKOFF_CAP, UNPROCESSED_BACKOFF * 2 ** (attempt - 1)))
+                )
+            response = self._aws(operation, RequestItems=request)
+            yield response
+            request = response.get(leftover) or {}
+            if not request:
+                return
+        left = sum(len(v.get("Keys", v) if isinstance(v, dict) else v) for v in request.values())
+        raise TransientError(
+            f"DynamoDB {operation}: {left} left unprocessed after {UNPROCESSED_ROUNDS} rounds"
+        )
 
 
 class _Expression:
