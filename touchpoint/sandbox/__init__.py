@@ -11,7 +11,10 @@ they are never folded either. Sizes are bounded before a value is made (``bounds
 access is narrowed (``access``), and compiled templates are shared (``cache``).
 
 It relies on Jinja 3.1's code generator, ``optimizeconst`` and ``TemplateModule`` (``compiled``);
-the byte-identity tests in tests/unit/test_template_bounds.py catch a Jinja upgrade that changes them."""
+the byte-identity tests in tests/unit/test_template_bounds.py catch a Jinja upgrade that changes them.
+
+The time limit is not handed on here: each render reads ``limits.MAX_SECONDS``, so a copy here
+would be a knob that does nothing."""
 
 from touchpoint.sandbox.budget import Budget, collect, render_budget
 from touchpoint.sandbox.environment import BoundedSandbox
@@ -24,7 +27,6 @@ from touchpoint.sandbox.limits import (
     MAX_ITERATIONS,
     MAX_OUTPUT,
     MAX_RANGE,
-    MAX_SECONDS,
     MAX_VALUE,
     MAX_WIDTH,
     OVER_LIMIT,
@@ -40,7 +42,6 @@ __all__ = [
     "MAX_ITERATIONS",
     "MAX_OUTPUT",
     "MAX_RANGE",
-    "MAX_SECONDS",
     "MAX_VALUE",
     "MAX_WIDTH",
     "OVER_LIMIT",
