@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOLDEN, JOURNEYS, REPO, STATEMACHINES
-from touchpoint.cli import journey_schema, main
+from touchpoint.cli import main
+from touchpoint.cli.schema import journey_schema
 from touchpoint.local.results import results_schema
 
 

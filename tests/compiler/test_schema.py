@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import GOLDEN, JOURNEYS, REPO
-from touchpoint.cli import journey_schema
+from touchpoint.cli.schema import journey_schema
 from touchpoint.journey.source import read_source
 
 SCHEMA = json.loads(journey_schema())

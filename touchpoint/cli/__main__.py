@@ -1,0 +1,3 @@
+from touchpoint.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""Build the parser from the command modules and run the chosen one.
+
+Each module's ``register`` adds its subparsers and sets ``run`` on them, so a new command is one
+new module and one line here."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+from touchpoint.cli import journeys, operations, schema, simulation
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+COMMANDS: tuple[Register, ...] = (
+    journeys.register,
+    schema.register,
+    operations.register,
+    simulation.register,
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="touchpoint", description="Journeys as code on AWS Step Functions.")
+    sub = root.add_subparsers(dest="command", required=True)
+    for register in COMMANDS:
+        register(sub)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)

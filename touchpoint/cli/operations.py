@@ -1,0 +1,60 @@
+"""pause, resume, stop, status and privacy: the commands that act on a deployed stack."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+
+from touchpoint.aws.wiring import Clients, operations, privacy
+from touchpoint.clock import SystemClock
+from touchpoint.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, text in (
+        ("pause", "hold every send of a journey at once (users stay inside)"),
+        ("resume", "release a paused journey's held sends"),
+        ("stop", "stop a journey: skip its sends and stop every running execution"),
+        ("status", "show whether a journey is active, paused or stopped"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("journey")
+        if name != "status":
+            p.add_argument("--reason", default="", help="recorded with the change")
+        p.set_defaults(run=_operation)
+
+    p = sub.add_parser("privacy", help="export or erase one user's data (R17)")
+    p.add_argument("operation", choices=["export", "erase"])
+    p.add_argument("user_id")
+    p.set_defaults(run=_privacy)
+
+
+def _aws() -> tuple[Settings, Clients]:
+    """Settings from TOUCHPOINT_* variables and boto3's default credentials (AWS_ENDPOINT_URL for
+    LocalStack or moto server)."""
+    return Settings.from_env(), Clients()
+
+
+def _operator() -> str:
+    return os.environ.get("TOUCHPOINT_OPERATOR") or getpass.getuser()
+
+
+def _operation(args: argparse.Namespace) -> int:
+    settings, clients = _aws()
+    ops = operations(settings, clients, SystemClock())
+    if args.command == "status":
+        print(f"{args.journey}: {ops.status(args.journey)}")
+        return 0
+    action = {"pause": ops.pause, "resume": ops.resume, "stop": ops.stop}[args.command]
+    print(json.dumps(action(args.journey, _operator(), args.reason), ensure_ascii=False))
+    return 0
+
+
+def _privacy(args: argparse.Namespace) -> int:
+    settings, clients = _aws()
+    service = privacy(settings, clients, SystemClock())
+    result = service.export(args.user_id) if args.operation == "export" else service.erase(args.user_id)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0

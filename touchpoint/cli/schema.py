@@ -1,0 +1,61 @@
+"""schema: the JSON Schemas of journeys, app events and simulation results, written or drift-checked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from touchpoint.events import app_event_schema
+from touchpoint.journey.model import Journey
+from touchpoint.local.results import results_schema
+
+DEFAULT_SCHEMA = Path("docs/journey.schema.json")
+DEFAULT_EVENT_SCHEMA = Path("docs/events.schema.json")
+DEFAULT_RESULTS_SCHEMA = Path("docs/results.schema.json")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("schema", help="write the JSON Schemas of journeys, app events and simulation results")
+    p.add_argument("--out", type=Path, default=DEFAULT_SCHEMA)
+    p.add_argument("--events-out", type=Path, default=DEFAULT_EVENT_SCHEMA)
+    p.add_argument("--results-out", type=Path, default=DEFAULT_RESULTS_SCHEMA)
+    p.add_argument("--check", action="store_true", help="fail when the committed schemas are stale")
+    p.set_defaults(run=_schema)
+
+
+def journey_schema() -> str:
+    schema = Journey.model_json_schema(by_alias=True)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://touchpoint.dev/schemas/journey-v1.json",
+        **schema,
+    }
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def event_schema() -> str:
+    return json.dumps(app_event_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _schema(args: argparse.Namespace) -> int:
+    outputs = (
+        (args.out, journey_schema()),
+        (args.events_out, event_schema()),
+        (args.results_out, results_schema()),
+    )
+    if args.check:
+        stale = [
+            path for path, text in outputs if not path.exists() or path.read_text(encoding="utf-8") != text
+        ]
+        for path in stale:
+            print(f"{path} is stale: run `touchpoint schema` and commit the result", file=sys.stderr)
+        if not stale:
+            print(" and ".join(str(path) for path, _ in outputs) + " are up to date")
+        return 1 if stale else 0
+    for path, text in outputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
