@@ -9,6 +9,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from touchpoint.cli import journeys, operations, schema, simulation
+from touchpoint.cli.output import UsageError, fail
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -31,4 +32,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
-    return run(args)
+    try:
+        return run(args)
+    except UsageError as error:
+        return fail(str(error))
