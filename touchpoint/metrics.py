@@ -84,6 +84,21 @@ RATES: Final[dict[str, RateDef]] = {
 """Every rate KPI a journey may declare (touchpoint.journey.model.RATE_KPIS) is defined here."""
 
 
+#: Counters that only some channels ever report: SMS has no opens and no complaints, and its
+#: clicks are not tracked, so an SMS-only journey's open or click rate could never have data.
+CHANNELS_REPORTING: Final[dict[str, frozenset[str]]] = {
+    "opened": frozenset({"email"}),
+    "clicked": frozenset({"email"}),
+    "complained": frozenset({"email"}),
+}
+
+
+def counters_of(kpi: str) -> tuple[str, ...]:
+    """The counters a KPI is made of: a count KPI is its counter, a rate its numerator's."""
+    definition = RATES.get(kpi)
+    return (kpi,) if definition is None else definition.numerator
+
+
 def rate(counts: dict[str, float], name: str) -> tuple[float | None, float]:
     """(value, denominator) of a rate from counter totals; value None when the denominator is 0."""
     definition = RATES[name]

@@ -67,7 +67,7 @@ def test_compile_refuses_invalid_journeys(project: Path, capsys: pytest.CaptureF
     shutil.copy(GOLDEN / "invalid" / "bad-duration.yaml", project / "journeys" / "bad-duration.yaml")
     before = {p.name: p.read_text() for p in (project / "statemachines").iterdir()}
     assert main(["compile"]) == 1
-    assert "not compiled: 1 errors" in capsys.readouterr().err
+    assert "not compiled: 2 errors;" in capsys.readouterr().err
     assert {p.name: p.read_text() for p in (project / "statemachines").iterdir()} == before
 
 

@@ -5,15 +5,21 @@ review the diff like any other code change."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from tests.conftest import GOLDEN, REPO, UPDATE_GOLDENS
+from touchpoint.cli import main
+from touchpoint.cli.output import plural
 from touchpoint.compiler.build import compile_journey, outputs
 from touchpoint.journey.loader import Project, load_project
-from touchpoint.journey.model import STEP_KINDS, TRIGGER_KINDS, WaitStep
+from touchpoint.journey.model import STEP_KINDS, TRIGGER_KINDS, Journey, WaitStep
+from touchpoint.journey.source import read_source
 from touchpoint.journey.steps import resolve, walk
+from touchpoint.journey.violations import from_validation_error
 
 VALID_DIR = GOLDEN / "valid"
 INVALID_DIR = GOLDEN / "invalid"
@@ -69,3 +75,39 @@ def test_invalid_journey_gets_its_exact_messages(path: Path) -> None:
     assert actual, "an invalid journey must produce at least one message"
     if path.stem != "consent-warning":
         assert project.errors(), "every other invalid journey has at least one error"
+
+
+MULTI = [p for p in INVALID if p.stem.startswith("multi-")]
+
+
+def test_there_are_enough_files_with_several_independent_errors() -> None:
+    assert len(MULTI) >= 5
+
+
+@pytest.mark.parametrize("path", MULTI, ids=lambda p: p.stem)
+def test_an_error_the_model_refuses_does_not_hide_the_others(path: Path) -> None:
+    """One pass: beside what the model refuses, the semantic checks still report (docs/journeys.md)."""
+    source = read_source(path, str(path.relative_to(REPO)))
+    with pytest.raises(ValidationError) as refused:
+        Journey.model_validate(source.data)
+    model_only = set(from_validation_error(refused.value, source, Journey))
+    found = load_project([path], cwd=REPO).all_violations()
+    beyond = [v for v in found if v not in model_only]
+    assert model_only <= set(found)
+    assert len(beyond) >= 2, f"only the model's errors were reported: {found}"
+    assert [(v.file, v.line) for v in found] == sorted((v.file, v.line) for v in found)
+
+
+def test_validate_lists_every_file_in_line_order_with_the_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", *(str(p.relative_to(REPO)) for p in MULTI)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    expected = "".join(p.with_suffix(".expected").read_text(encoding="utf-8") for p in sorted(MULTI))
+    assert captured.err == expected
+    keys = [(f, int(n)) for f, n in (re.match(r"([^:]+):(\d+)", line).groups() for line in lines)]  # type: ignore[union-attr]
+    assert keys == sorted(keys)
+    errors = sum(": warning: " not in line for line in lines)
+    warnings = len(lines) - errors
+    assert captured.out == (
+        f"{len(MULTI)} journeys: 0 valid, {errors} errors, {plural(warnings, 'warning')}\n"
+    )

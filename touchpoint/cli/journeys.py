@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from touchpoint.cli.output import print_violations
+from touchpoint.cli.output import clip, plural, print_violations
 from touchpoint.compiler import build
 from touchpoint.compiler.graph import mermaid, trigger_text
 from touchpoint.journey.loader import Project, load_project
@@ -15,6 +15,7 @@ from touchpoint.journey.violations import Violation
 
 DEFAULT_JOURNEYS = Path("journeys")
 DEFAULT_OUT = Path("statemachines")
+SUMMARY_WIDTH = 60  # widest cell of the compile table (longer ones end in … at a word)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,7 +42,8 @@ def _validate(args: argparse.Namespace) -> int:
     errors = sum(v.severity == "error" for v in violations)
     warnings = len(violations) - errors
     valid = len(project.valid())
-    print(f"{len(project.journeys)} journeys: {valid} valid, {errors} errors, {warnings} warnings")
+    counts = f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+    print(f"{plural(len(project.journeys), 'journey')}: {valid} valid, {counts}")
     return 1 if errors or (args.strict and warnings) else 0
 
 
@@ -49,7 +51,8 @@ def _load_valid(journeys: Path) -> Project | None:
     project = load_project([journeys])
     if project.errors():
         print_violations(project.all_violations())
-        print(f"not compiled: {len(project.errors())} errors; fix them and run again", file=sys.stderr)
+        errors = plural(len(project.errors()), "error")
+        print(f"not compiled: {errors}; fix them and run again", file=sys.stderr)
         return None
     return project
 
@@ -70,16 +73,16 @@ def _compile(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        print(f"{args.out}/ is up to date ({len(compiled)} journeys)")
+        print(f"{args.out}/ is up to date ({plural(len(compiled), 'journey')})")
         return 0
     changed = build.write(args.out, files)
     _summary(compiled)
-    print(f"wrote {args.out}/: {len(files)} files, {len(changed)} changed")
+    print(f"wrote {args.out}/: {plural(len(files), 'file')}, {len(changed)} changed")
     return 0
 
 
 def _summary(compiled: list[build.Compiled]) -> None:
-    rows = [("journey", "trigger", "steps", "sends", "states", "longest path", "version")]
+    rows: list[tuple[str, ...]] = [("journey", "trigger", "steps", "sends", "states", "longest path", "version")]
     for c in compiled:
         nodes = list(walk(resolve(c.journey.steps)))
         sends = sum(n.kind == "send" for n in nodes)
@@ -94,9 +97,10 @@ def _summary(compiled: list[build.Compiled]) -> None:
                 c.version,
             )
         )
-    widths = [min(max(len(r[i]) for r in rows), 44) for i in range(len(rows[0]))]
+    rows = [tuple(clip(cell, SUMMARY_WIDTH) for cell in row) for row in rows]  # never mid-word
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell[:44].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _graph(args: argparse.Namespace) -> int:

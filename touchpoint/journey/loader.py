@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from touchpoint import templates
 from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileFile, ProfileSchema, profile_from_data
 from touchpoint.journey.model import Journey
+from touchpoint.journey.repair import stand_in
 from touchpoint.journey.source import Source, SourceError, read_source
 from touchpoint.journey.validate import Context, check_journey
 from touchpoint.journey.violations import Violation, at, from_validation_error
@@ -104,7 +105,12 @@ def load_journey(file: Path, display: str, ctx: Context) -> Loaded:
     try:
         journey = Journey.model_validate(source.data)
     except ValidationError as error:
-        return Loaded(file, display, source, None, from_validation_error(error, source, Journey))
+        found = from_validation_error(error, source, Journey)
+        partial = stand_in(source.data, error, file.stem)
+        if partial is not None:  # one pass: what the model refused must not hide the rest
+            semantic = check_journey(partial.journey, source, ctx, file.stem)
+            found += [v for v in semantic if not partial.covers(v)]
+        return Loaded(file, display, source, None, sorted(set(found)))
     return Loaded(file, display, source, journey, check_journey(journey, source, ctx, file.stem))
 
 

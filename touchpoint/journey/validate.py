@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from touchpoint import contract, durations, sandbox, templates
+from touchpoint import contract, durations, metrics, sandbox, templates
 from touchpoint.attributes import TEMPLATE_CONTEXT, ProfileSchema, is_reserved
 from touchpoint.channels import tags as message_tags
 from touchpoint.conditions import attributes_in, required_consents
@@ -59,6 +59,7 @@ def check_journey(journey: Journey, source: Source, ctx: Context, file_stem: str
         _events(journey, nodes),
         _audience(journey, nodes, ctx),
         _windows_and_kpis(journey),
+        _kpis_with_data(journey, nodes),
         _steps_against_profile(nodes, ctx),
     )
     found = [at(source, path, message, severity) for check in checks for path, message, severity in check]
@@ -382,6 +383,46 @@ def _windows_and_kpis(journey: Journey) -> Findings:
             )
         if "ceiling" in values and "target" in values and values["ceiling"] < values["target"]:
             yield (*path, "ceiling"), "ceiling is below target", "error"
+
+
+def _kpis_with_data(journey: Journey, nodes: tuple[Node, ...]) -> Findings:
+    """A KPI that can never have data reads 0% (or nothing) forever, and a floor on it alarms."""
+    channels = {n.step.send.channel for n in walk(nodes) if isinstance(n.step, SendStep)}
+    for name in journey.kpis:
+        path: JsonPath = ("kpis", name)
+        definition = metrics.RATES.get(name)
+        counters = metrics.counters_of(name)
+        if "converted" in counters and journey.goal is None:
+            yield (
+                path,
+                f"{name} can never have data: it counts goal conversions and this journey has no goal; "
+                "add goal: {event: order.placed, within: 7d} (your conversion event)",
+                "error",
+            )
+            continue
+        message = any(c in metrics.MESSAGE_COUNTERS for c in counters)
+        if message and not channels:
+            yield path, f"{name} can never have data: this journey sends no message", "error"
+            continue
+        if definition is not None and definition.channel is not None and definition.channel not in channels:
+            yield (
+                path,
+                f"{name} can never have data: this journey sends no {definition.channel}",
+                "error",
+            )
+            continue
+        for counter in counters:
+            reporting = metrics.CHANNELS_REPORTING.get(counter)
+            if message and reporting is not None and not reporting & channels:
+                only = ", ".join(sorted(channels))
+                yield (
+                    path,
+                    f"{name} can never have data: {counter} is reported for "
+                    f"{', '.join(sorted(reporting))} only, and this journey sends only {only}; "
+                    "remove it or use a KPI every channel reports (delivery_rate, conversion_rate)",
+                    "error",
+                )
+                break
 
 
 # --------------------------------------------------------------------------- templates

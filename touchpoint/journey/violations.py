@@ -50,6 +50,11 @@ def from_validation_error(error: ValidationError, source: Source, root: type[Bas
 # --------------------------------------------------------------------------- loc → path
 
 
+def data_path(loc: tuple[int | str, ...], root: type[BaseModel]) -> JsonPath:
+    """Where in the data (as written, union tags removed) a pydantic error location points."""
+    return _walk(loc, root)[0]
+
+
 def _walk(loc: tuple[int | str, ...], root: type[BaseModel]) -> tuple[JsonPath, type[BaseModel] | None]:
     """Data path of ``loc`` (tags removed) and the model that owns its last key."""
     path: list[str | int] = []

@@ -5,9 +5,9 @@ here; ``_registered`` makes mypy prove that every member implements the whole pr
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args
 
-from pydantic import Tag
+from pydantic import BaseModel, Tag
 
 from touchpoint.journey.model.base import by_key, tags
 from touchpoint.journey.model.emit import EmitStep
@@ -33,6 +33,7 @@ _Steps = (
     | Annotated[ExitStep, Tag("exit")]
 )
 STEP_KINDS: tuple[str, ...] = tags(_Steps)
+STEP_MODELS: tuple[type[BaseModel], ...] = tuple(get_args(member)[0] for member in get_args(_Steps))
 Step = Annotated[_Steps, by_key("step", STEP_KINDS)]
 
 
