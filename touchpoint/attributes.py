@@ -49,6 +49,9 @@ BUILTIN: dict[str, Attribute] = {
 }
 """Maintained by trigger_eval's profile mutations (see docs/events.md)."""
 
+#: Set on every profile when Touchpoint first sees the user, so a template may read them bare.
+ALWAYS_PRESENT = frozenset({"user_id", "created_at", "updated_at"})
+
 RESERVED = frozenset(
     {
         "user_id",

@@ -14,7 +14,7 @@ build a gigabyte, loop a billion times or recurse without end is refused with th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -131,6 +131,63 @@ def _inspect(envs: Environments, file_name: str) -> Inspection:
         if include is not None and include != file_name:
             variables |= inspect(envs, include).variables
     return Inspection(frozenset(blocks), frozenset(variables))
+
+
+#: Filters that give a missing value a replacement, and tests that ask whether it is there.
+_DEFAULTING = frozenset({"default", "d"})
+_PRESENCE = frozenset({"defined", "undefined"})
+
+
+def unguarded_reads(envs: Environments, file_name: str) -> list[tuple[str, int, str]]:
+    """``(template file, line, name)`` of every variable read that fails when the value is missing:
+    not under ``| default(…)`` and not inside ``{% if name is defined %}``. Templates render with
+    StrictUndefined, so such a read fails the send for every user without the value. Follows
+    ``{% include %}`` like :func:`inspect`."""
+    tree = envs.plain.parse(envs.source(file_name), file_name)
+    found = [(file_name, line, name) for name, line in _reads(tree, frozenset())]
+    for include in meta.find_referenced_templates(tree):
+        if include is not None and include != file_name:
+            found += unguarded_reads(envs, include)
+    return found
+
+
+def _reads(node: nodes.Node, guarded: frozenset[str]) -> Iterator[tuple[str, int]]:
+    match node:
+        case nodes.Filter(node=nodes.Name()) if node.name in _DEFAULTING:
+            for child in node.iter_child_nodes(exclude=("node",)):
+                yield from _reads(child, guarded)
+        case nodes.Test(node=nodes.Name()) if node.name in _PRESENCE:
+            return
+        case nodes.If():
+            present = guarded | _tested_present(node.test)
+            yield from _reads(node.test, guarded)
+            for child in node.body:
+                yield from _reads(child, present)
+            for child in (*node.elif_, *node.else_):  # these run when the test failed
+                yield from _reads(child, guarded)
+        case nodes.CondExpr():  # a if test else b: a runs only when the test held
+            yield from _reads(node.test, guarded)
+            yield from _reads(node.expr1, guarded | _tested_present(node.test))
+            if node.expr2 is not None:
+                yield from _reads(node.expr2, guarded)
+        case nodes.And():  # short-circuit: the right side runs only when the left held
+            yield from _reads(node.left, guarded)
+            yield from _reads(node.right, guarded | _tested_present(node.left))
+        case nodes.Name(ctx="load") if node.name not in guarded:
+            yield node.name, node.lineno
+        case _:
+            for child in node.iter_child_nodes():
+                yield from _reads(child, guarded)
+
+
+def _tested_present(test: nodes.Node) -> frozenset[str]:
+    """Names an ``if`` test proves present: ``x is defined`` (also inside ``and``)."""
+    match test:
+        case nodes.Test(node=nodes.Name(name=name)) if test.name == "defined":
+            return frozenset({name})
+        case nodes.And(left=left, right=right):
+            return _tested_present(left) | _tested_present(right)
+    return frozenset()
 
 
 # --------------------------------------------------------------------------- rendering

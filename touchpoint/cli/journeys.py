@@ -82,7 +82,8 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _summary(compiled: list[build.Compiled]) -> None:
-    rows: list[tuple[str, ...]] = [("journey", "trigger", "steps", "sends", "states", "longest path", "version")]
+    header = ("journey", "trigger", "steps", "sends", "states", "longest path", "version")
+    rows: list[tuple[str, ...]] = [header]
     for c in compiled:
         nodes = list(walk(resolve(c.journey.steps)))
         sends = sum(n.kind == "send" for n in nodes)

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 
 from touchpoint import contract, durations, metrics, sandbox, templates
-from touchpoint.attributes import TEMPLATE_CONTEXT, ProfileSchema, is_reserved
+from touchpoint.attributes import ALWAYS_PRESENT, TEMPLATE_CONTEXT, ProfileSchema, is_reserved
 from touchpoint.channels import tags as message_tags
 from touchpoint.conditions import attributes_in, required_consents
 from touchpoint.journey.model import (
@@ -432,6 +432,9 @@ def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: C
     found: list[Violation] = []
     known = set(ctx.profile.names) | set(TEMPLATE_CONTEXT) | set(ctx.envs.plain.globals)
     tdir = f"{ctx.display_dir}/{templates.TEMPLATE_DIR}"
+    present = set(ALWAYS_PRESENT)
+    if isinstance(journey.trigger, DateTrigger):  # every entrant has the date it was triggered by
+        present.add(journey.trigger.date.attribute)
     for node in walk(nodes):
         step = node.step
         if not isinstance(step, SendStep):
@@ -494,12 +497,33 @@ def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: C
                 found.append(
                     at(source, path, f'{file_name} uses "{variable}", which is not a profile attribute{hint}')
                 )
+            found += _missing_values(ctx, tdir, file_name, present)
             if channel == "sms" or info.blocks >= set(templates.EMAIL_BLOCKS):
                 sample = _sample_context(ctx.profile, journey.id, node.id)
                 # unknown names (reported above) get a value too, so the render goes on past them
                 unknown = info.variables - set(ctx.envs.plain.globals) - sandbox.REMOVED_GLOBALS
                 sample |= {name: "sample" for name in unknown if name not in sample}
                 found += _sample_render(ctx, tdir, channel, file_name, sample)
+    return found
+
+
+def _missing_values(ctx: Context, tdir: str, file_name: str, present: set[str]) -> list[Violation]:
+    """A declared attribute read without a fallback fails the send for every user who lacks it."""
+    found: list[Violation] = []
+    for template, line, name in templates.unguarded_reads(ctx.envs, file_name):
+        attribute = ctx.profile.get(name)
+        if attribute is None or attribute.default is not None or name in present:
+            continue
+        found.append(
+            Violation(
+                f"{tdir}/{template}",
+                line,
+                "",
+                f'users without "{name}" will fail this send; write {{{{ {name} | default("…") }}}} '
+                f"or declare a default for it in {ctx.display_dir}/profile.yaml",
+                "warning",
+            )
+        )
     return found
 
 
