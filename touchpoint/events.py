@@ -302,6 +302,12 @@ _SES_TYPES = {
     "Reject": "email.failed",
     "Rendering Failure": "email.failed",
 }
+#: The engine's own feedback events, as journeys name them, and the properties they carry.
+FEEDBACK_TYPES: frozenset[str] = frozenset({*_SES_TYPES.values(), "sms.delivered", "sms.failed"})
+FEEDBACK_PROPERTIES: frozenset[str] = frozenset(
+    {"channel", "journey_id", "step_id", "template", "reason", "bounce_type", "bounce_subtype"}
+    | {"suppression_list", "link"}
+)
 _SES_IN_FLIGHT = {"Send": "SES accepted the message", "DeliveryDelay": "SES is still trying to deliver"}
 #: Bounces and complaints SES reports for an address on the account's suppression list: SES did
 #: not send the message at all, so it is neither the user's bounce nor their complaint (AWS does

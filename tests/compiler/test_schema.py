@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
 from tests.conftest import GOLDEN, JOURNEYS, REPO
-from touchpoint.cli.schema import journey_schema
+from touchpoint.cli.schema import catalogue_schema, journey_schema
 from touchpoint.journey.source import read_source
 
 SCHEMA = json.loads(journey_schema())
@@ -55,8 +56,23 @@ def test_key_names_are_the_ones_journeys_use() -> None:
 
 
 VALID = [
-    p for d in (JOURNEYS, GOLDEN / "valid") for p in sorted(d.glob("*.yaml")) if p.name != "profile.yaml"
+    p
+    for d in (JOURNEYS, GOLDEN / "valid")
+    for p in sorted(d.glob("*.yaml"))
+    if p.name not in ("profile.yaml", "events.yaml")
 ]
+
+
+@pytest.mark.parametrize(
+    "path", [d / "events.yaml" for d in (JOURNEYS, GOLDEN / "valid", GOLDEN / "invalid")]
+)
+def test_every_event_catalogue_validates_against_its_schema(path: Path) -> None:
+    schema = json.loads(catalogue_schema())
+    assert (REPO / "docs" / "events-catalogue.schema.json").read_text() == catalogue_schema()
+    jsonschema.validate(read_source(path, path.name).data, schema)
+    broken = {"schema": "touchpoint/events-v1", "events": {"order.placed": {"properties": {"x": "money"}}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)

@@ -23,8 +23,9 @@ from touchpoint.journey.violations import from_validation_error
 
 VALID_DIR = GOLDEN / "valid"
 INVALID_DIR = GOLDEN / "invalid"
-VALID = sorted(p for p in VALID_DIR.glob("*.yaml") if p.name != "profile.yaml")
-INVALID = sorted(p for p in INVALID_DIR.glob("*.yaml") if p.name != "profile.yaml")
+NOT_JOURNEYS = ("profile.yaml", "events.yaml")
+VALID = sorted(p for p in VALID_DIR.glob("*.yaml") if p.name not in NOT_JOURNEYS)
+INVALID = sorted(p for p in INVALID_DIR.glob("*.yaml") if p.name not in NOT_JOURNEYS)
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +112,13 @@ def test_validate_lists_every_file_in_line_order_with_the_counts(capsys: pytest.
     assert captured.out == (
         f"{len(MULTI)} journeys: 0 valid, {errors} errors, {plural(warnings, 'warning')}\n"
     )
+
+
+EVENT_TYPOS = [p for p in INVALID if p.stem.startswith("event-")]
+
+
+@pytest.mark.parametrize("path", EVENT_TYPOS, ids=lambda p: p.stem)
+def test_a_misspelt_event_or_property_is_an_error(path: Path) -> None:
+    assert len(EVENT_TYPOS) >= 10
+    (error,) = load_project([path], cwd=REPO).errors()
+    assert error.message.startswith("unknown event ") or " has no property " in error.message

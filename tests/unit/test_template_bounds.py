@@ -655,6 +655,8 @@ steps:
 
 def _validate(directory: Path, files: dict[str, str]) -> list[str]:
     (directory / "j.yaml").write_text(JOURNEY, encoding="utf-8")
+    catalogue = "schema: touchpoint/events-v1\nevents: {user.registered: {}}\n"
+    (directory / "events.yaml").write_text(catalogue, encoding="utf-8")
     tdir = directory / templates.TEMPLATE_DIR
     tdir.mkdir(exist_ok=True)
     for name, text in files.items():

@@ -1,4 +1,5 @@
-"""schema: the JSON Schemas of journeys, app events and simulation results, written or drift-checked."""
+"""schema: the JSON Schemas of journeys, app events, the event catalogue and simulation results,
+written or drift-checked."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from touchpoint.catalogue import CatalogueFile
 from touchpoint.events import app_event_schema
 from touchpoint.journey.model import Journey
 from touchpoint.local.results import results_schema
@@ -14,13 +16,27 @@ from touchpoint.local.results import results_schema
 DEFAULT_SCHEMA = Path("docs/journey.schema.json")
 DEFAULT_EVENT_SCHEMA = Path("docs/events.schema.json")
 DEFAULT_RESULTS_SCHEMA = Path("docs/results.schema.json")
+DEFAULT_CATALOGUE_SCHEMA = Path("docs/events-catalogue.schema.json")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("schema", help="write the JSON Schemas of journeys, app events and simulation results")
-    p.add_argument("--out", type=Path, default=DEFAULT_SCHEMA)
-    p.add_argument("--events-out", type=Path, default=DEFAULT_EVENT_SCHEMA)
-    p.add_argument("--results-out", type=Path, default=DEFAULT_RESULTS_SCHEMA)
+    p.add_argument("--out", type=Path, default=DEFAULT_SCHEMA, help="the journey schema's file")
+    p.add_argument(
+        "--events-out", type=Path, default=DEFAULT_EVENT_SCHEMA, help="the app event schema's file"
+    )
+    p.add_argument(
+        "--results-out",
+        type=Path,
+        default=DEFAULT_RESULTS_SCHEMA,
+        help="the simulation results schema's file",
+    )
+    p.add_argument(
+        "--catalogue-out",
+        type=Path,
+        default=DEFAULT_CATALOGUE_SCHEMA,
+        help="the event catalogue (events.yaml) schema's file",
+    )
     p.add_argument("--check", action="store_true", help="fail when the committed schemas are stale")
     p.set_defaults(run=_schema)
 
@@ -35,6 +51,16 @@ def journey_schema() -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def catalogue_schema() -> str:
+    schema = CatalogueFile.model_json_schema(by_alias=True)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://touchpoint.dev/schemas/events-catalogue-v1.json",
+        **schema,
+    }
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def event_schema() -> str:
     return json.dumps(app_event_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -44,6 +70,7 @@ def _schema(args: argparse.Namespace) -> int:
         (args.out, journey_schema()),
         (args.events_out, event_schema()),
         (args.results_out, results_schema()),
+        (args.catalogue_out, catalogue_schema()),
     )
     if args.check:
         stale = [

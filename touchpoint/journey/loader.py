@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from touchpoint import templates
 from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileFile, ProfileSchema, profile_from_data
+from touchpoint.catalogue import CATALOGUE_FILE, Catalogue, CatalogueFile
 from touchpoint.journey.model import Journey
 from touchpoint.journey.repair import stand_in
 from touchpoint.journey.source import Source, SourceError, read_source
@@ -57,7 +58,9 @@ def journey_files(paths: Sequence[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files += sorted(
-                p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.name != PROFILE_FILE
+                p
+                for p in path.iterdir()
+                if p.suffix in (".yaml", ".yml") and p.name not in (PROFILE_FILE, CATALOGUE_FILE)
             )
         else:
             files.append(path)
@@ -117,9 +120,30 @@ def load_journey(file: Path, display: str, ctx: Context) -> Loaded:
 def _context(directory: Path, cwd: Path | None) -> tuple[Context, list[Violation]]:
     display_dir = display_path(directory, cwd)
     profile, problems = _profile(directory, cwd)
+    events, more = load_catalogue(directory, cwd)
     tdir = directory / templates.TEMPLATE_DIR
-    ctx = Context(directory, profile, templates.scan(tdir), templates.Environments(tdir), display_dir)
-    return ctx, problems
+    envs = templates.Environments(tdir)
+    ctx = Context(directory, profile, templates.scan(tdir), envs, display_dir, events)
+    return ctx, problems + more
+
+
+def load_catalogue(directory: Path, cwd: Path | None = None) -> tuple[Catalogue | None, list[Violation]]:
+    path = directory / CATALOGUE_FILE
+    display = display_path(path, cwd)
+    if not path.exists():
+        message = (
+            f"no event catalogue, so misspelt event names are not caught; add {display} listing your app "
+            "events and their properties (docs/events.md#the-event-catalogue)"
+        )
+        return None, [Violation(display, 1, "", message, "warning")]
+    try:
+        source = read_source(path, display)
+    except SourceError as error:
+        return None, [Violation(display, error.line, "", error.message)]
+    try:
+        return Catalogue.from_data(source.data), []
+    except ValidationError as error:
+        return None, from_validation_error(error, source, CatalogueFile)
 
 
 def _profile(directory: Path, cwd: Path | None) -> tuple[ProfileSchema, list[Violation]]:

@@ -16,6 +16,7 @@ import jinja2
 
 from touchpoint import contract, durations, metrics, sandbox, templates
 from touchpoint.attributes import ALWAYS_PRESENT, TEMPLATE_CONTEXT, ProfileSchema, is_reserved
+from touchpoint.catalogue import Catalogue, unknown_event, unknown_properties
 from touchpoint.channels import tags as message_tags
 from touchpoint.conditions import attributes_in, required_consents
 from touchpoint.journey.model import (
@@ -47,6 +48,7 @@ class Context:
     catalog: templates.Catalog
     envs: templates.Environments
     display_dir: str
+    events: Catalogue | None = None  # None: the directory has no events.yaml
 
 
 def check_journey(journey: Journey, source: Source, ctx: Context, file_stem: str) -> list[Violation]:
@@ -57,6 +59,7 @@ def check_journey(journey: Journey, source: Source, ctx: Context, file_stem: str
         _structure(nodes),
         _durations(journey, nodes),
         _events(journey, nodes),
+        _catalogued(journey, nodes, ctx.events),
         _audience(journey, nodes, ctx),
         _windows_and_kpis(journey),
         _kpis_with_data(journey, nodes),
@@ -230,6 +233,27 @@ def _events(journey: Journey, nodes: tuple[Node, ...]) -> Findings:
                 (f'no send step has id "{referenced}" in this journey{hint}'),
                 "error",
             )
+
+
+def _catalogued(journey: Journey, nodes: tuple[Node, ...], events: Catalogue | None) -> Findings:
+    """Every event a journey waits for must be one that can arrive: in the catalogue, or feedback."""
+    uses: list[tuple[JsonPath, str, Where]] = []
+    if isinstance(journey.trigger, EventTrigger):
+        uses.append((("trigger",), journey.trigger.event, journey.trigger.where))
+    uses += [(("exit", i), rule.event, rule.where) for i, rule in enumerate(journey.exit)]
+    if journey.goal is not None:
+        uses.append((("goal",), journey.goal.event, journey.goal.where))
+    for node in walk(nodes):
+        if isinstance(node.step, WaitForStep):
+            spec = node.step.wait_for
+            uses.append(((*node.path, "wait_for"), spec.event, spec.where))
+    for path, event, where in uses:
+        problem = unknown_event(events, event)
+        if problem is not None:
+            yield (*path, "event"), problem, "error"
+            continue
+        for name, message in unknown_properties(events, event, where):
+            yield (*path, "where", name), message, "error"
 
 
 def _same_event(event: str, where: Where, trigger: EventTrigger) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,9 +25,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from touchpoint import durations
-from touchpoint.journey.source import SourceError, read_source
+from touchpoint.catalogue import unknown_event, unknown_properties
+from touchpoint.journey.loader import load_catalogue
+from touchpoint.journey.source import JsonPath, Source, SourceError, read_source
 from touchpoint.journey.types import Duration, EventType, JourneyId, TimeZone
-from touchpoint.journey.violations import Violation, from_validation_error
+from touchpoint.journey.violations import Violation, at, from_validation_error
 
 _OFFSET = re.compile(r"^(?:[0-9]+[smhdw])+$")
 
@@ -320,9 +323,29 @@ def load_scenario(path: Path, display: str | None = None) -> Scenario:
     except SourceError as error:
         raise ScenarioError([Violation(shown, error.line, "", error.message)]) from error
     try:
-        return Scenario.model_validate(source.data)
+        scenario = Scenario.model_validate(source.data)
     except ValidationError as error:
         raise ScenarioError(from_validation_error(error, source, Scenario)) from error
+    problems = list(_scripted_events(scenario, source, path.parent))
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _scripted_events(scenario: Scenario, source: Source, base: Path) -> Iterator[Violation]:
+    """Scripted events are checked like a journey's: a misspelt type would simply never match."""
+    directories = {p if p.is_dir() else p.parent for p in scenario.journey_paths(base)}
+    catalogues = [load_catalogue(d)[0] for d in sorted(directories)]
+    known = catalogues[0] if len(catalogues) == 1 else None
+    for i, user in enumerate(scenario.users):
+        for j, event in enumerate(user.events):
+            where: JsonPath = ("users", i, "events", j)
+            problem = unknown_event(known, event.type)
+            if problem is not None:
+                yield at(source, (*where, "type"), problem)
+                continue
+            for name, message in unknown_properties(known, event.type, event.properties):
+                yield at(source, (*where, "properties", name), message)
 
 
 def scenario_from(data: dict[str, Any]) -> Scenario:
