@@ -79,7 +79,7 @@ def test_graph_prints_mermaid(capsys: pytest.CaptureFixture[str], monkeypatch: p
     assert '(["on cart.updated where items #gt; 0"])' in out
     assert "-->|timeout|" in out
     assert "-->|did it|" in out
-    assert main(["graph", "no-such-journey"]) == 1
+    assert main(["graph", "no-such-journey"]) == 2
 
 
 def test_schema_check_detects_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,13 +13,13 @@ from pydantic import ValidationError
 
 from tests.conftest import GOLDEN, REPO, UPDATE_GOLDENS
 from touchpoint.cli import main
-from touchpoint.cli.output import plural
 from touchpoint.compiler.build import compile_journey, outputs
 from touchpoint.journey.loader import Project, load_project
 from touchpoint.journey.model import STEP_KINDS, TRIGGER_KINDS, Journey, WaitStep
 from touchpoint.journey.source import read_source
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.journey.violations import from_validation_error
+from touchpoint.words import plural
 
 VALID_DIR = GOLDEN / "valid"
 INVALID_DIR = GOLDEN / "invalid"

@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from touchpoint.cli.output import clip, plural, print_violations
+from touchpoint.cli.output import UsageError, existing, journey_file, print_violations
 from touchpoint.compiler import build
 from touchpoint.compiler.graph import mermaid, trigger_text
 from touchpoint.journey.loader import Project, load_project
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.journey.violations import Violation
+from touchpoint.words import clip, plural
 
 DEFAULT_JOURNEYS = Path("journeys")
 DEFAULT_OUT = Path("statemachines")
@@ -20,22 +21,27 @@ SUMMARY_WIDTH = 60  # widest cell of the compile table (longer ones end in … a
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("validate", help="check journeys; exit 1 on any error")
-    p.add_argument("paths", nargs="*", type=Path, default=[DEFAULT_JOURNEYS])
+    p.add_argument(
+        "paths", nargs="*", type=Path, default=[DEFAULT_JOURNEYS], help="journey files or directories"
+    )
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("compile", help="compile journeys into statemachines/")
-    p.add_argument("--journeys", type=Path, default=DEFAULT_JOURNEYS)
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--journeys", type=Path, default=DEFAULT_JOURNEYS, help="the journeys directory")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the state machines go")
     p.add_argument("--check", action="store_true", help="fail when the committed outputs are stale")
     p.set_defaults(run=_compile)
 
     p = sub.add_parser("graph", help="print a journey as a Mermaid flowchart")
-    p.add_argument("journey", help="a journey file, or an id in journeys/")
+    p.add_argument("journey", help="a journey file, or an id in the journeys directory")
+    p.add_argument("--journeys", type=Path, default=DEFAULT_JOURNEYS, help="the journeys directory")
     p.set_defaults(run=_graph)
 
 
 def _validate(args: argparse.Namespace) -> int:
+    for path in args.paths:
+        existing(path, "journey file or directory")
     project = load_project(args.paths)
     violations = project.all_violations()
     print_violations(violations)
@@ -48,6 +54,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _load_valid(journeys: Path) -> Project | None:
+    if not journeys.is_dir():
+        raise UsageError(f"no journeys directory {journeys}; pass --journeys DIR")
     project = load_project([journeys])
     if project.errors():
         print_violations(project.all_violations())
@@ -105,9 +113,7 @@ def _summary(compiled: list[build.Compiled]) -> None:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    path = Path(args.journey)
-    if not path.exists():
-        path = DEFAULT_JOURNEYS / f"{args.journey}.yaml"
+    path = journey_file(args.journey, args.journeys)
     project = load_project([path])
     loaded = project.journeys[0] if project.journeys else None
     if loaded is None or loaded.journey is None or project.errors():

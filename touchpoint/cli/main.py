@@ -6,10 +6,15 @@ new module and one line here."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable, Sequence
 
 from touchpoint.cli import journeys, operations, schema, simulation
 from touchpoint.cli.output import UsageError, fail
+
+DEBUG = "TOUCHPOINT_DEBUG"
+INTERNAL_EXIT = 70  # EX_SOFTWARE: an internal error, not the user's input
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -36,3 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     except UsageError as error:
         return fail(str(error))
+    except KeyboardInterrupt:
+        return fail("interrupted")
+    except Exception as error:  # a bug: one line and its own exit code, the traceback on request
+        if os.environ.get(DEBUG):
+            raise
+        print(
+            f"touchpoint: internal error: {type(error).__name__}: {error} "
+            f"(set {DEBUG}=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return INTERNAL_EXIT

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from touchpoint.journey.loader import journey_files
 from touchpoint.journey.violations import Violation
+from touchpoint.suggest import did_you_mean
 
 
 class UsageError(Exception):
@@ -15,18 +18,27 @@ class UsageError(Exception):
 USAGE_EXIT = 2
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """``1 warning``, ``2 warnings``, ``0 emails`` (``many`` for irregular plurals)."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
+def existing(path: Path, what: str, pattern: str = "*.yaml") -> Path:
+    """``path`` if it exists, else a UsageError naming the closest file beside it."""
+    if path.exists():
+        return path
+    folder = path.parent if path.parent.is_dir() else Path()
+    known = [str(p) for p in sorted(folder.glob(pattern))]
+    raise UsageError(f"no {what} {path}{did_you_mean(str(path), known)}")
 
 
-def clip(text: str, width: int) -> str:
-    """At most ``width`` characters, cut at a word boundary with an ellipsis, never mid-word."""
-    if len(text) <= width:
-        return text
-    head = text[: width - 1]
-    cut = head.rsplit(" ", 1)[0] if " " in head else head
-    return cut.rstrip(" ,;:·-") + "…"
+def journey_file(name: str, journeys: Path) -> Path:
+    """A journey named by its file or by its id in ``journeys``."""
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        return existing(Path(name), "journey file")
+    path = journeys / f"{name}.yaml"
+    if path.exists():
+        return path
+    if not journeys.is_dir():
+        raise UsageError(f"no journeys directory {journeys}; pass --journeys DIR")
+    known = [p.stem for p in journey_files([journeys])]
+    hint = did_you_mean(name, known) or f"; the journeys there: {', '.join(known) or 'none'}"
+    raise UsageError(f'no journey "{name}" in {journeys}/{hint}')
 
 
 def print_violations(violations: list[Violation]) -> None:

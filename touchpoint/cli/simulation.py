@@ -8,14 +8,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from touchpoint.cli.output import print_violations
+from touchpoint.cli.output import UsageError, existing, print_violations
+from touchpoint.clock import iso
 from touchpoint.journey.loader import display_path, load_project
 from touchpoint.journey.model import Journey
 from touchpoint.local import report, terminal
+from touchpoint.local.population import synthetic_ids, synthetic_zone
 from touchpoint.local.results import SimulationResults
-from touchpoint.local.scenario import ScenarioError, load_scenario
+from touchpoint.local.scenario import Scenario, ScenarioError, load_scenario
 from touchpoint.local.simulator import Simulation
 from touchpoint.local.terminal import ProgressBar
+from touchpoint.suggest import did_you_mean
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,14 +29,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=_simulate)
 
     p = sub.add_parser("why", help="explain what one user received in a simulation, and why")
-    p.add_argument("user")
-    p.add_argument("--scenario", type=Path, required=True)
+    p.add_argument("user", help="a user id of the scenario (scripted, or synthetic u00000, u00001, …)")
+    p.add_argument("--scenario", type=Path, required=True, help="the scenario file that was simulated")
     p.add_argument("--journey", help="only this journey")
     p.add_argument("--json", type=Path, help="results of an earlier `simulate --json` run of the scenario")
     p.set_defaults(run=_why)
 
 
 def _run_scenario(path: Path, progress: bool) -> tuple[SimulationResults, dict[str, Journey]] | None:
+    existing(path, "scenario file")
     try:
         scenario = load_scenario(path, display_path(path))
     except ScenarioError as error:
@@ -50,6 +54,7 @@ def _run_scenario(path: Path, progress: bool) -> tuple[SimulationResults, dict[s
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    existing(args.scenario, "scenario file")
     print(f"Simulating {args.scenario} …", file=sys.stderr)
     ran = _run_scenario(args.scenario, progress=True)
     if ran is None:
@@ -68,13 +73,20 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _why(args: argparse.Namespace) -> int:
-    if args.json and args.json.exists():
+    existing(args.scenario, "scenario file")
+    if args.json:
+        existing(args.json, "results file", "*.json")
         try:
             results = SimulationResults.from_json(args.json.read_text(encoding="utf-8"))
         except ValidationError as error:
             print(f"{args.json} is not a results file of this version: {error}", file=sys.stderr)
             return 1
-        scenario = load_scenario(args.scenario, display_path(args.scenario))
+        try:
+            scenario = load_scenario(args.scenario, display_path(args.scenario))
+        except ScenarioError as error:
+            print_violations(error.violations)
+            return 1
+        _same_scenario(results, scenario, args)
         project = load_project(scenario.journey_paths(args.scenario.parent))
         journeys = {j.id: j for _, j in project.valid()}
     else:
@@ -82,5 +94,38 @@ def _why(args: argparse.Namespace) -> int:
         if ran is None:
             return 1
         results, journeys = ran
-    print(terminal.why(results, journeys, args.user, args.journey), end="")
+    info = results.scenario
+    if args.journey is not None and args.journey not in info.journeys:
+        hint = did_you_mean(args.journey, info.journeys) or f"; its journeys: {', '.join(info.journeys)}"
+        raise UsageError(f'no journey "{args.journey}" in this simulation{hint}')
+    users = {*info.scripted_users, *synthetic_ids(info.users - len(info.scripted_users))}
+    if args.user not in users:
+        hint = did_you_mean(args.user, info.scripted_users) or (
+            f"; its users are {', '.join(info.scripted_users)} and u00000 … "
+            f"u{info.users - len(info.scripted_users) - 1:05d}"
+        )
+        raise UsageError(f'no user "{args.user}" in this simulation{hint}')
+    zone = _zone_of(args.user, load_scenario(args.scenario, display_path(args.scenario)))
+    print(terminal.why(results, journeys, args.user, args.journey, zone), end="")
     return 0
+
+
+def _zone_of(user_id: str, scenario: Scenario) -> str | None:
+    """The user's own time zone: scripted in the scenario, or the one its population gives them."""
+    scripted = next((u for u in scenario.users if u.id == user_id), None)
+    if scripted is not None:
+        return scripted.profile.timezone
+    return synthetic_zone(scenario.seed, user_id)
+
+
+def _same_scenario(results: SimulationResults, scenario: Scenario, args: argparse.Namespace) -> None:
+    """Explaining one run's users with another's results would be wrong without saying so."""
+    info = results.scenario
+    expected = (iso(scenario.start), iso(scenario.end), scenario.seed, sorted(u.id for u in scenario.users))
+    found = (info.start, info.end, info.seed, sorted(info.scripted_users))
+    if expected != found:
+        raise UsageError(
+            f"{args.json} came from another scenario (start {info.start}, seed {info.seed}) than "
+            f"{args.scenario} (start {expected[0]}, seed {scenario.seed}); run "
+            f"`touchpoint simulate {args.scenario} --json {args.json}` again"
+        )

@@ -61,6 +61,27 @@ def _consent(granted: bool, at: str, source: str) -> dict[str, Any]:
     return {"granted": granted, "at": at, "source": source}
 
 
+def synthetic_id(index: int) -> str:
+    return f"u{index:05d}"
+
+
+def synthetic_ids(count: int) -> list[str]:
+    return [synthetic_id(i) for i in range(count)]
+
+
+def _person(seed: int, index: int) -> tuple[random.Random, str]:
+    """A person's own random stream, and its first draw: their time zone."""
+    rng = random.Random(f"{seed}:person:{index}")
+    return rng, _pick(rng, ZONES)
+
+
+def synthetic_zone(seed: int, user_id: str) -> str | None:
+    """The time zone ``generate`` gives a synthetic user (None for an id it never makes)."""
+    if len(user_id) != 6 or not user_id.startswith("u") or not user_id[1:].isdigit():
+        return None
+    return _person(seed, int(user_id[1:]))[1]
+
+
 def generate(
     population: Population,
     seed: int,
@@ -71,9 +92,8 @@ def generate(
     """``sale_days``: campaign event dates (a Double-12 sale): customers order more on them."""
     days = (end - start).days
     for index in range(population.count):
-        rng = random.Random(f"{seed}:person:{index}")
-        user_id = f"u{index:05d}"
-        zone = _pick(rng, ZONES)
+        rng, zone = _person(seed, index)
+        user_id = synthetic_id(index)
         chinese = zone in ("Asia/Shanghai", "Asia/Singapore") and rng.random() < 0.95
         locale = "zh-CN" if chinese else "en"
         nickname = rng.choice(ZH_NAMES if chinese else EN_NAMES)

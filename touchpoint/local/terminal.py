@@ -7,6 +7,7 @@ the ``step_failed`` entries of the trace (``failures``), here and in the HTML re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import time
@@ -14,6 +15,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO, assert_never
+from zoneinfo import ZoneInfo
 
 from touchpoint.engine.kpi.rates import FUNNEL
 from touchpoint.journey.model import IfStep, Journey, SendStep, SplitStep, WaitForStep
@@ -37,6 +39,7 @@ from touchpoint.local.results import (
 )
 from touchpoint.logs import redact
 from touchpoint.metrics import channel_key, rate
+from touchpoint.words import plural
 
 OK, NOT_OK, NO_DATA = "✔", "✘", "·"  # met, missed, nothing to judge yet
 
@@ -205,8 +208,8 @@ def summary(results: SimulationResults, journeys: Mapping[str, Journey]) -> str:
     lines.append(
         f"Simulated {scenario.start_local[:16].replace('T', ' ')} → "
         f"{scenario.end_local[:16].replace('T', ' ')}"
-        f"{scenario.start_local[19:]}: {_n(scenario.users)} users, "
-        f"{len(scenario.journeys)} journeys, seed {scenario.seed}"
+        f"{scenario.start_local[19:]}: {plural(scenario.users, 'user')}, "
+        f"{plural(len(scenario.journeys), 'journey')}, seed {scenario.seed}"
     )
     for journey_id, report in results.journeys.items():
         counts = report.kpis.counts
@@ -258,8 +261,8 @@ def summary(results: SimulationResults, journeys: Mapping[str, Journey]) -> str:
     lines.append("")
     lines.append(
         f"AWS: {_n(aws.state_transitions)} state transitions · {_n(aws.lambda_invocations)} Lambda "
-        f"invocations · {_n(aws.dynamodb_requests)} DynamoDB requests · {_n(aws.ses_messages)} "
-        f"emails · {_n(aws.sms_messages)} SMS · {_n(aws.events_put)} events"
+        f"invocations · {_n(aws.dynamodb_requests)} DynamoDB requests · {plural(aws.ses_messages, 'email')} "
+        f"· {_n(aws.sms_messages)} SMS · {plural(aws.events_put, 'event')}"
     )
     cost = aws.cost_usd
     messages = cost.ses + cost.sms
@@ -386,8 +389,14 @@ def _failed_note(execution: Execution, found: Sequence[Failure]) -> str:
 
 
 def why(
-    results: SimulationResults, journeys: Mapping[str, Journey], user_id: str, journey_id: str | None
+    results: SimulationResults,
+    journeys: Mapping[str, Journey],
+    user_id: str,
+    journey_id: str | None,
+    zone: str | None = None,
 ) -> str:
+    """``zone``: the user's own time zone, shown beside UTC (else each journey's, as the engine
+    would use it)."""
     trace = [
         t
         for t in results.trace
@@ -408,9 +417,10 @@ def why(
     for jid in sorted(seen):
         lines.append("")
         lines.append(f"{jid}")
-        for entry in (t for t in trace if t.journey_id == jid):
-            lines.append(f"  {_utc(entry.at)}  {_told(entry)}")
         journey = journeys.get(jid)
+        local = zone or (journey.timezone if journey else None)
+        for entry in (t for t in trace if t.journey_id == jid):
+            lines.append(f"  {_when(entry.at, local)}  {_told(entry, local)}")
         failed_here = [failure(t) for t in trace if t.journey_id == jid and isinstance(t, StepFailedTrace)]
         for execution in (e for e in executions if e.journey_id == jid):
             lines.append(f"  path: {' → '.join(execution.path) or '(none)'}")
@@ -431,7 +441,15 @@ def why(
     return "\n".join(lines) + "\n"
 
 
-def _told(entry: AnyTrace) -> str:
+def _when(at: str, zone: str | None) -> str:
+    """UTC, and the same moment on the user's clock."""
+    if zone is None or zone in ("UTC", "Etc/UTC"):
+        return _utc(at)
+    local = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    return f"{_utc(at)} ({local:%Y-%m-%d %H:%M} {zone})"
+
+
+def _told(entry: AnyTrace, zone: str | None = None) -> str:
     """One trace entry of ``why``, in words."""
     match entry:
         case EntryTrace(detail=detail):
@@ -440,7 +458,7 @@ def _told(entry: AnyTrace) -> str:
                 return f"entered ({detail.trigger}){held}"
             return f"did not enter ({detail.trigger}): {_reason(detail.reason)}"
         case DeferralTrace(detail=detail):
-            until = f", until {_utc(detail.until)}" if detail.until else ""
+            until = f", until {_when(detail.until, zone)}" if detail.until else ""
             return f"{detail.step_id}: deferred — {_reason(detail.reason)}{until}"
         case SendTrace(detail=detail):
             what = f"{detail.step_id}: sent {detail.channel} {detail.template_file or detail.template}"
