@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from touchpoint.cli import journeys, operations, schema, simulation
+from touchpoint.cli import journeys, operations, proof, schema, simulation
 from touchpoint.cli.output import UsageError, fail
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -18,6 +18,7 @@ COMMANDS: tuple[Register, ...] = (
     schema.register,
     operations.register,
     simulation.register,
+    proof.register,
 )
 
 
