@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from touchpoint.aws.wiring import proofs
 from touchpoint.cli.operations import _aws
 from touchpoint.cli.output import UsageError, fail
-from touchpoint.clock import SystemClock, iso
+from touchpoint.clock import iso, process_clock
 from touchpoint.engine.ports import ProofRecord
 from touchpoint.engine.proof import ProofRefused, Refusal
 from touchpoint.errors import SendAmbiguous, TransientError
@@ -64,7 +64,7 @@ def _send_test(args: argparse.Namespace) -> int:
     profile = {} if args.test_users or args.profile is None else _profile(args.profile)
     try:
         settings, clients = _aws()
-        service = proofs(settings, clients, SystemClock())
+        service = proofs(settings, clients, process_clock())
         if args.test_users:
             results = service.send_test_users(args.journey)
         else:

@@ -98,7 +98,7 @@ class Proofs:
             return steps[step_id]
         other = {n.id: n.step.kind for n in walk(resolve(journey.steps))}
         if step_id in other:
-            raise ProofRefused(f"step {step_id!r} of {journey.id} is a {other[step_id]} step, not a send")
+            raise ProofRefused(f"step {step_id!r} of {journey.id} is not a send (it is {other[step_id]})")
         raise ProofRefused(f"no send step {step_id!r} in {journey.id}{did_you_mean(step_id, steps)}")
 
     def send(
@@ -145,7 +145,7 @@ class Proofs:
             raise ProofRefused("the test user has no profile")
         contact = profile.contact(channel)
         if contact is None:
-            raise ProofRefused(f"the test user's profile has no {_contact_name(channel)}")
+            raise ProofRefused(f"the test user's profile has no {'email' if channel == 'email' else 'phone'}")
         return contact
 
     def _check_suppression(
