@@ -273,3 +273,35 @@ def test_no_region_is_one_line(
         monkeypatch.delenv(name, raising=False)
     code, out, err = run(capsys, JOURNEY, "welcome", "--to", TESTER)
     assert (code, out, err) == (2, [], ["touchpoint: AWS: You must specify a region."])
+
+
+@pytest.mark.parametrize(("kind", "detail_type"), [("Open", "Email Opened"), ("Bounce", "Email Bounced")])
+def test_the_provider_events_of_a_proof_count_nowhere(
+    env: World, capsys: pytest.CaptureFixture[str], kind: str, detail_type: str
+) -> None:
+    env.register("u1")
+    assert run(capsys, JOURNEY, "welcome", "--to", "u1@example.com")[0] == 0
+    [record] = env.state.proofs(JOURNEY)
+    when = "2026-12-01T02:05:00.000Z"
+    section: dict[str, Any] = {"timestamp": when}
+    if kind == "Bounce":
+        section |= {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "u1@example.com"}]}
+    event = env.envelope("x", "u1") | {
+        "source": "aws.ses",
+        "detail-type": detail_type,
+        "detail": {
+            "eventType": kind,
+            "mail": {
+                "messageId": record.message_id,
+                "timestamp": when,
+                "tags": {tags.PROOF: [tags.encode(JOURNEY)], "ses:configuration-set": ["touchpoint"]},
+            },
+            kind.lower(): section,
+        },
+    }
+    before = {table: items(env, table) for table in ("state", "kpis", "profiles")}
+    body = json.dumps(event)
+    assert env.trigger.handle_body(body).status == "ignored"
+    rollup = wiring.kpi_rollup(env.settings, wiring.Clients(env.session), env.clock)
+    assert rollup.count_body(body).status == "ignored"
+    assert {table: items(env, table) for table in ("state", "kpis", "profiles")} == before
