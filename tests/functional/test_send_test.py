@@ -21,6 +21,8 @@ from touchpoint.aws import wiring
 from touchpoint.channels import tags
 from touchpoint.cli.main import main
 from touchpoint.local import strict
+from touchpoint.local.meter import Meter
+from touchpoint.local.sms_voice import LocalSmsVoice
 from touchpoint.logs import redact
 from touchpoint.profiles import contact_digest
 
@@ -34,7 +36,7 @@ TESTER_PHONE = "+8613800000002"
 @pytest.fixture(autouse=True)
 def _restore_clients() -> Iterator[None]:
     yield
-    for service in ("sesv2", "sts"):
+    for service in ("sesv2", "sts", "pinpoint-sms-voice-v2"):
         wiring.override_client(service, None)
 
 
@@ -143,6 +145,30 @@ def test_an_sms_proof_has_the_test_marker_after_the_signature_and_the_opt_out_su
     assert proof == real.replace("【Touchpoint】", "【Touchpoint】[TEST] ", 1)
     [record] = env.state.proofs(JOURNEY)
     assert (record.by, record.channel, record.destination) == (MOTO_CALLER, "sms", redact(TESTER_PHONE))
+
+
+def test_an_sms_proof_through_end_user_messaging_names_no_journey_and_an_opted_out_number_is_refused(
+    env: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default SMS adapter (End User Messaging SMS, local: moto has none)."""
+    monkeypatch.setenv("TOUCHPOINT_SMS_ADAPTER", "end-user-messaging")
+    sms = LocalSmsVoice(Meter(), env.clock)
+    sms.opt_out("+14155550199")
+    wiring.override_client("pinpoint-sms-voice-v2", sms)
+
+    code, out, _ = run(capsys, JOURNEY, "reminder-sms", "--to", "+14155550100")
+
+    assert code == 0
+    [message] = sms.messages.values()
+    assert message.message_id == json.loads(out[0])["message_id"]
+    assert (message.destination, message.message_type) == ("+14155550100", "PROMOTIONAL")
+    assert message.body.startswith("[TEST] Touchpoint Coffee: Hi, ")  # not +86: no signature or suffix
+    assert message.context == {tags.PROOF: JOURNEY}  # its delivery events name no journey
+    code, out, err = run(capsys, JOURNEY, "reminder-sms", "--to", "+14155550199")
+    assert (code, out) == (2, [])
+    assert err == [f"touchpoint: {redact('+14155550199')} opted out with the carrier"]
+    assert len(sms.messages) == 1
+    assert len(env.state.proofs(JOURNEY)) == 1
 
 
 def test_every_proof_is_a_new_audit_record(env: World, capsys: pytest.CaptureFixture[str]) -> None:
