@@ -24,7 +24,7 @@ from touchpoint.journey.model import Journey, SendStep
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.logs import redact
 from touchpoint.profiles import Profile
-from touchpoint.render import Renderer
+from touchpoint.render import Rendered, Renderer
 from touchpoint.settings import Settings
 from touchpoint.suggest import did_you_mean
 from touchpoint.unsubscribe import Unsubscribe, link
@@ -109,9 +109,10 @@ class Proofs:
         the profile or on the stored profile of the user it names."""
         journey = self.journey(journey_id)
         step = self.step(journey, step_id)
+        _check_valid(step.channel, destination)
         user_id = profile.get("user_id")
         stored = self.profiles.get(user_id) if isinstance(user_id, str) and user_id else {}
-        self._check_suppression(step.channel, destination, (profile, stored))
+        _check_unsuppressed(step.channel, destination, (profile, stored))
         return self._proof(journey, step, destination, profile, self.caller.caller())
 
     def send_test_users(self, journey_id: str) -> list[ProofRecord | Refusal]:
@@ -130,8 +131,9 @@ class Proofs:
             item = self.profiles.get(user_id)
             for step in steps:
                 try:
-                    contact = self._contact(item, step.channel)
-                    self._check_suppression(step.channel, contact, (item,))
+                    contact = _contact(item, step.channel)
+                    _check_valid(step.channel, contact)
+                    _check_unsuppressed(step.channel, contact, (item,))
                     results.append(self._proof(journey, step, contact, item, by))
                 except ProofRefused as refused:
                     results.append(Refusal(user_id, step.step_id, str(refused)))
@@ -139,34 +141,11 @@ class Proofs:
 
     # ------------------------------------------------------------------ one proof
 
-    def _contact(self, item: Mapping[str, Any], channel: Channel) -> str:
-        profile = Profile(item)
-        if not profile.exists:
-            raise ProofRefused("the test user has no profile")
-        contact = profile.contact(channel)
-        if contact is None:
-            raise ProofRefused(f"the test user's profile has no {'email' if channel == 'email' else 'phone'}")
-        return contact
-
-    def _check_suppression(
-        self, channel: Channel, destination: str, profiles: Sequence[Mapping[str, Any]]
-    ) -> None:
-        """As the gate checks it (``Profile.suppression``): a suppression recorded for this
-        destination, or one recorded without a destination, on any of ``profiles``."""
-        field = "email" if channel == "email" else "phone"
-        for item in profiles:
-            suppression = Profile({**item, field: destination}).suppression(channel)
-            if suppression is not None:
-                reason = suppression.get("reason", "suppressed")
-                raise ProofRefused(f"{redact(destination)} is suppressed on {channel} ({reason})")
-
     def _proof(
         self, journey: Journey, step: ProofStep, destination: str, item: Mapping[str, Any], by: str
     ) -> ProofRecord:
-        if not (EMAIL if step.channel == "email" else E164).fullmatch(destination):
-            raise ProofRefused(f"the destination is not {_contact_name(step.channel)}")
         now = self.clock.now()
-        profile = Profile({**item, "email" if step.channel == "email" else "phone": destination})
+        profile = Profile({**item, _field(step.channel): destination})
         unsubscribe_url = link(
             self.settings.unsubscribe_url,
             self.settings.unsubscribe_secret,
@@ -200,7 +179,7 @@ class Proofs:
         return record
 
     def _deliver(
-        self, journey: Journey, step: ProofStep, destination: str, rendered: Any, unsubscribe_url: str
+        self, journey: Journey, step: ProofStep, destination: str, rendered: Rendered, unsubscribe_url: str
     ) -> str:
         labels = {tags.PROOF: journey.id}
         if step.channel == "email":
@@ -235,5 +214,33 @@ def marked_sms(body: str, signature: str) -> str:
     return TEST_MARKER + body
 
 
-def _contact_name(channel: Channel) -> str:
-    return "an email address" if channel == "email" else "an E.164 phone number"
+def _field(channel: Channel) -> str:
+    """The profile attribute that holds the channel's contact point."""
+    return "email" if channel == "email" else "phone"
+
+
+def _contact(item: Mapping[str, Any], channel: Channel) -> str:
+    profile = Profile(item)
+    if not profile.exists:
+        raise ProofRefused("the test user has no profile")
+    contact = profile.contact(channel)
+    if contact is None:
+        raise ProofRefused(f"the test user's profile has no {_field(channel)}")
+    return contact
+
+
+def _check_valid(channel: Channel, destination: str) -> None:
+    """The engine's own patterns, as the event contract and the gate apply them."""
+    if not (EMAIL if channel == "email" else E164).fullmatch(destination):
+        kind = "an email address" if channel == "email" else "an E.164 phone number"
+        raise ProofRefused(f"the destination is not {kind}")
+
+
+def _check_unsuppressed(channel: Channel, destination: str, profiles: Sequence[Mapping[str, Any]]) -> None:
+    """As the gate checks it (``Profile.suppression``): a suppression recorded for this
+    destination, or one recorded without a destination, on any of ``profiles``."""
+    for item in profiles:
+        suppression = Profile({**item, _field(channel): destination}).suppression(channel)
+        if suppression is not None:
+            reason = suppression.get("reason", "suppressed")
+            raise ProofRefused(f"{redact(destination)} is suppressed on {channel} ({reason})")
