@@ -28,6 +28,7 @@ from touchpoint.engine.ports import (
     GroupSlot,
     MessageRecord,
     OverCap,
+    ProofRecord,
     Reserved,
     SendIntent,
     SendView,
@@ -381,6 +382,12 @@ def _operation(rng: random.Random, now: dt.datetime, started: dict[tuple[str, st
         case "index_date":
             keys = [pick(["12-01", "12-02", "2026-12-01"]) for _ in range(rng.randrange(3))]
             return _call("index_date", pick(["birthday", "renewal"]), keys, user, rng.random() < 0.7)
+        case "record_proof":  # each proof its own message id: a taken key is its own test below
+            return _call(
+                "record_proof", _proof(journey, pick(["s1", "s2"]), now, f"pm-{rng.randrange(10**9)}")
+            )
+        case "proofs":
+            return _call("proofs", pick([*JOURNEYS, "other"]))
         case "users_on":
             return _call("users_on", pick(["birthday", "renewal"]), pick(["12-01", "12-02", "2026-12-01"]))
     raise AssertionError("unreachable")
@@ -420,6 +427,8 @@ MAKERS = {
     "release": 3,
     "index_date": 3,
     "users_on": 2,
+    "record_proof": 1,
+    "proofs": 1,
 }
 
 
@@ -479,6 +488,34 @@ def test_random_calls_answer_store_and_meter_the_same(sides: tuple[Side, Side], 
     assert {a for a in answers if isinstance(a, bool)} == {True, False}
     writes = kinds["Reserved"] + sum(description.startswith("release(") for description, _ in ops)
     assert dynamo.meter.calls[("dynamodb", "TransactWriteItems")] > writes, "no stale prefetch was retried"
+
+
+def _proof(journey: str, step: str, at: dt.datetime, message_id: str) -> ProofRecord:
+    return ProofRecord(
+        journey_id=journey,
+        step_id=step,
+        template="hello",
+        channel="email",
+        by="arn:aws:sts::123456789012:user/ops",
+        at=at,
+        destination="<redacted:0a1b2c3d>",
+        message_id=message_id,
+    )
+
+
+def test_the_proof_audit_log_appends_and_never_overwrites(sides: tuple[Side, Side]) -> None:
+    dynamo, memory = sides
+    first, second = _proof("welcome", "s1", START, "pm-1"), _proof("welcome", "s2", START, "pm-2")
+    for side in sides:
+        side.state.record_proof(first)
+        side.state.record_proof(second)
+    again = dataclasses.replace(first, step_id="s9")  # the same key: refused, the first stays
+    refused = [_outcome(lambda s: s.state.record_proof(again), side) for side in sides]
+    assert refused[0] == refused[1] == ("raised", "ValueError", refused[0][2])
+    assert "already exists" in refused[0][2]
+    [answer] = _apply([_call("proofs", "welcome")], dynamo, memory)
+    assert answer == [first, second]
+    assert _typed(memory.dump()) == _typed(dynamo.dump())
 
 
 def test_ending_an_entry_twice_ends_it_once(sides: tuple[Side, Side]) -> None:

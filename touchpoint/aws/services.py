@@ -1,4 +1,4 @@
-"""Adapters for Step Functions, EventBridge, EventBridge Scheduler and SQS (injected clients)."""
+"""Adapters for Step Functions, EventBridge, EventBridge Scheduler, SQS and STS (injected clients)."""
 
 from __future__ import annotations
 
@@ -172,3 +172,13 @@ class SqsQueue:
 
     def send(self, message: Mapping[str, Any]) -> None:
         self.client.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(dict(message), default=str))
+
+
+class StsCaller:
+    """Who is calling: STS GetCallerIdentity (needs no permission), for the audit of proof sends."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def caller(self) -> str:
+        return str(self.client.get_caller_identity()["Arn"])

@@ -5,6 +5,7 @@ get moto's endpoints by creating the services inside ``mock_aws``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
+from pydantic import ValidationError
 
 from touchpoint import contract, registry
 from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileSchema, profile_from_data
@@ -19,7 +21,7 @@ from touchpoint.aws.kpis import DynamoKpis, EmfMetrics, KpiAlerts, load_send_ste
 from touchpoint.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms
 from touchpoint.aws.once import PowertoolsOnce
 from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
+from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions, StsCaller
 from touchpoint.aws.state import DynamoStorage
 from touchpoint.clock import Clock
 from touchpoint.engine.kpi import KpiRollup
@@ -39,9 +41,11 @@ from touchpoint.engine.ports import (
     WakeupsPort,
 )
 from touchpoint.engine.privacy import Privacy
+from touchpoint.engine.proof import Proofs
 from touchpoint.engine.send import Sender
 from touchpoint.engine.trigger import TriggerEval
-from touchpoint.journey.source import read_source
+from touchpoint.journey.model import Journey
+from touchpoint.journey.source import SourceError, read_source
 from touchpoint.render import Renderer
 from touchpoint.settings import Settings
 from touchpoint.state.repository import StateRepository
@@ -100,6 +104,19 @@ def load_registry(path: Path) -> registry.Registry:
 @cache
 def load_renderer(journeys_dir: Path) -> Renderer:
     return Renderer(journeys_dir, load_profile_schema(journeys_dir))
+
+
+def load_journeys(journeys_dir: Path, journey_ids: Iterable[str]) -> dict[str, Journey]:
+    """The journeys of the bundle by id, from their sources (``journeys/<id>.yaml``); one whose
+    source no longer parses is left out (it was compiled from a source that did)."""
+    journeys = {}
+    for journey_id in journey_ids:
+        try:
+            source = read_source(journeys_dir / f"{journey_id}.yaml")
+            journeys[journey_id] = Journey.model_validate(source.data)
+        except (OSError, SourceError, ValidationError):
+            continue
+    return journeys
 
 
 def load_profile_schema(journeys_dir: Path) -> ProfileSchema:
@@ -256,6 +273,24 @@ def privacy(settings: Settings, clients: Clients, clock: Clock) -> Privacy:
 def operations(settings: Settings, clients: Clients, clock: Clock) -> Operations:
     ports = adapters(clients)
     return Operations(settings, ports.state(settings), ports.executions(), ports.wakeups(settings), clock)
+
+
+def proofs(settings: Settings, clients: Clients, clock: Clock) -> Proofs:
+    """Proof sends (``touchpoint send-test``): the send functions' renderer, unsubscribe key and
+    providers, the caller's identity from STS, the audit log in the state table."""
+    settings = with_secret(settings, clients)
+    ports = adapters(clients)
+    return Proofs(
+        settings,
+        load_journeys(settings.journeys_dir, sorted(load_registry(settings.registry_path).journeys)),
+        ports.profiles(settings),
+        ports.state(settings),
+        StsCaller(clients("sts")),
+        load_renderer(settings.journeys_dir),
+        clock,
+        email=ports.email(settings),
+        sms=ports.sms(settings),
+    )
 
 
 def opt_out(settings: Settings, clients: Clients, clock: Clock) -> OptOut:

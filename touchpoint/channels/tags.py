@@ -17,6 +17,10 @@ import re
 #: ambiguous send when the provider's events arrive: docs/reliability.md).
 JOURNEY, STEP, TEMPLATE, SEND = "journey", "step", "template", "send"
 NAMES = (JOURNEY, STEP, TEMPLATE, SEND)
+#: The one tag of a proof send (``touchpoint send-test``; its value is the journey id) instead of
+#: the four above: its provider events name no journey, step or send, and no message index entry
+#: points at it, so they are attributed to no journey and counted in no KPI.
+PROOF = "proof"
 MAX_VALUE = 256  # SES v2 MessageTag.Value
 _PLAIN = re.compile(r"[A-Za-z0-9-]")
 #: SES v2 MessageTag names and values: "only ASCII letters (a-z, A-Z), numbers (0-9), underscores

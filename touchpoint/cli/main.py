@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from touchpoint.cli import journeys, operations, schema, simulation
+from touchpoint.cli import journeys, operations, proof, schema, simulation
 from touchpoint.cli.output import UsageError, fail
 
 DEBUG = "TOUCHPOINT_DEBUG"
@@ -23,6 +23,7 @@ COMMANDS: tuple[Register, ...] = (
     schema.register,
     operations.register,
     simulation.register,
+    proof.register,
 )
 
 

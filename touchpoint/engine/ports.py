@@ -120,6 +120,22 @@ class SendIntent(Sent):
         return MessageRecord(message_id=message_id, **{f.name: getattr(self, f.name) for f in fields(Sent)})
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProofRecord:
+    """One proof send (``touchpoint send-test``, touchpoint.engine.proof): who sent which step of
+    which journey, when, on which channel, to which destination (masked: touchpoint.logs.redact)
+    and the provider's message id. The audit log keeps every one: a proof never replaces another."""
+
+    journey_id: str
+    step_id: str
+    template: str
+    channel: str
+    by: str  # the caller's ARN (STS GetCallerIdentity)
+    at: dt.datetime
+    destination: str  # masked, never the address or number itself
+    message_id: str
+
+
 @dataclass(frozen=True)
 class Reserved:
     pass
@@ -243,6 +259,18 @@ class RecordsPort(Protocol):
     def erase_user(self, user_id: str) -> int: ...
 
 
+class ProofsPort(Protocol):
+    """The audit log of proof sends: append-only, one item per proof."""
+
+    def record_proof(self, record: ProofRecord) -> None:
+        """Add the record; never overwrites one (a key already taken raises ValueError)."""
+        ...
+
+    def proofs(self, journey_id: str) -> list[ProofRecord]:
+        """The journey's proof records, oldest first."""
+        ...
+
+
 class OperationsStatePort(FlagsPort, RecordsPort, Protocol):
     """What pausing, resuming and stopping journeys needs (touchpoint.engine.operations)."""
 
@@ -252,7 +280,15 @@ class ErasureStatePort(EntriesPort, DateIndexPort, RecordsPort, Protocol):
 
 
 class StatePort(
-    EntriesPort, WaitsPort, CapsPort, FlagsPort, MessagesPort, DateIndexPort, RecordsPort, Protocol
+    EntriesPort,
+    WaitsPort,
+    CapsPort,
+    FlagsPort,
+    MessagesPort,
+    DateIndexPort,
+    RecordsPort,
+    ProofsPort,
+    Protocol,
 ):
     """The whole state table (touchpoint.state.repository.StateRepository)."""
 
@@ -277,6 +313,12 @@ class WakeupsPort(Protocol):
 
 class QueuePort(Protocol):
     def send(self, message: Mapping[str, Any]) -> None: ...
+
+
+class CallerPort(Protocol):
+    def caller(self) -> str:
+        """The ARN of the identity whose credentials make the calls (STS GetCallerIdentity)."""
+        ...
 
 
 # --------------------------------------------------------------------------- senders and KPIs

@@ -8,6 +8,7 @@
     USER#<user>      MSGREF#<message id>                    for erasure of the message index (TTL)
     JOURNEY#<id>     FLAGS                                  paused / stopped
     JOURNEY#<id>     HOLD#<execution>#<step>                a send held while the journey is paused
+    JOURNEY#<id>     PROOF#<at>#<message id>                a proof send's audit record (kept)
     MSG#<message id> MSG                                    who a message was sent to (TTL)
     SEND#<digest>    SEND                                   a send's intent and outcome (TTL)
     USER#<user>      SENDREF#<digest>                       for erasure of the send intent (TTL)
@@ -36,6 +37,7 @@ from touchpoint.engine.ports import (
     GroupSlot,
     Item,
     MessageRecord,
+    ProofRecord,
     SendIntent,
     WaitRecord,
 )
@@ -86,6 +88,14 @@ def hold_keys(journey_id: str, key: str, user_id: str) -> list[Key]:
     """A held send and its user's reference to it."""
     hold = journey(journey_id), f"HOLD#{key}"
     return [hold, (user(user_id), f"HOLDREF#{hold[0]}#{hold[1]}")]
+
+
+PROOF_PREFIX = "PROOF#"
+
+
+def proof_key(record: ProofRecord) -> Key:
+    """In time order within the journey's partition; the message id keeps two proofs apart."""
+    return journey(record.journey_id), f"{PROOF_PREFIX}{iso(record.at)}#{record.message_id}"
 
 
 def message_key(message_id: str) -> Key:
@@ -207,6 +217,20 @@ def wait(item: Item) -> WaitRecord:
 def flag_item(journey_id: str, status: str, by: str, reason: str, at: dt.datetime) -> Item:
     pk, sk = flags_key(journey_id)
     return {"pk": pk, "sk": sk, "status": status, "by": by, "reason": reason, "at": iso(at)}
+
+
+#: a proof record's attributes beside its key, in ProofRecord's order
+PROOF_FIELDS = ("journey_id", "step_id", "template", "channel", "by", "destination", "message_id")
+
+
+def proof_item(record: ProofRecord) -> Item:
+    """No TTL: the audit log is kept. It holds no contact data (the destination is masked)."""
+    pk, sk = proof_key(record)
+    return {"pk": pk, "sk": sk, **{f: getattr(record, f) for f in PROOF_FIELDS}, "at": iso(record.at)}
+
+
+def proof(item: Item) -> ProofRecord:
+    return ProofRecord(**{f: item[f] for f in PROOF_FIELDS}, at=_time(item["at"]))
 
 
 def hold_items(journey_id: str, key: str, request: Mapping[str, Any]) -> list[Item]:

@@ -21,6 +21,7 @@ from touchpoint.engine.ports import (
     Item,
     MessageRecord,
     OverCap,
+    ProofRecord,
     Reserved,
     Scopes,
     SendIntent,
@@ -142,6 +143,16 @@ class StateRepository:
 
     def delete_hold(self, journey_id: str, key: str, user_id: str) -> None:
         self.storage.delete_all(layout.hold_keys(journey_id, key, user_id))
+
+    # ------------------------------------------------------------------ proof sends' audit log
+
+    def record_proof(self, record: ProofRecord) -> None:
+        """Append-only: conditioned on the key being free, so no proof ever replaces another."""
+        if not self.storage.put(layout.proof_item(record), missing("pk")):
+            raise ValueError(f"a proof record {layout.proof_key(record)[1]} already exists")
+
+    def proofs(self, journey_id: str) -> list[ProofRecord]:
+        return [layout.proof(i) for i in self.storage.query(layout.journey(journey_id), layout.PROOF_PREFIX)]
 
     # ------------------------------------------------------------------ message index
 

@@ -1,0 +1,34 @@
+"""The pure parts of proof sends: which steps a journey's proofs cover, and where the marker goes."""
+
+from __future__ import annotations
+
+from tests.conftest import JOURNEYS
+from touchpoint.engine.proof import ProofStep, marked_sms, send_steps
+from touchpoint.journey.model import Journey
+from touchpoint.journey.source import read_source
+
+
+def _journey(journey_id: str) -> Journey:
+    return Journey.model_validate(read_source(JOURNEYS / f"{journey_id}.yaml").data)
+
+
+def test_send_steps_are_every_send_in_step_order_with_compiled_ids_and_categories() -> None:
+    assert send_steps(_journey("new-user-7day")) == [
+        ProofStep("welcome", "email", "welcome", "marketing"),
+        ProofStep("tips-advanced", "email", "tips-advanced", "marketing"),
+        ProofStep("tips-basic", "email", "tips-basic", "marketing"),
+        ProofStep("offer", "email", "first-order-offer", "marketing"),
+        ProofStep("reminder-sms", "sms", "offer-reminder", "marketing"),
+        ProofStep("reminder-email", "email", "offer-reminder", "marketing"),
+    ]
+    # the journey's category, unless the step overrides it (as the compiled send does)
+    assert send_steps(_journey("membership-expiry")) == [
+        ProofStep("notice", "email", "membership-expiry", "transactional"),
+        ProofStep("offer", "sms", "renewal-offer", "marketing"),
+    ]
+
+
+def test_the_sms_marker_leads_unless_a_signature_must() -> None:
+    assert marked_sms("Your code is ready", "") == "[TEST] Your code is ready"
+    assert marked_sms("Your code is ready", "【T】") == "[TEST] Your code is ready"  # not a +86 text
+    assert marked_sms("【T】双十二回T退订", "【T】") == "【T】[TEST] 双十二回T退订"
