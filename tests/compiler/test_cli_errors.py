@@ -78,6 +78,10 @@ def _cases(scenario: Path, results: Path) -> list[tuple[list[str], str]]:
         (["resume", "cart-abandon"], 'did you mean "cart-abandonment"?'),
         (["stop", "no-such-journey"], 'no journey "no-such-journey" in journeys/'),
         (["status", "birthdy"], 'did you mean "birthday"?'),
+        (
+            ["send-test", "new-user-7day", "welcome", "--to", "qa@example.com", "--profile", "nosuch.yaml"],
+            "no profile file nosuch.yaml",
+        ),
     ]
 
 

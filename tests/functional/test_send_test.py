@@ -284,10 +284,7 @@ def test_a_client_error_is_one_line_and_nothing_is_sent(
         wiring.override_client("sts", sts)
         code, out, err = run(capsys, JOURNEY, "welcome", "--to", TESTER)
     assert (code, out) == (2, [])
-    assert err == [
-        "touchpoint: AWS: An error occurred (AccessDenied) when calling the GetCallerIdentity operation: "
-        "not allowed"
-    ]
+    assert err == ["touchpoint: AWS refused GetCallerIdentity: AccessDenied: not allowed"]
     assert env.emails() == []
     assert env.state.proofs(JOURNEY) == []
 
@@ -298,7 +295,7 @@ def test_no_region_is_one_line(
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
     code, out, err = run(capsys, JOURNEY, "welcome", "--to", TESTER)
-    assert (code, out, err) == (2, [], ["touchpoint: AWS: You must specify a region."])
+    assert (code, out, err) == (2, [], ["touchpoint: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)"])
 
 
 @pytest.mark.parametrize(("kind", "detail_type"), [("Open", "Email Opened"), ("Bounce", "Email Bounced")])

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 @contextmanager
-def _aws_errors() -> Iterator[None]:
+def aws_errors() -> Iterator[None]:
     """What AWS answers as one line that says what to set or fix, never a botocore traceback."""
     try:
         yield
@@ -56,7 +56,7 @@ def _aws_errors() -> Iterator[None]:
         raise UsageError(f"AWS call failed: {error}") from None
 
 
-def _aws() -> tuple[Settings, Clients]:
+def connect() -> tuple[Settings, Clients]:
     """Settings from TOUCHPOINT_* variables and boto3's default credentials (AWS_ENDPOINT_URL for
     LocalStack or moto server)."""
     return Settings.from_env(), Clients()
@@ -68,8 +68,8 @@ def _operator() -> str:
 
 def _operation(args: argparse.Namespace) -> int:
     journey_file(args.journey, args.journeys)  # a typo must not write a flag for no journey
-    with _aws_errors():
-        settings, clients = _aws()
+    with aws_errors():
+        settings, clients = connect()
         ops = operations(settings, clients, SystemClock())
         if args.command == "status":
             print(f"{args.journey}: {ops.status(args.journey)}")
@@ -80,8 +80,8 @@ def _operation(args: argparse.Namespace) -> int:
 
 
 def _privacy(args: argparse.Namespace) -> int:
-    with _aws_errors():
-        settings, clients = _aws()
+    with aws_errors():
+        settings, clients = connect()
         service = privacy(settings, clients, SystemClock())
         result = service.export(args.user_id) if args.operation == "export" else service.erase(args.user_id)
     print(json.dumps(result, indent=2, ensure_ascii=False))

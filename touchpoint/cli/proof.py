@@ -10,11 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from touchpoint.aws.wiring import proofs
-from touchpoint.cli.operations import _aws
-from touchpoint.cli.output import UsageError, fail
+from touchpoint.cli.operations import aws_errors, connect
+from touchpoint.cli.output import UsageError, existing, fail
 from touchpoint.clock import iso, process_clock
 from touchpoint.engine.ports import ProofRecord
 from touchpoint.engine.proof import ProofRefused, Refusal
@@ -22,6 +20,7 @@ from touchpoint.errors import SendAmbiguous, TransientError
 from touchpoint.journey.source import SourceError, read_source
 from touchpoint.logs import redact
 from touchpoint.settings import SettingsError
+from touchpoint.words import plural
 
 #: Exit code when some proofs of ``--test-users`` were refused (the others were sent).
 SOME_REFUSED = 1
@@ -63,16 +62,15 @@ def _send_test(args: argparse.Namespace) -> int:
         raise UsageError("give STEP and --to ADDRESS|PHONE, or --test-users")
     profile = {} if args.test_users or args.profile is None else _profile(args.profile)
     try:
-        settings, clients = _aws()
-        service = proofs(settings, clients, process_clock())
-        if args.test_users:
-            results = service.send_test_users(args.journey)
-        else:
-            results = [service.send(args.journey, args.step, args.to, profile)]
+        with aws_errors():
+            settings, clients = connect()
+            service = proofs(settings, clients, process_clock())
+            if args.test_users:
+                results = service.send_test_users(args.journey)
+            else:
+                results = [service.send(args.journey, args.step, args.to, profile)]
     except (ProofRefused, SettingsError) as error:
         raise UsageError(str(error)) from None
-    except (BotoCoreError, ClientError) as error:
-        raise UsageError(f"AWS: {_one_line(error)}") from None
     except TransientError as error:
         raise UsageError(f"throttled ({_one_line(error)}): nothing was sent, try again") from None
     except SendAmbiguous as error:
@@ -87,11 +85,12 @@ def _send_test(args: argparse.Namespace) -> int:
         else:
             print(json.dumps(_shown(result), ensure_ascii=False))
     if args.test_users:
-        print(f"{len(results) - refused} proofs sent, {refused} refused", file=sys.stderr)
+        print(f"{plural(len(results) - refused, 'proof')} sent, {refused} refused", file=sys.stderr)
     return SOME_REFUSED if refused else 0
 
 
 def _profile(path: Path) -> Mapping[str, Any]:
+    existing(path, "profile file", "*.y*ml")
     try:
         data = read_source(path).data
     except (OSError, SourceError) as error:
