@@ -101,12 +101,7 @@ def test_every_wrong_name_or_missing_file_is_one_line_and_exit_2(
         assert expected in lines[0], (argv, lines[0])
         assert "Traceback" not in err
         commands.add(argv[0])
-    assert commands == {
-        "graph",
-        "validate",
-        "compile",
-        "simulate",
-        "why",
+    assert commands == {"graph", "validate", "compile", "simulate", "why", "send-test"} | {
         "pause",
         "resume",
         "stop",
