@@ -5,7 +5,6 @@ as ``file:line field: message`` and must say what to write instead."""
 
 from __future__ import annotations
 
-import difflib
 import re
 import zoneinfo
 from functools import cache
@@ -24,6 +23,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from touchpoint import durations
+from touchpoint.suggest import closest
 
 Channel = Literal["email", "sms"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
@@ -79,11 +79,9 @@ def _time_zone(value: object) -> str:
     if isinstance(value, str) and value in _zones():
         return value
     text = _show(value)
-    close = difflib.get_close_matches(text, sorted(_zones()), n=1)
+    close = closest(text, _zones())
     hint = (
-        f"; did you mean {close[0]}?"
-        if close
-        else "; use an IANA name such as Asia/Shanghai or Europe/Berlin"
+        f"; did you mean {close}?" if close else "; use an IANA name such as Asia/Shanghai or Europe/Berlin"
     )
     raise PydanticCustomError(
         "time_zone", '"{text}" is not an IANA time zone{hint}', {"text": text, "hint": hint}

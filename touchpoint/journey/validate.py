@@ -6,7 +6,6 @@ cannot hold, a goal that every entrant meets at once."""
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from touchpoint.journey.source import JsonPath, Source, format_path
 from touchpoint.journey.steps import Node, resolve, walk
 from touchpoint.journey.types import Scalar
 from touchpoint.journey.violations import Severity, Violation, at
+from touchpoint.suggest import did_you_mean
 
 
 @dataclass
@@ -226,8 +226,7 @@ def _events(journey: Journey, nodes: tuple[Node, ...]) -> Findings:
                 "warning",
             )
         elif isinstance(referenced, str) and referenced not in send_ids and "journey_id" not in spec.where:
-            close = difflib.get_close_matches(referenced, sorted(send_ids), n=1)
-            hint = f'; did you mean "{close[0]}"?' if close else ""
+            hint = did_you_mean(referenced, send_ids)
             yield (
                 (*node.path, "wait_for", "where", "step_id"),
                 (f'no send step has id "{referenced}" in this journey{hint}'),
@@ -319,8 +318,7 @@ def _attribute_use(profile: ProfileSchema, path: JsonPath, cond: AttributeCondit
     name = cond.attribute
     spec = profile.get(name)
     if spec is None:
-        close = difflib.get_close_matches(name, profile.names, n=1)
-        hint = f'; did you mean "{close[0]}"?' if close else "; declare it in profile.yaml"
+        hint = did_you_mean(name, profile.names) or "; declare it in profile.yaml"
         yield path, f'"{name}" is not a known profile attribute{hint}', "warning"
         return
     uses_time = cond.within is not None or cond.older_than is not None
@@ -512,12 +510,7 @@ def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: C
                         )
                     )
                     continue
-                close = difflib.get_close_matches(variable, sorted(known), n=1)
-                hint = (
-                    f'; did you mean "{close[0]}"?'
-                    if close
-                    else f"; declare it in {ctx.display_dir}/profile.yaml"
-                )
+                hint = did_you_mean(variable, known) or f"; declare it in {ctx.display_dir}/profile.yaml"
                 found.append(
                     at(source, path, f'{file_name} uses "{variable}", which is not a profile attribute{hint}')
                 )

@@ -6,7 +6,6 @@ with the model types, so tags are dropped and allowed keys are known for "did yo
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from touchpoint.journey.source import JsonPath, Source, format_path
+from touchpoint.suggest import closest
 
 Severity = Literal["error", "warning"]
 
@@ -160,13 +160,13 @@ def _message(detail: ErrorDetails, path: JsonPath, owner: type[BaseModel] | None
             return "missing required field" + (f" ({info.description})" if info and info.description else "")
         case "extra_forbidden":
             allowed = allowed_keys(owner) if owner else []
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f'did you mean "{close[0]}"? Allowed' if close else "allowed"
+            close = closest(key, allowed)
+            hint = f'did you mean "{close}"? Allowed' if close else "allowed"
             return f'unknown field "{key}"; {hint} here: {", ".join(allowed)}'
         case "literal_error":
             options = _alternatives(str(ctx.get("expected", "")))
-            close = difflib.get_close_matches(str(given), options, n=1)
-            hint = f'did you mean "{close[0]}"? Use' if close else "use"
+            close = closest(str(given), options)
+            hint = f'did you mean "{close}"? Use' if close else "use"
             return f"{_show(given)} is not allowed; {hint} {_words(options)}"
         case "greater_than" | "greater_than_equal" | "less_than" | "less_than_equal":
             words = {
@@ -214,9 +214,9 @@ def _kind_message(base: str, given: object) -> str:
     if len(present) > 1:
         return f"{base}; found both {present[0]} and {present[1]}: split them into separate items"
     for key in given:
-        close = difflib.get_close_matches(str(key), kinds, n=1)
+        close = closest(str(key), kinds)
         if close:
-            return f'{base}; found "{key}", did you mean "{close[0]}"?'
+            return f'{base}; found "{key}", did you mean "{close}"?'
     return base
 
 
