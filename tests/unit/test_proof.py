@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import JOURNEYS
-from touchpoint.engine.proof import ProofStep, marked_sms, send_steps
+from touchpoint.engine.message import marked
+from touchpoint.engine.proof import TEST_MARKER, ProofStep, send_steps
 from touchpoint.journey.model import Journey
 from touchpoint.journey.source import read_source
 
@@ -29,6 +30,7 @@ def test_send_steps_are_every_send_in_step_order_with_compiled_ids_and_categorie
 
 
 def test_the_sms_marker_leads_unless_a_signature_must() -> None:
-    assert marked_sms("Your code is ready", "") == "[TEST] Your code is ready"
-    assert marked_sms("Your code is ready", "【T】") == "[TEST] Your code is ready"  # not a +86 text
-    assert marked_sms("【T】双十二回T退订", "【T】") == "【T】[TEST] 双十二回T退订"
+    assert marked("Your code is ready", TEST_MARKER, "") == "[TEST] Your code is ready"
+    assert marked("Your code is ready", TEST_MARKER, "【T】") == "[TEST] Your code is ready"  # not a +86 text
+    assert marked("【T】双十二回T退订", TEST_MARKER, "【T】") == "【T】[TEST] 双十二回T退订"
+    assert marked("【T】双十二回T退订", "", "【T】") == "【T】双十二回T退订"  # a real send is unmarked

@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from touchpoint.channels import email as mime
-from touchpoint.channels import sms as sms_text
 from touchpoint.channels import tags
 from touchpoint.clock import Clock
+from touchpoint.engine.message import Addressed, Message, compose
 from touchpoint.engine.ports import CallerPort, EmailPort, ProfilesPort, ProofRecord, ProofsPort, SmsPort
 from touchpoint.errors import ContactOptedOut, SendFailed, TemplateError
 from touchpoint.events import E164, EMAIL
@@ -24,10 +23,9 @@ from touchpoint.journey.model import Journey, SendStep
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.logs import redact
 from touchpoint.profiles import Profile
-from touchpoint.render import Rendered, Renderer
+from touchpoint.render import Renderer
 from touchpoint.settings import Settings
 from touchpoint.suggest import did_you_mean
-from touchpoint.unsubscribe import Unsubscribe, link
 
 #: What a proof's recipient sees first: in front of an email's subject, at the start of an SMS
 #: (after the +86 sender signature, which carriers require first).
@@ -146,19 +144,17 @@ class Proofs:
     ) -> ProofRecord:
         now = self.clock.now()
         profile = Profile({**item, _field(step.channel): destination})
-        unsubscribe_url = link(
-            self.settings.unsubscribe_url,
-            self.settings.unsubscribe_secret,
-            Unsubscribe(profile.user_id or PROOF_USER, step.channel, journey.id, int(now.timestamp())),
+        addressed = Addressed(
+            step.channel,
+            step.template,
+            profile.user_id or PROOF_USER,
+            journey.id,
+            step.step_id,
+            step.category == "marketing",
         )
         try:
-            rendered = self.renderer.render(
-                step.channel,
-                step.template,
-                profile,
-                {"unsubscribe_url": unsubscribe_url, "journey_id": journey.id, "step_id": step.step_id},
-            )
-            message_id = self._deliver(journey, step, destination, rendered, unsubscribe_url)
+            message = compose(self.renderer, self.settings, addressed, profile, destination, now, TEST_MARKER)
+            message_id = self._deliver(journey, step, destination, message)
         except TemplateError as error:
             raise ProofRefused(redact(str(error))) from None
         except ContactOptedOut:
@@ -178,40 +174,15 @@ class Proofs:
         self.audit.record_proof(record)
         return record
 
-    def _deliver(
-        self, journey: Journey, step: ProofStep, destination: str, rendered: Rendered, unsubscribe_url: str
-    ) -> str:
+    def _deliver(self, journey: Journey, step: ProofStep, destination: str, message: Message) -> str:
         labels = {tags.PROOF: journey.id}
-        if step.channel == "email":
+        if message.email is not None:
             if self.email is None:
                 raise SendFailed("no email provider")
-            raw = mime.build_message(
-                self.settings.email_from,
-                destination,
-                TEST_MARKER + (rendered.subject or ""),
-                rendered.text,
-                rendered.html or "",
-                unsubscribe_url,
-            )
-            return self.email.send(destination, raw, labels)
-        if self.sms is None:
+            return self.email.send(destination, message.email, labels)
+        if self.sms is None or message.sms is None:
             raise SendFailed("no SMS provider")
-        marketing = step.category == "marketing"
-        body = sms_text.compose(
-            rendered.text,
-            destination,
-            marketing,
-            self.settings.sms_signature_cn,
-            self.settings.sms_opt_out_suffix_cn,
-        )
-        return self.sms.send(destination, marked_sms(body, self.settings.sms_signature_cn), marketing, labels)
-
-
-def marked_sms(body: str, signature: str) -> str:
-    """The test marker at the start of the text, after the sender signature when it leads."""
-    if signature and body.startswith(signature):
-        return f"{signature}{TEST_MARKER}{body.removeprefix(signature)}"
-    return TEST_MARKER + body
+        return self.sms.send(destination, message.sms, step.category == "marketing", labels)
 
 
 def _field(channel: Channel) -> str:

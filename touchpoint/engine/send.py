@@ -25,10 +25,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from touchpoint import contract
-from touchpoint.channels import email as mime
-from touchpoint.channels import sms as sms_text
 from touchpoint.channels import tags
 from touchpoint.clock import Clock, iso, pause
+from touchpoint.engine.message import Addressed, Message, compose
 from touchpoint.engine.ports import (
     BusPort,
     CapScope,
@@ -48,7 +47,6 @@ from touchpoint.events import E164, EMAIL, JourneyEvent
 from touchpoint.profiles import Profile, contact_digest, suppression_mutation
 from touchpoint.render import Renderer
 from touchpoint.settings import Settings
-from touchpoint.unsubscribe import Unsubscribe, link
 
 #: Attempts to record a provider's answer before the invocation gives up (a retry then finds the
 #: intent still ``calling`` and records the send as unconfirmed: never a second message).
@@ -217,21 +215,10 @@ class Sender:
             opens = window_opens(now, zone, window.from_, window.to, window.days)
             if opens is not None:
                 return defer(opens, "send_window")
-        unsubscribe_url = link(
-            self.settings.unsubscribe_url,
-            self.settings.unsubscribe_secret,
-            Unsubscribe(request.user_id, request.channel, request.journey_id, int(now.timestamp())),
+        addressed = Addressed(
+            request.channel, request.template, request.user_id, request.journey_id, request.step_id, marketing
         )
-        rendered = self.renderer.render(
-            request.channel,
-            request.template,
-            profile,
-            {
-                "unsubscribe_url": unsubscribe_url,
-                "journey_id": request.journey_id,
-                "step_id": request.step_id,
-            },
-        )
+        message = compose(self.renderer, self.settings, addressed, profile, contact, now)
         if scopes:
             reservation = self.state.reserve(request.user_id, scopes, request.key, now, view.caps)
             if isinstance(reservation, OverCap):
@@ -254,7 +241,7 @@ class Sender:
         if stored is not None:  # a concurrent attempt got there first
             return self._resume(stored, now)
         try:
-            result = self._deliver(request, contact, rendered, unsubscribe_url, marketing, digest)
+            result = self._deliver(request, contact, message, marketing, digest)
         except SendAmbiguous as error:
             self._record(replace(intent, status="unconfirmed", detail=str(error)), now)
             return self._unconfirmed(str(error), now)
@@ -327,13 +314,7 @@ class Sender:
         return scopes
 
     def _deliver(
-        self,
-        request: SendRequest,
-        contact: str,
-        rendered: Any,
-        unsubscribe_url: str,
-        marketing: bool,
-        digest: str,
+        self, request: SendRequest, contact: str, message: Message, marketing: bool, digest: str
     ) -> dict[str, Any]:
         labels = {
             tags.JOURNEY: request.journey_id,
@@ -341,38 +322,27 @@ class Sender:
             tags.TEMPLATE: request.template,
             tags.SEND: digest,
         }
-        if request.channel == "email":
+        template_file = message.rendered.file
+        if message.email is not None:
             if self.email is None:
                 raise SendFailed("this function has no email provider")
-            raw = mime.build_message(
-                self.settings.email_from,
-                contact,
-                rendered.subject or "",
-                rendered.text,
-                rendered.html or "",
-                unsubscribe_url,
-            )
-            return {"message_id": self.email.send(contact, raw, labels), "template_file": rendered.file}
-        if self.sms is None:
+            return {
+                "message_id": self.email.send(contact, message.email, labels),
+                "template_file": template_file,
+            }
+        if self.sms is None or message.sms is None:
             raise SendFailed("this function has no SMS provider")
-        body = sms_text.compose(
-            rendered.text,
-            contact,
-            marketing,
-            self.settings.sms_signature_cn,
-            self.settings.sms_opt_out_suffix_cn,
-        )
-        encoding, parts = sms_text.segments(body)
+        encoding, parts = message.sms_segments
         context = {
             "journey_id": request.journey_id,
             "step_id": request.step_id,
             "template": request.template,
             tags.SEND: digest,
         }
-        message_id = self.sms.send(contact, body, marketing, context)
+        message_id = self.sms.send(contact, message.sms, marketing, context)
         return {
             "message_id": message_id,
-            "template_file": rendered.file,
+            "template_file": template_file,
             "encoding": encoding,
             "segments": parts,
         }

@@ -1,0 +1,99 @@
+"""One message as the provider receives it: the template rendered for a profile, the signed
+unsubscribe link, the MIME document of an email or the full text of an SMS.
+
+The send, a proof and a preview must show the same bytes, so all three build the message here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from touchpoint.channels import email as mime
+from touchpoint.channels import sms as sms_text
+from touchpoint.profiles import Profile
+from touchpoint.render import Rendered, Renderer
+from touchpoint.settings import Settings
+from touchpoint.templates import Channel
+from touchpoint.unsubscribe import Unsubscribe, link
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """Who the message is for and where it comes from in a journey."""
+
+    channel: Channel
+    template: str
+    user_id: str
+    journey_id: str
+    step_id: str
+    marketing: bool
+
+
+@dataclass(frozen=True)
+class Message:
+    rendered: Rendered
+    unsubscribe_url: str
+    email: bytes | None = None  # the MIME document SES v2 receives
+    sms: str | None = None  # the text the carrier receives (signature, body, opt-out suffix)
+
+    @property
+    def sms_segments(self) -> tuple[str, int]:
+        """(encoding, segments) of the SMS text: what the carrier bills."""
+        assert self.sms is not None
+        return sms_text.segments(self.sms)
+
+
+def compose(
+    renderer: Renderer,
+    settings: Settings,
+    addressed: Addressed,
+    profile: Profile,
+    contact: str,
+    now: dt.datetime,
+    mark: str = "",
+) -> Message:
+    """Raises TemplateError when the template cannot be rendered for this profile. ``mark``
+    (a proof's ``[TEST] ``) leads the subject, or the SMS text after its sender signature."""
+    unsubscribe_url = link(
+        settings.unsubscribe_url,
+        settings.unsubscribe_secret,
+        Unsubscribe(addressed.user_id, addressed.channel, addressed.journey_id, int(now.timestamp())),
+    )
+    rendered = renderer.render(
+        addressed.channel,
+        addressed.template,
+        profile,
+        {
+            "unsubscribe_url": unsubscribe_url,
+            "journey_id": addressed.journey_id,
+            "step_id": addressed.step_id,
+        },
+    )
+    if addressed.channel == "email":
+        raw = mime.build_message(
+            settings.email_from,
+            contact,
+            mark + (rendered.subject or ""),
+            rendered.text,
+            rendered.html or "",
+            unsubscribe_url,
+        )
+        return Message(rendered, unsubscribe_url, email=raw)
+    body = sms_text.compose(
+        rendered.text,
+        contact,
+        addressed.marketing,
+        settings.sms_signature_cn,
+        settings.sms_opt_out_suffix_cn,
+    )
+    return Message(rendered, unsubscribe_url, sms=marked(body, mark, settings.sms_signature_cn))
+
+
+def marked(body: str, mark: str, signature: str) -> str:
+    """The mark at the start of the text, after the sender signature when it leads (carriers
+    require the signature first)."""
+    if not mark:
+        return body
+    if signature and body.startswith(signature):
+        return f"{signature}{mark}{body.removeprefix(signature)}"
+    return mark + body
