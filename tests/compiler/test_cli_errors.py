@@ -79,6 +79,17 @@ def _cases(scenario: Path, results: Path) -> list[tuple[list[str], str]]:
         (["stop", "no-such-journey"], 'no journey "no-such-journey" in journeys/'),
         (["status", "birthdy"], 'did you mean "birthday"?'),
         (
+            ["preview", "birthdy", "--profile", "x.yaml"],
+            'no journey "birthdy" in journeys/; did you mean "birthday"?',
+        ),
+        (
+            ["preview", "birthday", "greting", "--profile", "x.yaml"],
+            'birthday has no send step "greting"; did',
+        ),
+        (["preview", "birthday", "--profile", "nosuch.yaml"], "no profile file nosuch.yaml"),
+        (["preview", "birthday", "--user", "qa-11", "--scenario", s], 'no user "qa-11" in'),
+        (["preview", "birthday"], "give --profile FILE, or --user ID with --scenario FILE"),
+        (
             ["send-test", "new-user-7day", "welcome", "--to", "qa@example.com", "--profile", "nosuch.yaml"],
             "no profile file nosuch.yaml",
         ),
@@ -101,7 +112,7 @@ def test_every_wrong_name_or_missing_file_is_one_line_and_exit_2(
         assert expected in lines[0], (argv, lines[0])
         assert "Traceback" not in err
         commands.add(argv[0])
-    assert commands == {"graph", "validate", "compile", "simulate", "why", "send-test"} | {
+    assert commands == {"graph", "validate", "compile", "simulate", "why", "send-test", "preview"} | {
         "pause",
         "resume",
         "stop",

@@ -122,3 +122,30 @@ def test_a_misspelt_event_or_property_is_an_error(path: Path) -> None:
     assert len(EVENT_TYPOS) >= 10
     (error,) = load_project([path], cwd=REPO).errors()
     assert error.message.startswith("unknown event ") or " has no property " in error.message
+
+
+def test_a_directory_without_a_catalogue_gets_one_warning(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        text = (INVALID_DIR / "missing-template.yaml").read_text(encoding="utf-8")
+        (tmp_path / f"{name}.yaml").write_text(text.replace("id: missing-template", f"id: {name}"))
+    found = load_project([tmp_path], cwd=tmp_path).all_violations()
+    warnings = [v for v in found if "no event catalogue" in v.message]
+    assert len(warnings) == 1
+    assert str(warnings[0]).startswith("events.yaml:1: warning: no event catalogue, so misspelt event names")
+
+
+def test_a_malformed_catalogue_is_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "events.yaml").write_text(
+        "schema: touchpoint/events-v1\nevents:\n  form.submitted:\n    properties: {course: strin}\n"
+    )
+    (tmp_path / "a.yaml").write_text(
+        (INVALID_DIR / "missing-template.yaml")
+        .read_text(encoding="utf-8")
+        .replace("id: missing-template", "id: a")
+    )
+    found = [str(v) for v in load_project([tmp_path], cwd=tmp_path).all_violations()]
+    assert any(
+        line.startswith("events.yaml:4 events.form.submitted.properties.course:")
+        and 'did you mean "string"' in line
+        for line in found
+    ), found

@@ -7,14 +7,35 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 from touchpoint.channels import email as mime
 from touchpoint.channels import sms as sms_text
+from touchpoint.events import E164, EMAIL
 from touchpoint.profiles import Profile
 from touchpoint.render import Rendered, Renderer
 from touchpoint.settings import Settings
 from touchpoint.templates import Channel
 from touchpoint.unsubscribe import Unsubscribe, link
+
+Refusal = Literal["no_profile", "no_contact", "invalid_contact", "suppressed", "no_consent"]
+
+
+def refusal(profile: Profile, channel: Channel, marketing: bool) -> Refusal | None:
+    """Why the gate skips this profile on ``channel`` at any moment (checked in this order), or
+    None. The send and the preview ask the same question."""
+    if not profile.exists:
+        return "no_profile"
+    contact = profile.contact(channel)
+    if contact is None:
+        return "no_contact"
+    if not (EMAIL if channel == "email" else E164).fullmatch(contact):
+        return "invalid_contact"
+    if profile.suppression(channel) is not None:
+        return "suppressed"
+    if marketing and not profile.has_consent(channel):
+        return "no_consent"
+    return None
 
 
 @dataclass(frozen=True)

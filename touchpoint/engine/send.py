@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from touchpoint import contract
 from touchpoint.channels import tags
 from touchpoint.clock import Clock, iso, pause
-from touchpoint.engine.message import Addressed, Message, compose
+from touchpoint.engine.message import Addressed, Message, compose, refusal
 from touchpoint.engine.ports import (
     BusPort,
     CapScope,
@@ -43,7 +43,7 @@ from touchpoint.engine.ports import (
 )
 from touchpoint.engine.timing import window_opens
 from touchpoint.errors import ContactOptedOut, SendAmbiguous, SendFailed, TransientError
-from touchpoint.events import E164, EMAIL, JourneyEvent
+from touchpoint.events import JourneyEvent
 from touchpoint.profiles import Profile, contact_digest, suppression_mutation
 from touchpoint.render import Renderer
 from touchpoint.settings import Settings
@@ -198,17 +198,11 @@ class Sender:
         if entry is None or entry.execution_arn != request.execution or entry.status != "running":
             return skipped("exited")
         profile = Profile(self.profiles.get(request.user_id))
-        if not profile.exists:
-            return skipped("no_profile")
+        refused = refusal(profile, request.channel, marketing)
+        if refused is not None:
+            return skipped(refused)
         contact = profile.contact(request.channel)
-        if contact is None:
-            return skipped("no_contact")
-        if not (EMAIL if request.channel == "email" else E164).fullmatch(contact):
-            return skipped("invalid_contact")
-        if profile.suppression(request.channel) is not None:
-            return skipped("suppressed")
-        if marketing and not profile.has_consent(request.channel):
-            return skipped("no_consent")
+        assert contact is not None  # refusal() checked it
         zone = profile.timezone(request.timezone)
         if request.send_window is not None:
             window = request.send_window

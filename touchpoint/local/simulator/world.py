@@ -74,6 +74,45 @@ def bundle(scenario: Scenario, base: Path, root: Path) -> Bundle:
     return Bundle(root, journeys)
 
 
+def scripted_item(user: ScriptedUser, start: str) -> dict[str, Any]:
+    """A scripted user's profile item as the scenario's start imports it."""
+    item: dict[str, Any] = {"user_id": user.id, "created_at": start, "updated_at": start}
+    profile = user.profile
+    for key in ("email", "phone", "timezone", "locale"):
+        if getattr(profile, key):
+            item[key] = getattr(profile, key)
+    item.update({k: _dynamo(v) for k, v in profile.attributes.items()})
+    if profile.tags:
+        item["tags"] = set(profile.tags)
+    for channel, granted in profile.consent.items():
+        item[consent_key(channel)] = {"granted": granted, "at": start, "source": "scenario"}
+    return item
+
+
+def profile_of(scenario: Scenario, user_id: str) -> dict[str, Any] | None:
+    """The profile a scenario gives ``user_id``: scripted, imported at the start, or as they
+    register (attributes and consent of their user.registered). None: not one of its users."""
+    start = iso(scenario.start)
+    for user in scenario.users:
+        if user.id == user_id:
+            return scripted_item(user, start)
+    if scenario.population is None:
+        return None
+    for person in generate(scenario.population, scenario.seed, scenario.start, scenario.end):
+        if person.user_id != user_id:
+            continue
+        if person.existing is not None:
+            return dict(person.existing)
+        registration = person.events[0]
+        patch = dict(registration.profile or {})
+        item = {"user_id": user_id, **{k: v for k, v in patch.items() if k not in ("attributes", "tags")}}
+        item.update({k: _dynamo(v) for k, v in patch.get("attributes", {}).items()})
+        for channel, record in (registration.consent or {}).items():
+            item[consent_key(channel)] = {**record, "at": iso(registration.at)}
+        return item
+    return None
+
+
 def populate(world: World) -> None:
     """Existing users are imported (as a team backfills its customer base); new ones register."""
     scenario = world.scenario
@@ -86,18 +125,7 @@ def populate(world: World) -> None:
             world.people[person.user_id] = person
     items = [p.existing for p in world.people.values() if p.existing]
     start = iso(scenario.start)
-    for user in scenario.users:
-        item: dict[str, Any] = {"user_id": user.id, "created_at": start, "updated_at": start}
-        profile = user.profile
-        for key in ("email", "phone", "timezone", "locale"):
-            if getattr(profile, key):
-                item[key] = getattr(profile, key)
-        item.update({k: _dynamo(v) for k, v in profile.attributes.items()})
-        if profile.tags:
-            item["tags"] = set(profile.tags)
-        for channel, granted in profile.consent.items():
-            item[consent_key(channel)] = {"granted": granted, "at": start, "source": "scenario"}
-        items.append(item)
+    items += [scripted_item(user, start) for user in scenario.users]
     profiles, state = world.cloud.profiles(), world.cloud.state()
     dated = sorted(
         {
