@@ -465,7 +465,7 @@ def _told(entry: AnyTrace, zone: str | None = None) -> str:
             if detail.status == "sent" and detail.reason == "reconciled":
                 return f"{what} — {RECONCILED}"
             if detail.status == "sent":
-                return what + (f", {detail.segments} segment(s)" if detail.segments else "")
+                return what + (f", {plural(detail.segments, 'segment')}" if detail.segments else "")
             if detail.status == "sent_unconfirmed":
                 return f"{what}, {UNCONFIRMED}"
             return f"{detail.step_id}: skipped — {_reason(detail.reason)}"
