@@ -73,6 +73,18 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 
 
+#: Headless Chromium's window is at least 500 px wide, so the phone width is a 400 px frame around
+#: the page in a desktop window (file pages may read each other: --allow-file-access-from-files).
+_FRAME = """<!doctype html><html><body style="margin:0">
+<iframe id="f" src="preview.html" style="width:{width}px;height:900px;border:0"></iframe>
+<script>document.getElementById("f").addEventListener("load", () => {{
+  const inner = document.getElementById("f").contentDocument.documentElement;
+  document.body.dataset.width = inner.dataset.width;
+  document.body.dataset.overflow = inner.dataset.overflow;
+}});</script></body></html>
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("width", [1400, 400])
 def test_the_preview_page_fits_desktop_and_phone_in_headless_chromium(
@@ -86,27 +98,30 @@ def test_the_preview_page_fits_desktop_and_phone_in_headless_chromium(
     profile = str(PROFILES / "lin-zh.yaml")
     assert main(["preview", "membership-expiry", "--profile", profile, "--html", str(page)]) == 0
     capsys.readouterr()
-    dumped = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--window-size={width},900",
-            "--virtual-time-budget=2000",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=True,
+    frame = tmp_path / "frame.html"
+    frame.write_text(_FRAME.format(width=width), encoding="utf-8")
+    flags = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--hide-scrollbars",
+        "--allow-file-access-from-files",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1400,1000",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+    ]
+    framed = subprocess.run(
+        [*flags, frame.as_uri()], capture_output=True, text=True, timeout=90, check=True
     ).stdout
-    assert 'data-overflow="false"' in dumped, f"the page scrolls sideways at {width} px"
+    assert f'data-width="{width}"' in framed, "the page was laid out at another width"
+    assert 'data-overflow="false"' in framed, f"the page scrolls sideways at {width} px"
+    dumped = subprocess.run(
+        [*flags, page.as_uri()], capture_output=True, text=True, timeout=90, check=True
+    ).stdout
     assert dumped.count("<section") == 2  # the email and the SMS of membership-expiry
     assert dumped.count('class="desktop"') == dumped.count('class="phone"') == 1
     assert 'sandbox=""' in dumped  # the email's own HTML cannot run scripts

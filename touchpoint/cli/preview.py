@@ -151,7 +151,7 @@ iframe{border:1px solid #ddd;height:720px;max-width:100%;background:#fff}
 
 _MEASURE = (
     "<script>addEventListener('load',()=>{const d=document.documentElement;"
-    "d.dataset.overflow=String(d.scrollWidth>innerWidth);})</script>"
+    "d.dataset.width=String(innerWidth);d.dataset.overflow=String(d.scrollWidth>innerWidth);})</script>"
 )
 
 
