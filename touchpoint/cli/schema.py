@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from touchpoint.catalogue import CatalogueFile
 from touchpoint.events import app_event_schema
 from touchpoint.journey.model import Journey
@@ -20,7 +22,10 @@ DEFAULT_CATALOGUE_SCHEMA = Path("docs/events-catalogue.schema.json")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("schema", help="write the JSON Schemas of journeys, app events and simulation results")
+    p = sub.add_parser(
+        "schema",
+        help="write the JSON Schemas of journeys, app events, the event catalogue and simulation results",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_SCHEMA, help="the journey schema's file")
     p.add_argument(
         "--events-out", type=Path, default=DEFAULT_EVENT_SCHEMA, help="the app event schema's file"
@@ -42,21 +47,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def journey_schema() -> str:
-    schema = Journey.model_json_schema(by_alias=True)
-    schema = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://touchpoint.dev/schemas/journey-v1.json",
-        **schema,
-    }
-    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _published(Journey, "https://touchpoint.dev/schemas/journey-v1.json")
 
 
 def catalogue_schema() -> str:
-    schema = CatalogueFile.model_json_schema(by_alias=True)
+    return _published(CatalogueFile, "https://touchpoint.dev/schemas/events-catalogue-v1.json")
+
+
+def _published(model: type[BaseModel], schema_id: str) -> str:
+    """A model's JSON Schema as the files in docs/ hold it: draft 2020-12, its id, sorted keys."""
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://touchpoint.dev/schemas/events-catalogue-v1.json",
-        **schema,
+        "$id": schema_id,
+        **model.model_json_schema(by_alias=True),
     }
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
