@@ -5,11 +5,12 @@ attributes) and ``templates/``. Loading never stops at the first problem: all of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from touchpoint import templates
 from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileFile, ProfileSchema, profile_from_data
@@ -19,6 +20,8 @@ from touchpoint.journey.repair import stand_in
 from touchpoint.journey.source import Source, SourceError, read_source
 from touchpoint.journey.validate import Context, check_journey
 from touchpoint.journey.violations import Violation, at, from_validation_error
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -136,29 +139,29 @@ def load_catalogue(directory: Path, cwd: Path | None = None) -> tuple[Catalogue 
             "events and their properties (docs/events.md#the-event-catalogue)"
         )
         return None, [Violation(display, 1, "", message, "warning")]
-    try:
-        source = read_source(path, display)
-    except SourceError as error:
-        return None, [Violation(display, error.line, "", error.message)]
-    try:
-        return Catalogue.from_data(source.data), []
-    except ValidationError as error:
-        return None, from_validation_error(error, source, CatalogueFile)
+    return _side_file(path, display, Catalogue.from_data, CatalogueFile)
 
 
 def _profile(directory: Path, cwd: Path | None) -> tuple[ProfileSchema, list[Violation]]:
     path = directory / PROFILE_FILE
     if not path.exists():
         return EMPTY, []
-    display = display_path(path, cwd)
+    profile, problems = _side_file(path, display_path(path, cwd), profile_from_data, ProfileFile)
+    return EMPTY if profile is None else profile, problems
+
+
+def _side_file(
+    path: Path, display: str, parse: Callable[[Any], T], model: type[BaseModel]
+) -> tuple[T | None, list[Violation]]:
+    """A file beside the journeys (profile.yaml, events.yaml): parsed, or its located problems."""
     try:
         source = read_source(path, display)
     except SourceError as error:
-        return EMPTY, [Violation(display, error.line, "", error.message)]
+        return None, [Violation(display, error.line, "", error.message)]
     try:
-        return profile_from_data(source.data), []
+        return parse(source.data), []
     except ValidationError as error:
-        return EMPTY, from_validation_error(error, source, ProfileFile)
+        return None, from_validation_error(error, source, model)
 
 
 def _unique_ids(project: Project) -> None:
