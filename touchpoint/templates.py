@@ -109,6 +109,7 @@ class Inspection:
 
     blocks: frozenset[str]
     variables: frozenset[str]
+    unguarded: tuple[tuple[str, int, str], ...] = ()  # see unguarded_reads
 
 
 def inspect(envs: Environments, file_name: str) -> Inspection:
@@ -127,10 +128,13 @@ def _inspect(envs: Environments, file_name: str) -> Inspection:
     tree = envs.plain.parse(envs.source(file_name), file_name)
     blocks = {block.name for block in tree.find_all(nodes.Block)}
     variables = set(meta.find_undeclared_variables(tree))
+    unguarded = [(file_name, line, name) for name, line in _reads(tree, frozenset())]
     for include in meta.find_referenced_templates(tree):
         if include is not None and include != file_name:
-            variables |= inspect(envs, include).variables
-    return Inspection(frozenset(blocks), frozenset(variables))
+            included = inspect(envs, include)
+            variables |= included.variables
+            unguarded += included.unguarded
+    return Inspection(frozenset(blocks), frozenset(variables), tuple(unguarded))
 
 
 #: Filters that give a missing value a replacement, and tests that ask whether it is there.
@@ -141,14 +145,9 @@ _PRESENCE = frozenset({"defined", "undefined"})
 def unguarded_reads(envs: Environments, file_name: str) -> list[tuple[str, int, str]]:
     """``(template file, line, name)`` of every variable read that fails when the value is missing:
     not under ``| default(…)`` and not inside ``{% if name is defined %}``. Templates render with
-    StrictUndefined, so such a read fails the send for every user without the value. Follows
-    ``{% include %}`` like :func:`inspect`."""
-    tree = envs.plain.parse(envs.source(file_name), file_name)
-    found = [(file_name, line, name) for name, line in _reads(tree, frozenset())]
-    for include in meta.find_referenced_templates(tree):
-        if include is not None and include != file_name:
-            found += unguarded_reads(envs, include)
-    return found
+    StrictUndefined, so such a read fails the send for every user without the value. Found while
+    :func:`inspect` parses (so once per template, partials included)."""
+    return list(inspect(envs, file_name).unguarded)
 
 
 def _reads(node: nodes.Node, guarded: frozenset[str]) -> Iterator[tuple[str, int]]:

@@ -514,7 +514,7 @@ def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: C
                 found.append(
                     at(source, path, f'{file_name} uses "{variable}", which is not a profile attribute{hint}')
                 )
-            found += _missing_values(ctx, tdir, file_name, present)
+            found += _missing_values(ctx, tdir, info, present)
             if channel == "sms" or info.blocks >= set(templates.EMAIL_BLOCKS):
                 sample = _sample_context(ctx.profile, journey.id, node.id)
                 # unknown names (reported above) get a value too, so the render goes on past them
@@ -524,10 +524,12 @@ def _templates(journey: Journey, nodes: tuple[Node, ...], source: Source, ctx: C
     return found
 
 
-def _missing_values(ctx: Context, tdir: str, file_name: str, present: set[str]) -> list[Violation]:
+def _missing_values(
+    ctx: Context, tdir: str, info: templates.Inspection, present: set[str]
+) -> list[Violation]:
     """A declared attribute read without a fallback fails the send for every user who lacks it."""
     found: list[Violation] = []
-    for template, line, name in templates.unguarded_reads(ctx.envs, file_name):
+    for template, line, name in info.unguarded:
         attribute = ctx.profile.get(name)
         if attribute is None or attribute.default is not None or name in present:
             continue
