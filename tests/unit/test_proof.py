@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import JOURNEYS
-from touchpoint.engine.message import marked
-from touchpoint.engine.proof import TEST_MARKER, ProofStep, send_steps
+from touchpoint.engine.message import SendingStep, marked, send_steps
+from touchpoint.engine.proof import TEST_MARKER
 from touchpoint.journey.model import Journey
 from touchpoint.journey.source import read_source
 
@@ -15,17 +15,17 @@ def _journey(journey_id: str) -> Journey:
 
 def test_send_steps_are_every_send_in_step_order_with_compiled_ids_and_categories() -> None:
     assert send_steps(_journey("new-user-7day")) == [
-        ProofStep("welcome", "email", "welcome", "marketing"),
-        ProofStep("tips-advanced", "email", "tips-advanced", "marketing"),
-        ProofStep("tips-basic", "email", "tips-basic", "marketing"),
-        ProofStep("offer", "email", "first-order-offer", "marketing"),
-        ProofStep("reminder-sms", "sms", "offer-reminder", "marketing"),
-        ProofStep("reminder-email", "email", "offer-reminder", "marketing"),
+        SendingStep("welcome", "email", "welcome", "marketing"),
+        SendingStep("tips-advanced", "email", "tips-advanced", "marketing"),
+        SendingStep("tips-basic", "email", "tips-basic", "marketing"),
+        SendingStep("offer", "email", "first-order-offer", "marketing"),
+        SendingStep("reminder-sms", "sms", "offer-reminder", "marketing"),
+        SendingStep("reminder-email", "email", "offer-reminder", "marketing"),
     ]
     # the journey's category, unless the step overrides it (as the compiled send does)
     assert send_steps(_journey("membership-expiry")) == [
-        ProofStep("notice", "email", "membership-expiry", "transactional"),
-        ProofStep("offer", "sms", "renewal-offer", "marketing"),
+        SendingStep("notice", "email", "membership-expiry", "transactional"),
+        SendingStep("offer", "sms", "renewal-offer", "marketing"),
     ]
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from touchpoint.cli.journeys import DEFAULT_JOURNEYS
 from touchpoint.cli.output import UsageError, existing, journey_file, print_violations
 from touchpoint.clock import SystemClock
-from touchpoint.engine.preview import Preview, preview, send_steps
+from touchpoint.engine.message import send_steps
+from touchpoint.engine.preview import Preview, preview
 from touchpoint.journey.loader import display_path, load_project
 from touchpoint.journey.source import SourceError, read_source
 from touchpoint.local.scenario import ScenarioError, load_scenario
@@ -48,17 +49,17 @@ def _preview(args: argparse.Namespace) -> int:
     loaded, journey = project.valid()[0]
     steps = send_steps(journey)
     if args.step is not None:
-        ids = [step_id for step_id, _ in steps]
+        ids = [step.step_id for step in steps]
         if args.step not in ids:
             raise UsageError(f'{journey.id} has no send step "{args.step}"{did_you_mean(args.step, ids)}')
-        steps = [s for s in steps if s[0] == args.step]
+        steps = [step for step in steps if step.step_id == args.step]
     item = dict(_profile(args))
     if args.locale:
         item["locale"] = args.locale
     now = _moment(args.at)
     renderer = Renderer(loaded.path.parent, project.context_of(loaded).profile)
     settings = Settings.from_env()
-    previews = [preview(journey, step_id, step, item, renderer, settings, now) for step_id, step in steps]
+    previews = [preview(journey, step, item, renderer, settings, now) for step in steps]
     print(text(journey.id, previews, now), end="")
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)

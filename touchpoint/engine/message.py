@@ -12,6 +12,8 @@ from typing import Literal
 from touchpoint.channels import email as mime
 from touchpoint.channels import sms as sms_text
 from touchpoint.events import E164, EMAIL
+from touchpoint.journey.model import Journey, SendStep
+from touchpoint.journey.steps import resolve, walk
 from touchpoint.profiles import Profile
 from touchpoint.render import Rendered, Renderer
 from touchpoint.settings import Settings
@@ -48,6 +50,33 @@ class Addressed:
     journey_id: str
     step_id: str
     marketing: bool
+
+
+@dataclass(frozen=True)
+class SendingStep:
+    """A send step as its message needs it: the compiled step id, channel, template and the
+    category in effect (the step's, else the journey's)."""
+
+    step_id: str
+    channel: Channel
+    template: str
+    category: str
+
+    @property
+    def marketing(self) -> bool:
+        return self.category == "marketing"
+
+    def addressed(self, user_id: str, journey_id: str) -> Addressed:
+        return Addressed(self.channel, self.template, user_id, journey_id, self.step_id, self.marketing)
+
+
+def send_steps(journey: Journey) -> list[SendingStep]:
+    """Every send step in step order (depth first, in file order), by the ids the compiler gives."""
+    return [
+        SendingStep(n.id, n.step.send.channel, n.step.send.template, n.step.send.category or journey.category)
+        for n in walk(resolve(journey.steps))
+        if isinstance(n.step, SendStep)
+    ]
 
 
 @dataclass(frozen=True)

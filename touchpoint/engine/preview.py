@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from touchpoint.engine.message import Addressed, Message, Refusal, compose, refusal
+from touchpoint.engine.message import Message, Refusal, SendingStep, compose, refusal
 from touchpoint.engine.timing import window_opens
 from touchpoint.errors import TemplateError
-from touchpoint.journey.model import Journey, SendStep
-from touchpoint.journey.steps import resolve, walk
+from touchpoint.journey.model import Journey
 from touchpoint.logs import redact
 from touchpoint.profiles import Profile
 from touchpoint.render import Renderer
@@ -44,33 +43,24 @@ class Preview:
     error: str | None = None
 
 
-def send_steps(journey: Journey) -> list[tuple[str, SendStep]]:
-    """Every send step, in step order (branches in the order they are written)."""
-    return [(n.id, n.step) for n in walk(resolve(journey.steps)) if isinstance(n.step, SendStep)]
-
-
 def preview(
     journey: Journey,
-    step_id: str,
-    step: SendStep,
+    step: SendingStep,
     item: Mapping[str, Any],
     renderer: Renderer,
     settings: Settings,
     now: dt.datetime,
 ) -> Preview:
     profile = Profile(item)
-    spec = step.send
-    marketing = (spec.category or journey.category) == "marketing"
-    verdict = _verdict(journey, profile, spec.channel, marketing, now)
-    contact = profile.contact(spec.channel) or STAND_IN_CONTACT[spec.channel]
+    verdict = _verdict(journey, profile, step.channel, step.marketing, now)
+    contact = profile.contact(step.channel) or STAND_IN_CONTACT[step.channel]
     to = redact(contact)
-    user_id = profile.user_id or "preview"
-    addressed = Addressed(spec.channel, spec.template, user_id, journey.id, step_id, marketing)
+    addressed = step.addressed(profile.user_id or "preview", journey.id)
     try:
         message = compose(renderer, settings, addressed, profile, contact, now)
     except TemplateError as error:
-        return Preview(step_id, spec.channel, spec.template, "fails: the template", to, None, str(error))
-    return Preview(step_id, spec.channel, spec.template, verdict, to, message)
+        return Preview(step.step_id, step.channel, step.template, "fails: the template", to, None, str(error))
+    return Preview(step.step_id, step.channel, step.template, verdict, to, message)
 
 
 def _verdict(journey: Journey, profile: Profile, channel: str, marketing: bool, now: dt.datetime) -> str:

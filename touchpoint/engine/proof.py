@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 from touchpoint.channels import tags
 from touchpoint.clock import Clock
-from touchpoint.engine.message import Addressed, Message, compose
+from touchpoint.engine.message import Message, SendingStep, compose, send_steps
 from touchpoint.engine.ports import CallerPort, EmailPort, ProfilesPort, ProofRecord, ProofsPort, SmsPort
 from touchpoint.errors import ContactOptedOut, SendFailed, TemplateError
 from touchpoint.events import E164, EMAIL
-from touchpoint.journey.model import Journey, SendStep
+from touchpoint.journey.model import Journey
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.logs import redact
 from touchpoint.profiles import Profile
@@ -34,25 +34,6 @@ TEST_MARKER = "[TEST] "
 PROOF_USER = "proof"
 
 Channel = Literal["email", "sms"]
-
-
-@dataclass(frozen=True)
-class ProofStep:
-    """A send step as its proof needs it: the compiled step id, channel, template, category."""
-
-    step_id: str
-    channel: Channel
-    template: str
-    category: str
-
-
-def send_steps(journey: Journey) -> list[ProofStep]:
-    """Every send step in step order (depth first, in file order), by the ids the compiler gives."""
-    return [
-        ProofStep(n.id, n.step.send.channel, n.step.send.template, n.step.send.category or journey.category)
-        for n in walk(resolve(journey.steps))
-        if isinstance(n.step, SendStep)
-    ]
 
 
 class ProofRefused(Exception):  # noqa: N818 - reads as the condition it is
@@ -90,7 +71,7 @@ class Proofs:
             raise ProofRefused(f"no journey {journey_id!r}{did_you_mean(journey_id, self.journeys)}")
         return journey
 
-    def step(self, journey: Journey, step_id: str) -> ProofStep:
+    def step(self, journey: Journey, step_id: str) -> SendingStep:
         steps = {s.step_id: s for s in send_steps(journey)}
         if step_id in steps:
             return steps[step_id]
@@ -140,18 +121,11 @@ class Proofs:
     # ------------------------------------------------------------------ one proof
 
     def _proof(
-        self, journey: Journey, step: ProofStep, destination: str, item: Mapping[str, Any], by: str
+        self, journey: Journey, step: SendingStep, destination: str, item: Mapping[str, Any], by: str
     ) -> ProofRecord:
         now = self.clock.now()
         profile = Profile({**item, _field(step.channel): destination})
-        addressed = Addressed(
-            step.channel,
-            step.template,
-            profile.user_id or PROOF_USER,
-            journey.id,
-            step.step_id,
-            step.category == "marketing",
-        )
+        addressed = step.addressed(profile.user_id or PROOF_USER, journey.id)
         try:
             message = compose(self.renderer, self.settings, addressed, profile, destination, now, TEST_MARKER)
             message_id = self._deliver(journey, step, destination, message)
@@ -174,7 +148,7 @@ class Proofs:
         self.audit.record_proof(record)
         return record
 
-    def _deliver(self, journey: Journey, step: ProofStep, destination: str, message: Message) -> str:
+    def _deliver(self, journey: Journey, step: SendingStep, destination: str, message: Message) -> str:
         labels = {tags.PROOF: journey.id}
         if message.email is not None:
             if self.email is None:
@@ -182,7 +156,7 @@ class Proofs:
             return self.email.send(destination, message.email, labels)
         if self.sms is None or message.sms is None:
             raise SendFailed("no SMS provider")
-        return self.sms.send(destination, message.sms, step.category == "marketing", labels)
+        return self.sms.send(destination, message.sms, step.marketing, labels)
 
 
 def _field(channel: Channel) -> str:
