@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from touchpoint.journey.loader import journey_files
+from touchpoint.journey.source import SourceError, read_source
 from touchpoint.journey.violations import Violation
+from touchpoint.logs import redact
 from touchpoint.suggest import did_you_mean
 
 
@@ -39,6 +43,21 @@ def journey_file(name: str, journeys: Path) -> Path:
     known = [p.stem for p in journey_files([journeys])]
     hint = did_you_mean(name, known) or f"; the journeys there: {', '.join(known) or 'none'}"
     raise UsageError(f'no journey "{name}" in {journeys}/{hint}')
+
+
+def read_profile(path: Path) -> Mapping[str, Any]:
+    """A profile item from a YAML or JSON file, as `touchpoint privacy export` prints its profile.
+    Errors are masked: a parse error may quote the line that holds an address."""
+    existing(path, "profile file", "*.y*ml")
+    try:
+        data = read_source(path).data
+    except SourceError as error:
+        raise UsageError(f"{path}:{error.line}: {redact(error.message)}") from None
+    except OSError as error:  # a directory, no permission
+        raise UsageError(f"{path}: {error.strerror or type(error).__name__}") from None
+    if not isinstance(data, Mapping):
+        raise UsageError(f"{path}: a profile is a mapping of attributes")
+    return data
 
 
 def print_violations(violations: list[Violation]) -> None:

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from touchpoint.cli.journeys import DEFAULT_JOURNEYS
-from touchpoint.cli.output import UsageError, existing, journey_file, print_violations
+from touchpoint.cli.output import UsageError, existing, journey_file, print_violations, read_profile
 from touchpoint.clock import SystemClock
 from touchpoint.engine.message import send_steps
 from touchpoint.engine.preview import Preview, preview
 from touchpoint.journey.loader import display_path, load_project
-from touchpoint.journey.source import SourceError, read_source
 from touchpoint.local.scenario import ScenarioError, load_scenario
 from touchpoint.local.simulator.world import profile_of
 from touchpoint.logs import redact
@@ -72,14 +71,7 @@ def _profile(args: argparse.Namespace) -> Mapping[str, Any]:
     if (args.profile is None) == (args.user is None):
         raise UsageError("give --profile FILE, or --user ID with --scenario FILE")
     if args.profile is not None:
-        existing(args.profile, "profile file", "*.y*ml")
-        try:
-            data = read_source(args.profile).data
-        except SourceError as error:
-            raise UsageError(f"{args.profile}:{error.line}: {error.message}") from None
-        if not isinstance(data, Mapping):
-            raise UsageError(f"{args.profile}: a profile is a mapping of attributes")
-        return data
+        return read_profile(args.profile)
     if args.scenario is None:
         raise UsageError("--user needs --scenario FILE")
     existing(args.scenario, "scenario file")

@@ -6,18 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from touchpoint.aws.wiring import proofs
 from touchpoint.cli.operations import aws_errors, connect
-from touchpoint.cli.output import UsageError, existing, fail
+from touchpoint.cli.output import UsageError, fail, read_profile
 from touchpoint.clock import iso, process_clock
 from touchpoint.engine.ports import ProofRecord
 from touchpoint.engine.proof import ProofRefused, Refusal
 from touchpoint.errors import SendAmbiguous, TransientError
-from touchpoint.journey.source import SourceError, read_source
 from touchpoint.logs import redact
 from touchpoint.settings import SettingsError
 from touchpoint.words import plural
@@ -60,7 +57,7 @@ def _send_test(args: argparse.Namespace) -> int:
         raise UsageError("--test-users sends every step to the test users: give no STEP, --to or --profile")
     if not args.test_users and not (args.step and args.to):
         raise UsageError("give STEP and --to ADDRESS|PHONE, or --test-users")
-    profile = {} if args.test_users or args.profile is None else _profile(args.profile)
+    profile = {} if args.test_users or args.profile is None else read_profile(args.profile)
     try:
         with aws_errors():
             settings, clients = connect()
@@ -87,17 +84,6 @@ def _send_test(args: argparse.Namespace) -> int:
     if args.test_users:
         print(f"{plural(len(results) - refused, 'proof')} sent, {refused} refused", file=sys.stderr)
     return SOME_REFUSED if refused else 0
-
-
-def _profile(path: Path) -> Mapping[str, Any]:
-    existing(path, "profile file", "*.y*ml")
-    try:
-        data = read_source(path).data
-    except (OSError, SourceError) as error:
-        raise UsageError(f"{path}: {_one_line(error)}") from None
-    if not isinstance(data, Mapping):
-        raise UsageError(f"{path}: a profile is a mapping of attributes")
-    return data
 
 
 def _shown(record: ProofRecord) -> dict[str, str]:
