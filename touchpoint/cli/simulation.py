@@ -13,7 +13,7 @@ from touchpoint.clock import iso
 from touchpoint.journey.loader import display_path, load_project
 from touchpoint.journey.model import Journey
 from touchpoint.local import report, terminal
-from touchpoint.local.population import synthetic_ids, synthetic_zone
+from touchpoint.local.population import synthetic_id, synthetic_index, synthetic_zone
 from touchpoint.local.results import SimulationResults
 from touchpoint.local.scenario import Scenario, ScenarioError, load_scenario
 from touchpoint.local.simulator import Simulation
@@ -36,13 +36,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=_why)
 
 
-def _run_scenario(path: Path, progress: bool) -> tuple[SimulationResults, dict[str, Journey]] | None:
+def _load(path: Path) -> Scenario | None:
     existing(path, "scenario file")
     try:
-        scenario = load_scenario(path, display_path(path))
+        return load_scenario(path, display_path(path))
     except ScenarioError as error:
         print_violations(error.violations)
         return None
+
+
+def _run_scenario(
+    scenario: Scenario, path: Path, progress: bool
+) -> tuple[SimulationResults, dict[str, Journey]] | None:
     bar = ProgressBar() if progress else None
     simulation = Simulation(scenario, path.parent, bar)  # paths in a scenario are relative to it
     try:
@@ -56,7 +61,8 @@ def _run_scenario(path: Path, progress: bool) -> tuple[SimulationResults, dict[s
 def _simulate(args: argparse.Namespace) -> int:
     existing(args.scenario, "scenario file")
     print(f"Simulating {args.scenario} …", file=sys.stderr)
-    ran = _run_scenario(args.scenario, progress=True)
+    scenario = _load(args.scenario)
+    ran = None if scenario is None else _run_scenario(scenario, args.scenario, progress=True)
     if ran is None:
         return 1
     results, journeys = ran
@@ -81,16 +87,15 @@ def _why(args: argparse.Namespace) -> int:
         except ValidationError as error:
             print(f"{args.json} is not a results file of this version: {error}", file=sys.stderr)
             return 1
-        try:
-            scenario = load_scenario(args.scenario, display_path(args.scenario))
-        except ScenarioError as error:
-            print_violations(error.violations)
-            return 1
+    scenario = _load(args.scenario)
+    if scenario is None:
+        return 1
+    if args.json:
         _same_scenario(results, scenario, args)
         project = load_project(scenario.journey_paths(args.scenario.parent))
         journeys = {j.id: j for _, j in project.valid()}
     else:
-        ran = _run_scenario(args.scenario, progress=True)
+        ran = _run_scenario(scenario, args.scenario, progress=True)
         if ran is None:
             return 1
         results, journeys = ran
@@ -98,14 +103,14 @@ def _why(args: argparse.Namespace) -> int:
     if args.journey is not None and args.journey not in info.journeys:
         hint = did_you_mean(args.journey, info.journeys) or f"; its journeys: {', '.join(info.journeys)}"
         raise UsageError(f'no journey "{args.journey}" in this simulation{hint}')
-    users = {*info.scripted_users, *synthetic_ids(info.users - len(info.scripted_users))}
-    if args.user not in users:
+    index = synthetic_index(args.user)
+    generated = info.users - len(info.scripted_users)
+    if args.user not in info.scripted_users and (index is None or index >= generated):
         hint = did_you_mean(args.user, info.scripted_users) or (
-            f"; its users are {', '.join(info.scripted_users)} and u00000 … "
-            f"u{info.users - len(info.scripted_users) - 1:05d}"
+            f"; its users are {', '.join(info.scripted_users)} and u00000 … {synthetic_id(generated - 1)}"
         )
         raise UsageError(f'no user "{args.user}" in this simulation{hint}')
-    zone = _zone_of(args.user, load_scenario(args.scenario, display_path(args.scenario)))
+    zone = _zone_of(args.user, scenario)
     print(terminal.why(results, journeys, args.user, args.journey, zone), end="")
     return 0
 

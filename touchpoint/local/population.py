@@ -65,8 +65,13 @@ def synthetic_id(index: int) -> str:
     return f"u{index:05d}"
 
 
-def synthetic_ids(count: int) -> list[str]:
-    return [synthetic_id(i) for i in range(count)]
+def synthetic_index(user_id: str) -> int | None:
+    """The index ``generate`` made ``user_id`` from, or None for an id it never makes."""
+    digits = user_id[1:]
+    if not user_id.startswith("u") or not digits.isascii() or not digits.isdigit():
+        return None
+    index = int(digits)
+    return index if synthetic_id(index) == user_id else None
 
 
 def _person(seed: int, index: int) -> tuple[random.Random, str]:
@@ -77,9 +82,8 @@ def _person(seed: int, index: int) -> tuple[random.Random, str]:
 
 def synthetic_zone(seed: int, user_id: str) -> str | None:
     """The time zone ``generate`` gives a synthetic user (None for an id it never makes)."""
-    if len(user_id) != 6 or not user_id.startswith("u") or not user_id[1:].isdigit():
-        return None
-    return _person(seed, int(user_id[1:]))[1]
+    index = synthetic_index(user_id)
+    return None if index is None else _person(seed, index)[1]
 
 
 def generate(
