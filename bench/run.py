@@ -38,7 +38,7 @@ def bench_compile() -> None:
     started = time.perf_counter()
     project = load_project([REPO / "journeys"], cwd=REPO)
     loaded = time.perf_counter()
-    files = outputs(compile_journey(j) for _, j in project.valid())
+    files = outputs((compile_journey(j) for _, j in project.valid()), project.valid_campaigns())
     done = time.perf_counter()
     print(
         f"compile/examples: {len(project.journeys)} journeys, validate {1000 * (loaded - started):.0f} ms, "
@@ -55,7 +55,7 @@ def bench_compile() -> None:
         started = time.perf_counter()
         project = load_project([target])
         loaded = time.perf_counter()
-        files = outputs(compile_journey(j) for _, j in project.valid())
+        files = outputs((compile_journey(j) for _, j in project.valid()), project.valid_campaigns())
         done = time.perf_counter()
         print(
             f"compile/511 journeys: validate {loaded - started:.2f} s, compile {done - loaded:.2f} s "

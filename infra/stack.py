@@ -31,6 +31,7 @@ from infra import (
 )
 from infra.config import DeployConfig
 from infra.observability import Observability
+from infra.observability import campaigns as campaign_plans
 from infra.observability.dashboards import OVERVIEW_DASHBOARD
 from infra.observability.observed import Observed
 from infra.observability.topic import alerts
@@ -60,6 +61,7 @@ class TouchpointStack(Stack):
         )
         self.config = config
         self.journeys = journeys.load(config.statemachines_dir)
+        self.campaigns = campaign_plans.load(config.statemachines_dir, self.journeys)
         unknown = set(config.kpi_step_dimension) - {j.id for j in self.journeys}
         if unknown:
             raise journeys.ProjectError(f"kpi_step_dimension names unknown journeys: {sorted(unknown)}")
@@ -102,6 +104,7 @@ class TouchpointStack(Stack):
             observed=Observed(
                 self.journeys, self.state_machines, self.functions, self.queues, self.alerts.topic
             ),
+            campaigns=self.campaigns,
         )
         self._outputs()
         acknowledgements.apply(

@@ -60,6 +60,10 @@ MESSAGE_INDEX_DAYS: Final = 45
 #: Source of events that state machines and functions put on the bus.
 JOURNEY_SOURCE: Final = "touchpoint.journey"
 STEP_FAILED: Final = "journey.step_failed"
+#: A campaign's lifecycle events: trigger_eval emits them, kpi_rollup counts them (docs/campaigns.md).
+CAMPAIGN_JOINED = "journey.campaign_joined"
+CAMPAIGN_CONVERTED = "journey.campaign_converted"
+CAMPAIGN_REVENUE = "journey.campaign_revenue"
 
 #: Event type prefixes Touchpoint itself emits; a journey may not emit these.
 RESERVED_EVENT_PREFIXES: Final = ("email.", "sms.", "journey.", "touchpoint.")

@@ -22,6 +22,27 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * UNITS[match.group(2)]
 
 
+_SIGNED = re.compile(r"^([+-]?)(0|[1-9][0-9]*)([smhdw])$")
+SIGNED_HINT = "use -7d for 7 days before, 3d for 3 days after"
+SIGNED_PATTERN = r"^[+-]?(0|[1-9][0-9]*)[smhdw]$"
+
+
+def parse_offset(text: str) -> int:
+    """Signed seconds in ``-7d`` / ``+3d`` / ``3d``: an offset from a date, not a length."""
+    match = _SIGNED.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f'"{text}" is not an offset; {SIGNED_HINT}')
+    seconds = int(match.group(2)) * UNITS[match.group(3)]
+    return -seconds if match.group(1) == "-" else seconds
+
+
+def format_offset(seconds: int) -> str:
+    """``-7d`` for -604800; zero is ``0d``."""
+    if seconds == 0:
+        return "0d"
+    return ("-" if seconds < 0 else "") + format_duration(abs(seconds))
+
+
 def format_duration(seconds: int) -> str:
     """The largest exact unit up to days: 86400 → ``1d``, 604800 → ``7d``, 5400 → ``90m``."""
     for unit in ("d", "h", "m"):

@@ -8,6 +8,7 @@ event is reported and the rest of the batch goes on."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import json
 import re
@@ -497,6 +498,24 @@ def _time(value: Any) -> dt.datetime | None:
 
 
 # --------------------------------------------------------------------------- journey lifecycle events
+
+
+def to_cents(value: object) -> int | None:
+    """A revenue property as whole cents (half to even), or None when it is not a sum of money:
+    a number or a numeric string, finite and not negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | decimal.Decimal):
+        return None
+    try:
+        amount = decimal.Decimal(str(value).strip())
+    except decimal.InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_REVENUE:
+        return None
+    return int((amount * 100).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_EVEN))
+
+
+#: An order value above this is a mistake or an attack, not revenue.
+MAX_REVENUE = decimal.Decimal(10) ** 9
 
 #: journey.entry, journey.message, journey.exited, journey.converted, journey.unsubscribed, or
 #: the type of an event a journey emits (``lead.qualified``).

@@ -63,6 +63,18 @@ class RateDef:
         return tuple(channel_key(self.channel, c) for c in counters)
 
 
+#: Rates where less is better: their target is met at or below it (the report, alarms, plan table).
+LOWER_IS_BETTER: Final = frozenset(
+    {
+        "unsubscribe_rate",
+        "complaint_rate",
+        "bounce_rate",
+        "send_failure_rate",
+        "email_send_failure_rate",
+        "sms_send_failure_rate",
+    }
+)
+
 RATES: Final[dict[str, RateDef]] = {
     "reach_rate": RateDef(("entered",), ("eligible",)),
     "delivery_rate": RateDef(("delivered",), ("sent",)),

@@ -6,8 +6,9 @@ by the same models that validated them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, assert_never
@@ -15,17 +16,22 @@ from typing import Any, assert_never
 from pydantic import BaseModel, ConfigDict, Field
 
 from touchpoint import contract
+from touchpoint.journey.campaigns import span_of
 from touchpoint.journey.model import (
     AttributeTrigger,
     DateTrigger,
+    Effective,
     EventTrigger,
     Journey,
     JourneySettings,
+    KpiName,
+    KpiTarget,
     ScheduleTrigger,
     SendStep,
     SplitStep,
     WaitForStep,
 )
+from touchpoint.journey.model.campaign import CampaignFile, CampaignGoal
 from touchpoint.journey.steps import resolve, walk
 
 SCHEMA_ID = "touchpoint/registry-v1"
@@ -45,6 +51,35 @@ class RegistryEntry(JourneySettings):
     state_machine: str = Field(description="State machine name (the CDK stack names it so).")
 
 
+class StageEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    id: str
+    name: str | None = None
+    journey: str
+    owner: str
+    audience: str | None = None
+    window: Effective
+    kpis: dict[KpiName, KpiTarget] = Field(default_factory=dict, description="The stage's own KPIs.")
+
+
+class CampaignEntry(BaseModel):
+    """A campaign as the engine and the report need it: the stages' windows already computed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    name: str
+    owner: str
+    timezone: str
+    date: dt.date
+    until: dt.date
+    goal: CampaignGoal | None = None
+    stages: list[StageEntry]
+
+    @property
+    def journeys(self) -> list[str]:
+        return [s.journey for s in self.stages]
+
+
 class Index(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     event: dict[str, list[str]] = Field(default_factory=dict)
@@ -54,12 +89,16 @@ class Index(BaseModel):
     exit: dict[str, list[str]] = Field(default_factory=dict)
     goal: dict[str, list[str]] = Field(default_factory=dict)
     wait: list[str] = Field(default_factory=list, description="Event types some wait_for step waits for.")
+    campaign_goal: dict[str, list[str]] = Field(
+        default_factory=dict, description="Event type → campaigns whose goal it is."
+    )
 
 
 class Registry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     schema_: str = Field(SCHEMA_ID, alias="schema")
     journeys: dict[str, RegistryEntry]
+    campaigns: dict[str, CampaignEntry] = Field(default_factory=dict)
     index: Index
 
     @cached_property
@@ -75,6 +114,9 @@ class Registry(BaseModel):
     def goals_on(self, event_type: str) -> list[RegistryEntry]:
         return [self.journeys[i] for i in self.index.goal.get(event_type, [])]
 
+    def campaign_goals_on(self, event_type: str) -> list[CampaignEntry]:
+        return [self.campaigns[i] for i in self.index.campaign_goal.get(event_type, [])]
+
     def concerns(self, event_type: str) -> bool:
         """Whether any journey starts, exits, converts or waits on this event type: if none does,
         trigger_eval only updates the profile."""
@@ -83,6 +125,7 @@ class Registry(BaseModel):
             event_type in index.event
             or event_type in index.exit
             or event_type in index.goal
+            or event_type in index.campaign_goal
             or event_type in self._waits
         )
 
@@ -107,7 +150,39 @@ def entry(journey: Journey, version: str) -> dict[str, Any]:
     return data
 
 
-def build(journeys: Iterable[tuple[Journey, str]]) -> dict[str, Any]:
+def campaign_entry(campaign: CampaignFile, owners: Mapping[str, str]) -> dict[str, Any]:
+    """The registry entry of one campaign, as JSON data. ``owners``: journey id → its owner."""
+    stages = []
+    for stage in campaign.stages:
+        span = span_of(campaign, stage.window)
+        data: dict[str, Any] = {
+            "id": stage.id,
+            "journey": stage.journey,
+            "owner": stage.owner or owners.get(stage.journey, campaign.owner),
+            "window": {"from": span.start.isoformat(), "until": span.end.isoformat()},
+        }
+        if stage.name is not None:
+            data["name"] = stage.name
+        if stage.audience is not None:
+            data["audience"] = stage.audience
+        if stage.kpis:
+            data["kpis"] = {k: v.model_dump(mode="json", exclude_unset=True) for k, v in stage.kpis.items()}
+        stages.append(data)
+    entry: dict[str, Any] = {
+        "id": campaign.id,
+        "name": campaign.name,
+        "owner": campaign.owner,
+        "timezone": campaign.timezone,
+        "date": campaign.date.isoformat(),
+        "until": campaign.last_day.isoformat(),
+        "stages": stages,
+    }
+    if campaign.goal is not None:
+        entry["goal"] = campaign.goal.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return entry
+
+
+def build(journeys: Iterable[tuple[Journey, str]], campaigns: Iterable[CampaignFile] = ()) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     index: dict[str, Any] = {
         "event": {},
@@ -142,7 +217,19 @@ def build(journeys: Iterable[tuple[Journey, str]]) -> dict[str, Any]:
             n.step.wait_for.event for n in walk(resolve(journey.steps)) if isinstance(n.step, WaitForStep)
         )
     index["wait"] = sorted(index["wait"])
-    return {"schema": SCHEMA_ID, "journeys": entries, "index": index}
+    owners = {i: e["owner"] for i, e in entries.items()}
+    chosen = {c.id: campaign_entry(c, owners) for c in sorted(campaigns, key=lambda c: c.id)}
+    goals: dict[str, list[str]] = {}
+    for campaign in sorted(campaigns, key=lambda c: c.id):
+        if campaign.goal is not None:
+            goals.setdefault(campaign.goal.event, []).append(campaign.id)
+    if goals:
+        index["campaign_goal"] = goals
+    document: dict[str, object] = {"schema": SCHEMA_ID, "journeys": entries}
+    if chosen:
+        document["campaigns"] = chosen
+    document["index"] = index
+    return document
 
 
 def load(path: Path) -> Registry:

@@ -129,6 +129,28 @@ class World:
     def event(self, event_type: str, user_id: str, **kwargs: Any) -> Outcome:
         return self.trigger.handle_body(json.dumps(self.envelope(event_type, user_id, **kwargs)))
 
+    def execution_ended(self, arn: str, status: str, event_id: str = "x") -> dict[str, Any]:
+        """The Step Functions Execution Status Change EventBridge delivers when ``arn`` ends now."""
+        described = self.client("stepfunctions").describe_execution(executionArn=arn)
+        return {
+            "version": "0",
+            "id": event_id,
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "account": ACCOUNT,
+            "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [arn],
+            "detail": {
+                "executionArn": arn,
+                "stateMachineArn": described["stateMachineArn"],
+                "name": described["name"],
+                "status": status,
+                "stopDate": int(self.clock.now().timestamp() * 1000),
+                "input": described["input"],
+            },
+        }
+
     def register(
         self,
         user_id: str,

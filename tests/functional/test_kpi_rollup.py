@@ -775,3 +775,39 @@ def test_the_scheduled_rollup_runs_on_the_counts_of_the_handler(app: Any, deploy
     assert app.handler({"action": "rollup"}, ROLLUP)["alerts"] == 0
     with pytest.raises(ValueError, match="action"):
         app.handler({"action": "count"}, ROLLUP)
+
+
+# --------------------------------------------------------------------------- campaign counters
+
+
+def test_campaign_participants_and_conversions_count_once_per_user_and_revenue_once_per_order(
+    deployment: Deployment,
+) -> None:
+    """docs/campaigns.md: the same user joining twice, converting on two orders, and a redelivered
+    order change the counters exactly as a campaign report needs them."""
+
+    def campaign(kind: str, event_id: str, user: str = USER, **extra: Any) -> dict[str, Any]:
+        properties = {"journey_id": "welcome", "campaign_id": "d12", "user_id": user, **extra}
+        detail = {"event_id": event_id, "user_id": user, "occurred_at": iso(START), "properties": properties}
+        return envelope(contract.JOURNEY_SOURCE, kind, detail)
+
+    joined = [campaign("journey.campaign_joined", f"campaign-joined:d12:{USER}:e{i}") for i in range(2)]
+    orders = [campaign("journey.campaign_converted", f"campaign-converted:d12:o{i}") for i in range(2)]
+    revenue = [
+        campaign("journey.campaign_revenue", "campaign-revenue:d12:o0", value_cents=26800),
+        campaign("journey.campaign_revenue", "campaign-revenue:d12:o1", value_cents=5900),
+    ]
+    other = campaign("journey.campaign_joined", "campaign-joined:d12:u-2:e0", user="u-2")
+    assert deployment.count(*joined, *orders, *revenue, other) == [
+        "counted", "duplicate", "counted", "duplicate", "counted", "counted", "counted",
+    ]  # fmt: skip
+    assert deployment.count(revenue[0]) == ["duplicate"]  # a redelivered order adds nothing
+    assert deployment.partition("welcome", "all") == {
+        "campaign_participants#-#-": 2,
+        "campaign_converted#-#-": 1,
+        "campaign_revenue#-#-": 26800 + 5900,
+    }
+    bad = campaign("journey.campaign_revenue", "campaign-revenue:d12:o2", value_cents=-5)
+    assert deployment.count(bad) == ["rejected"]
+    nameless = campaign("journey.campaign_joined", "campaign-joined:x", campaign_id="Not A Campaign")
+    assert deployment.count(nameless) == ["rejected"]

@@ -90,24 +90,7 @@ def test_exit_event_stops_the_running_execution_and_frees_it(world: World) -> No
     record = world.state.user_state("u1").entries["new-user-7day"]
     assert record.status == "exiting"
     assert record.exit_reason == "exit:order.placed"
-    ended = {
-        "version": "0",
-        "id": "x",
-        "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states",
-        "account": ACCOUNT,
-        "time": "2026-12-01T02:00:00Z",
-        "region": REGION,
-        "resources": [arn],
-        "detail": {
-            "executionArn": arn,
-            "stateMachineArn": described["stateMachineArn"],
-            "name": described["name"],
-            "status": "ABORTED",
-            "stopDate": 1764554400000,
-            "input": described["input"],
-        },
-    }
+    ended = world.execution_ended(arn, "ABORTED")
     assert world.trigger.handle_body(json.dumps(ended)).reason == "exit:order.placed"
     assert world.trigger.handle_body(json.dumps(ended)).status == "duplicate"
     exited = [e for e in world.journey_events() if e["detail-type"] == "journey.exited"]

@@ -42,6 +42,7 @@ from touchpoint.settings import Settings
 
 JOURNEYS = compiled.load(STATEMACHINES)
 REGISTRY = load_registry(STATEMACHINES / "registry.json")
+CAMPAIGNS = sorted(REGISTRY.campaigns)
 SENDING = [j for j in JOURNEYS if j.settings.channels]
 Built = tuple[TouchpointStack, dict[str, Any]]
 
@@ -126,7 +127,7 @@ def test_every_resource_kind_of_the_engine_is_there(template: dict[str, Any]) ->
         "AWS::SNS::Subscription": 1,
         "AWS::SecretsManager::Secret": 1,
         "AWS::KMS::Key": 1,
-        "AWS::CloudWatch::Dashboard": len(JOURNEYS) + 1,
+        "AWS::CloudWatch::Dashboard": len(JOURNEYS) + 1 + len(CAMPAIGNS),
         "AWS::CloudWatch::Alarm": declared + defaulted + per_journey + operational,
     }
     counted = {kind: len(resources(template, kind)) for kind in expected}
@@ -794,7 +795,11 @@ def test_a_dashboard_per_journey_and_an_overview(template: dict[str, Any]) -> No
         d["Properties"]["DashboardName"]: _dashboard_body(d)
         for d in resources(template, "AWS::CloudWatch::Dashboard").values()
     }
-    assert set(dashboards) == {f"touchpoint-{j.id}" for j in JOURNEYS} | {"touchpoint-overview"}
+    assert set(dashboards) == (
+        {f"touchpoint-{j.id}" for j in JOURNEYS}
+        | {"touchpoint-overview"}
+        | {f"touchpoint_campaign_{c}" for c in CAMPAIGNS}
+    )
     for journey in JOURNEYS:
         body = dashboards[f"touchpoint-{journey.id}"]
         for title in (

@@ -833,3 +833,37 @@ def test_report_in_headless_chromium(
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (1280, 2400)
     assert len(png) > 100_000, "a blank page compresses to a few kB; the report's charts do not"
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+def test_a_campaign_section_shows_its_plan_with_actuals_and_the_goal(double12: SimulationResults) -> None:
+    """docs/campaigns.md: each stage's window, owner and entrants, each KPI beside its target with
+    its verdict, and the campaign goal's figures, from the results' ``campaigns``."""
+    root = parse(report.render(double12, {}))
+    section = root.by_id("campaign-d12")
+    plan = double12.campaigns["d12"]
+    assert plan.name in section.one("span", "camp-name").text()
+    table = section.one("table", "plan", data_campaign="d12")
+    rows = [r for r in table.find_all("tr") if "data-stage" in r.attrs]
+    assert [r.attrs["data-stage"] for r in rows] == [s.id for s in plan.stages]
+    for row, stage in zip(rows, plan.stages, strict=True):
+        cells = [c.text() for c in row.find_all("td")]
+        assert cells[:2] == [stage.name or stage.id, stage.journey]
+        assert cells[3] == stage.owner
+        assert cells[4] == f"{stage.funnel['entered']:,}"
+        shown = {li.attrs["data-kpi"]: li.attrs["data-verdict"] for li in row.find_all("li", "kpi")}
+        assert shown == {k.kpi: k.verdict for k in stage.kpis}
+    assert [r.find_all("td")[2].text() for r in rows] == [
+        "2026-12-05 – 2026-12-08",
+        "2026-12-09 – 2026-12-10",
+        "2026-12-12 – 2026-12-12",
+        "2026-12-13 – 2026-12-15",
+    ]
+    goal = section.one("p", "campaign-goal")
+    assert plan.goal is not None
+    assert (goal.attrs["data-participants"], goal.attrs["data-converted"]) == ("2", "1")
+    assert goal.attrs["data-verdict"] == "not_enough_data"
+    assert "not enough data" in goal.text()
+    assert "revenue 268.00" in goal.text()

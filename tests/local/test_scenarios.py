@@ -295,18 +295,44 @@ def test_double_12_stages(double12: SimulationResults) -> None:
         ("d12-launch", "coupon", "d12-coupon", SENT, None, "2026-12-09T02:00:00.000Z"),
         ("d12-launch", "reminder", "d12-coupon-reminder", SENT, None, "2026-12-11T02:00:00.000Z"),
         ("d12-sustain", "live", "d12-live", SENT, None, "2026-12-12T02:00:00.000Z"),
-        # ordered on sale day → in the review's audience
+        # took part → in the review's audience (participants)
         ("d12-review", "survey", "d12-survey", SENT, None, "2026-12-14T02:00:00.000Z"),
     ]
     assert messages(double12, "qa-claimer") == [
         ("d12-warmup", "teaser", "d12-teaser", SENT, None, "2026-12-05T02:00:00.000Z"),
         ("d12-launch", "coupon", "d12-coupon", SENT, None, "2026-12-09T02:00:00.000Z"),
+        ("d12-review", "survey", "d12-survey", SENT, None, "2026-12-14T02:00:00.000Z"),
     ]
     assert ("d12-launch", "ABORTED", "exit:coupon.claimed", ["coupon", "wait-2"]) in executions(
         double12, "qa-claimer"
     )
     assert messages(double12, "qa-employee") == []
     assert executions(double12, "qa-employee") == []
+    # staff took part in no stage, so the review (audience: participants) skips them too
+    assert ("d12-review", "2026-12-14T02:00:00.000Z", False, "not_a_participant") in entries(
+        double12, "qa-employee"
+    )
+
+
+def test_the_campaign_goal_counts_participants_once_and_sums_their_orders(
+    double12: SimulationResults,
+) -> None:
+    plan = double12.campaigns["d12"]
+    assert [(s.id, s.journey, s.participants) for s in plan.stages] == [
+        ("warmup", "d12-warmup", 2),  # the shopper and the claimer; both enter later stages too
+        ("launch", "d12-launch", 0),
+        ("sustain", "d12-sustain", 0),
+        ("review", "d12-review", 0),
+    ]
+    goal = plan.goal
+    assert goal is not None
+    assert (goal.participants, goal.converted, goal.revenue, goal.verdict) == (2, 1, 268.0, "not_enough_data")
+    assert [(s.from_, s.until) for s in plan.stages] == [
+        ("2026-12-05T00:00:00+08:00", "2026-12-09T00:00:00+08:00"),
+        ("2026-12-09T00:00:00+08:00", "2026-12-11T00:00:00+08:00"),
+        ("2026-12-12T00:00:00+08:00", "2026-12-13T00:00:00+08:00"),
+        ("2026-12-13T00:00:00+08:00", "2026-12-16T00:00:00+08:00"),
+    ]
 
 
 def test_feedback_on_a_message_never_sent_is_rejected_with_its_reason(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ def _validate(args: argparse.Namespace) -> int:
     warnings = len(violations) - errors
     valid = len(project.valid())
     counts = f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
-    print(f"{plural(len(project.journeys), 'journey')}: {valid} valid, {counts}")
+    campaigns = f" and {plural(len(project.campaigns), 'campaign')}" if project.campaigns else ""
+    print(f"{plural(len(project.journeys), 'journey')}{campaigns}: {valid} valid, {counts}")
     return 1 if errors or (args.strict and warnings) else 0
 
 
@@ -70,7 +71,7 @@ def _compile(args: argparse.Namespace) -> int:
     if project is None:
         return 1
     compiled = [build.compile_journey(journey) for _, journey in project.valid()]
-    files = build.outputs(compiled)
+    files = build.outputs(compiled, project.valid_campaigns())
     if args.check:
         problems = build.stale(args.out, files)
         for problem in problems:

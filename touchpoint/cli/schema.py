@@ -1,5 +1,5 @@
-"""schema: the JSON Schemas of journeys, app events, the event catalogue and simulation results,
-written or drift-checked."""
+"""schema: the JSON Schemas of journeys, campaigns, app events, the event catalogue and simulation
+results, written or drift-checked."""
 
 from __future__ import annotations
 
@@ -13,18 +13,21 @@ from pydantic import BaseModel
 from touchpoint.catalogue import CatalogueFile
 from touchpoint.events import app_event_schema
 from touchpoint.journey.model import Journey
+from touchpoint.journey.model.campaign import CampaignFile
 from touchpoint.local.results import results_schema
 
 DEFAULT_SCHEMA = Path("docs/journey.schema.json")
 DEFAULT_EVENT_SCHEMA = Path("docs/events.schema.json")
 DEFAULT_RESULTS_SCHEMA = Path("docs/results.schema.json")
 DEFAULT_CATALOGUE_SCHEMA = Path("docs/events-catalogue.schema.json")
+DEFAULT_CAMPAIGN_SCHEMA = Path("docs/campaign.schema.json")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "schema",
-        help="write the JSON Schemas of journeys, app events, the event catalogue and simulation results",
+        help="write the JSON Schemas of journeys, campaigns, app events, the event catalogue and "
+        "simulation results",
     )
     p.add_argument("--out", type=Path, default=DEFAULT_SCHEMA, help="the journey schema's file")
     p.add_argument(
@@ -42,6 +45,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=DEFAULT_CATALOGUE_SCHEMA,
         help="the event catalogue (events.yaml) schema's file",
     )
+    p.add_argument(
+        "--campaign-out",
+        type=Path,
+        default=DEFAULT_CAMPAIGN_SCHEMA,
+        help="the campaign file (campaigns/<id>.yaml) schema's file",
+    )
     p.add_argument("--check", action="store_true", help="fail when the committed schemas are stale")
     p.set_defaults(run=_schema)
 
@@ -52,6 +61,10 @@ def journey_schema() -> str:
 
 def catalogue_schema() -> str:
     return _published(CatalogueFile, "https://touchpoint.dev/schemas/events-catalogue-v1.json")
+
+
+def campaign_schema() -> str:
+    return _published(CampaignFile, "https://touchpoint.dev/schemas/campaign-v1.json")
 
 
 def _published(model: type[BaseModel], schema_id: str) -> str:
@@ -74,6 +87,7 @@ def _schema(args: argparse.Namespace) -> int:
         (args.events_out, event_schema()),
         (args.results_out, results_schema()),
         (args.catalogue_out, catalogue_schema()),
+        (args.campaign_out, campaign_schema()),
     )
     if args.check:
         stale = [

@@ -17,6 +17,7 @@ from touchpoint.compiler.ir import StateMachine, Task
 from touchpoint.compiler.lower import lower
 from touchpoint.compiler.render import dumps, render, to_json
 from touchpoint.journey.model import Journey, ScheduleTrigger
+from touchpoint.journey.model.campaign import CampaignFile
 
 #: Bump when the generated ASL changes for the same journey, so versions (and execution names) change.
 COMPILER_VERSION = "1"
@@ -56,7 +57,7 @@ def manifest(journey: Journey, version: str, machine: StateMachine) -> dict[str,
     )
     trigger = journey.trigger
     schedule = (
-        {"expression": trigger.schedule, "timezone": journey.timezone}
+        {"expression": trigger.expression, "timezone": journey.timezone}
         if isinstance(trigger, ScheduleTrigger)
         else None
     )
@@ -76,14 +77,14 @@ def manifest(journey: Journey, version: str, machine: StateMachine) -> dict[str,
     }
 
 
-def outputs(compiled: Iterable[Compiled]) -> dict[str, str]:
+def outputs(compiled: Iterable[Compiled], campaigns: Iterable[CampaignFile] = ()) -> dict[str, str]:
     """File name → content for the whole ``statemachines/`` directory."""
     items = sorted(compiled, key=lambda c: c.journey.id)
     files = {}
     for c in items:
         files[f"{c.journey.id}.asl.json"] = c.asl
         files[f"{c.journey.id}.manifest.json"] = dumps(c.manifest)
-    files[registry.FILE_NAME] = dumps(registry.build((c.journey, c.version) for c in items))
+    files[registry.FILE_NAME] = dumps(registry.build(((c.journey, c.version) for c in items), campaigns))
     return files
 
 

@@ -8,7 +8,7 @@ from typing import assert_never
 
 from touchpoint.compiler.kinds import kind_of
 from touchpoint.conditions import describe_where
-from touchpoint.durations import format_duration
+from touchpoint.durations import format_duration, format_offset
 from touchpoint.journey.model import (
     AttributeTrigger,
     DateTrigger,
@@ -17,6 +17,7 @@ from touchpoint.journey.model import (
     ScheduleTrigger,
     Trigger,
 )
+from touchpoint.journey.model.triggers import DailySchedule, OnceSchedule
 from touchpoint.journey.steps import Node, resolve
 
 Pending = list[tuple[str, str | None]]  # edges waiting for the next node: (from, label)
@@ -31,6 +32,20 @@ def mermaid(journey: Journey) -> str:
     return "\n".join(["flowchart TD", *graph.lines]) + "\n"
 
 
+def schedule_text(trigger: ScheduleTrigger) -> str:
+    """A schedule as written: an expression, or a campaign-relative one before its campaign applies."""
+    match trigger.schedule:
+        case str():
+            return trigger.schedule
+        case DailySchedule():
+            return f"daily at {trigger.schedule.daily}"
+        case OnceSchedule():
+            at = format_offset(trigger.schedule.at)
+            return f"once at {trigger.schedule.time}, {at} from the campaign date"
+        case _:
+            assert_never(trigger.schedule)
+
+
 def trigger_text(trigger: Trigger) -> str:
     match trigger:
         case EventTrigger():
@@ -38,7 +53,7 @@ def trigger_text(trigger: Trigger) -> str:
                 f" where {describe_where(trigger.where)}" if trigger.where else ""
             )
         case ScheduleTrigger():
-            return f"schedule {trigger.schedule}"
+            return f"schedule {schedule_text(trigger)}"
         case DateTrigger():
             spec = trigger.date
             offset = (

@@ -17,8 +17,8 @@ from touchpoint.profiles import Profile
 from touchpoint.registry import RegistryEntry
 
 SkipReason = str
-"""not_effective · paused · stopped · audience · already_entered · in_journey · reentry_wait ·
-not_in_rollout · lower_priority · group_busy"""
+"""not_effective · paused · stopped · audience · not_a_participant · already_entered · in_journey ·
+reentry_wait · not_in_rollout · lower_priority · group_busy"""
 
 #: Entry events remembered per journey and user (``EntryRecord.history``).
 HISTORY_KEEP = 20
@@ -61,6 +61,10 @@ def decide(
         return skip(flag)
     if journey.audience is not None and not evaluate(journey.audience, profile, now):
         return skip("audience")
+    # audience: participants — entered an earlier stage of the campaign (any outcome, holdout too)
+    earlier = journey.campaign.participants_of if journey.campaign is not None else None
+    if earlier is not None and not any(j in user.entries for j in earlier):
+        return skip("not_a_participant")
     previous = user.entries.get(journey.id)
     if previous is not None and event_digest(event_id) in entered_by(previous):
         # a copy of an event that entered: at most finish its own start, never a second entry

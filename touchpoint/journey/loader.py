@@ -15,7 +15,18 @@ from pydantic import BaseModel, ValidationError
 from touchpoint import templates
 from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileFile, ProfileSchema, profile_from_data
 from touchpoint.catalogue import CATALOGUE_FILE, Catalogue, CatalogueFile
+from touchpoint.journey.campaigns import (
+    CAMPAIGN_DIR,
+    LoadedCampaign,
+    StageJourney,
+    apply,
+    campaign_files,
+    check_campaigns,
+    load_campaign,
+    stage_journeys,
+)
 from touchpoint.journey.model import Journey
+from touchpoint.journey.model.campaign import CampaignFile
 from touchpoint.journey.repair import stand_in
 from touchpoint.journey.source import Source, SourceError, read_source
 from touchpoint.journey.validate import Context, check_journey
@@ -29,8 +40,9 @@ class Loaded:
     path: Path
     display: str
     source: Source | None
-    journey: Journey | None
+    journey: Journey | None  # as it runs: a campaign stage with what its campaign gives it
     violations: list[Violation] = field(default_factory=list)
+    written: Journey | None = None  # a campaign stage as its file says (the plan words it)
 
     @property
     def errors(self) -> list[Violation]:
@@ -42,9 +54,19 @@ class Project:
     journeys: list[Loaded]
     contexts: dict[Path, Context]
     violations: list[Violation] = field(default_factory=list)  # not tied to one journey
+    campaigns: list[LoadedCampaign] = field(default_factory=list)
 
     def all_violations(self) -> list[Violation]:
-        return sorted({*self.violations, *(v for j in self.journeys for v in j.violations)})
+        return sorted(
+            {
+                *self.violations,
+                *(v for j in self.journeys for v in j.violations),
+                *(v for c in self.campaigns for v in c.violations),
+            }
+        )
+
+    def valid_campaigns(self) -> list[CampaignFile]:
+        return [c.campaign for c in self.campaigns if c.campaign is not None and not c.errors]
 
     def errors(self) -> list[Violation]:
         return [v for v in self.all_violations() if v.severity == "error"]
@@ -78,13 +100,20 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return str(path)
 
 
-def load_project(paths: Sequence[Path], cwd: Path | None = None) -> Project:
+def load_project(
+    paths: Sequence[Path], cwd: Path | None = None, campaigns: Sequence[Path] | None = None
+) -> Project:
+    """Journeys and the campaigns that stage them. ``campaigns``: the campaign files to use (default:
+    ``campaigns/*.yaml`` of every directory given; a file under ``campaigns/`` loads its directory's
+    journeys)."""
+    paths, chosen = _split_campaign_paths(paths, campaigns)
+    staged = {d: [load_campaign(f, display_path(f, cwd)) for f in files] for d, files in chosen.items()}
     project = Project([], {})
     for file in journey_files(paths):
         display = display_path(file, cwd)
         directory = file.parent.resolve()
         if directory not in project.contexts:
-            ctx, problems = _context(file.parent, cwd)
+            ctx, problems = _context(file.parent, cwd, staged.get(directory, []))
             project.contexts[directory] = ctx
             project.violations += problems
         if not file.exists():
@@ -92,7 +121,69 @@ def load_project(paths: Sequence[Path], cwd: Path | None = None) -> Project:
             continue
         project.journeys.append(load_journey(file, display, project.contexts[directory]))
     _unique_ids(project)
+    for directory in project.contexts:
+        _stage(project, directory, staged.get(directory, []))
     return project
+
+
+def _split_campaign_paths(
+    paths: Sequence[Path], campaigns: Sequence[Path] | None
+) -> tuple[list[Path], dict[Path, list[Path]]]:
+    """Journey paths, and the campaign files of each journeys directory."""
+    journeys: list[Path] = []
+    chosen: dict[Path, list[Path]] = {}
+    explicit = list(campaigns or [])
+    for path in paths:
+        if path.is_file() and path.parent.name == CAMPAIGN_DIR:
+            journeys.append(path.parent.parent)
+            explicit.append(path)
+        else:
+            journeys.append(path)
+    if campaigns is None and not explicit:
+        for path in journeys:
+            if path.is_dir():
+                chosen[path.resolve()] = campaign_files(path)
+    for file in explicit:
+        home = (
+            file.parent.parent
+            if file.parent.name == CAMPAIGN_DIR
+            else journeys[0]
+            if journeys
+            else file.parent
+        )
+        chosen.setdefault(home.resolve(), []).append(file)
+    for path in journeys:
+        if not path.is_dir() and path.parent.resolve() not in chosen:
+            chosen[path.parent.resolve()] = campaign_files(path.parent)
+    return list(dict.fromkeys(journeys)), chosen
+
+
+def _stage(project: Project, directory: Path, campaigns: list[LoadedCampaign]) -> None:
+    """Check the directory's campaigns and replace each stage journey by the journey as it runs."""
+    project.campaigns += campaigns
+    mine = [j for j in project.journeys if j.path.parent.resolve() == directory]
+    ready = {
+        j.journey.id: StageJourney(j.journey, j.source)
+        for j in mine
+        if j.journey is not None and j.source is not None and not j.errors
+    }
+    on_disk = {p.stem for p in journey_files([directory])}
+    known = sorted(on_disk | {j.path.stem for j in mine} | set(ready))
+    found = check_campaigns(campaigns, ready, project.contexts[directory].events, known)
+    by_file = {c.display: c for c in campaigns}
+    by_journey = {j.display: j for j in mine}
+    for violation in found:
+        owner = by_file.get(violation.file) or by_journey.get(violation.file)
+        (owner.violations if owner is not None else project.violations).append(violation)
+    for loaded in campaigns:
+        campaign = loaded.campaign
+        if campaign is None or loaded.errors:
+            continue
+        for i, stage in enumerate(campaign.stages):
+            target = next((j for j in mine if j.journey is not None and j.journey.id == stage.journey), None)
+            if target is not None and target.journey is not None and not target.errors:
+                target.written = target.journey
+                target.journey = apply(target.journey, campaign, i)
 
 
 def load_journey(file: Path, display: str, ctx: Context) -> Loaded:
@@ -120,13 +211,17 @@ def load_journey(file: Path, display: str, ctx: Context) -> Loaded:
     return Loaded(file, display, source, journey, check_journey(journey, source, ctx, file.stem))
 
 
-def _context(directory: Path, cwd: Path | None) -> tuple[Context, list[Violation]]:
+def _context(
+    directory: Path, cwd: Path | None, campaigns: Sequence[LoadedCampaign]
+) -> tuple[Context, list[Violation]]:
     display_dir = display_path(directory, cwd)
     profile, problems = _profile(directory, cwd)
     events, more = load_catalogue(directory, cwd)
     tdir = directory / templates.TEMPLATE_DIR
     envs = templates.Environments(tdir)
-    ctx = Context(directory, profile, templates.scan(tdir), envs, display_dir, events)
+    ctx = Context(
+        directory, profile, templates.scan(tdir), envs, display_dir, events, stage_journeys(campaigns)
+    )
     return ctx, problems + more
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -32,15 +33,26 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _duration(value: object) -> int:
-    if isinstance(value, str):
-        try:
-            return durations.parse_duration(value)
-        except ValueError:
-            pass
-    raise PydanticCustomError(
-        "duration", '"{text}" is not a duration; ' + durations.HINT, {"text": _show(value)}
-    )
+def _seconds(parse: Callable[[str], int], kind: str, what: str, hint: str) -> Callable[[object], int]:
+    """A validator of written durations or offsets: the parser's seconds, or one clear error."""
+
+    def check(value: object) -> int:
+        if isinstance(value, str):
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+        raise PydanticCustomError(
+            kind,
+            '"{text}" is not ' + f"{what}; {hint}",
+            {"text": _show(value)},
+        )
+
+    return check
+
+
+_duration = _seconds(durations.parse_duration, "duration", "a duration", durations.HINT)
+_offset = _seconds(durations.parse_offset, "offset", "an offset", durations.SIGNED_HINT)
 
 
 Duration = Annotated[
@@ -49,6 +61,15 @@ Duration = Annotated[
     PlainSerializer(durations.format_duration, return_type=str),
     WithJsonSchema({"type": "string", "pattern": durations.PATTERN, "examples": ["30m", "24h", "7d"]}),
 ]
+
+
+Offset = Annotated[
+    int,
+    BeforeValidator(_offset),
+    PlainSerializer(durations.format_offset, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": durations.SIGNED_PATTERN, "examples": ["-7d", "-3d", "3d"]}),
+]
+"""A signed offset from a date (``-7d`` = seven days before)."""
 
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
@@ -157,6 +178,12 @@ TagName = Annotated[
 ]
 AttributeName = Annotated[
     str, _Name("attribute name", r"^[A-Za-z_][A-Za-z0-9_.]*$", "letters, digits, _ and .", "orders_count")
+]
+CampaignId = Annotated[
+    str, _Name("campaign id", r"^[a-z][a-z0-9-]*$", "lowercase letters, digits and -", "d12", 48)
+]
+StageId = Annotated[
+    str, _Name("stage id", r"^[a-z][a-z0-9-]*$", "lowercase letters, digits and -", "warmup", 40)
 ]
 GroupName = Annotated[str, _Name("group", r"^[a-z][a-z0-9_-]*$", _SLUG, "recovery")]
 Slug = Annotated[str, _Name("reason", r"^[a-z][a-z0-9_-]*$", _SLUG, "cart_emptied")]

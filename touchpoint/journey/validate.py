@@ -7,7 +7,7 @@ cannot hold, a goal that every entrant meets at once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from touchpoint.journey.model import (
     ExitStep,
     IfStep,
     Journey,
+    ScheduleTrigger,
     SendStep,
     SetStep,
     WaitForStep,
@@ -49,6 +50,7 @@ class Context:
     envs: templates.Environments
     display_dir: str
     events: Catalogue | None = None  # None: the directory has no events.yaml
+    stages: frozenset[str] = frozenset()  # journey ids a campaign of the directory lists as stages
 
 
 def check_journey(journey: Journey, source: Source, ctx: Context, file_stem: str) -> list[Violation]:
@@ -61,8 +63,9 @@ def check_journey(journey: Journey, source: Source, ctx: Context, file_stem: str
         _events(journey, nodes),
         _catalogued(journey, nodes, ctx.events),
         _audience(journey, nodes, ctx),
-        _windows_and_kpis(journey),
-        _kpis_with_data(journey, nodes),
+        _windows(journey),
+        kpi_findings(journey, list(journey.kpis), nodes),
+        _campaign_written(journey, ctx),
         _steps_against_profile(nodes, ctx),
     )
     found = [at(source, path, message, severity) for check in checks for path, message, severity in check]
@@ -363,7 +366,7 @@ def _fits(kind: str, value: Scalar) -> bool:
     return False
 
 
-def _windows_and_kpis(journey: Journey) -> Findings:
+def _windows(journey: Journey) -> Findings:
     window = journey.send_window
     if window is not None:
         if window.from_ == window.to:
@@ -384,7 +387,20 @@ def _windows_and_kpis(journey: Journey) -> Findings:
             "until is not after from; the journey would never accept entries",
             "error",
         )
+
+
+def kpi_findings(journey: Journey, names: Collection[str], nodes: tuple[Node, ...] | None = None) -> Findings:
+    """What is wrong with the named KPIs of ``journey`` (the journey's own, or a campaign stage's
+    added to them), at ("kpis", name, …)."""
+    nodes = resolve(journey.steps) if nodes is None else nodes
+    yield from _kpi_bounds(journey, names)
+    yield from _kpis_with_data(journey, nodes, names)
+
+
+def _kpi_bounds(journey: Journey, names: Collection[str]) -> Findings:
     for name, kpi in journey.kpis.items():
+        if name not in names:
+            continue
         path: JsonPath = ("kpis", name)
         values = {k: getattr(kpi, k) for k in ("floor", "target", "ceiling") if getattr(kpi, k) is not None}
         if name in RATE_KPIS:
@@ -407,10 +423,10 @@ def _windows_and_kpis(journey: Journey) -> Findings:
             yield (*path, "ceiling"), "ceiling is below target", "error"
 
 
-def _kpis_with_data(journey: Journey, nodes: tuple[Node, ...]) -> Findings:
+def _kpis_with_data(journey: Journey, nodes: tuple[Node, ...], names: Collection[str]) -> Findings:
     """A KPI that can never have data reads 0% (or nothing) forever, and a floor on it alarms."""
     channels = {n.step.send.channel for n in walk(nodes) if isinstance(n.step, SendStep)}
-    for name in journey.kpis:
+    for name in (n for n in journey.kpis if n in names):
         path: JsonPath = ("kpis", name)
         definition = metrics.RATES.get(name)
         counters = metrics.counters_of(name)
@@ -445,6 +461,26 @@ def _kpis_with_data(journey: Journey, nodes: tuple[Node, ...]) -> Findings:
                     "error",
                 )
                 break
+
+
+def _campaign_written(journey: Journey, ctx: Context) -> Findings:
+    """A campaign stage is declared in the campaign file, and relative schedules need one."""
+    if journey.campaign is not None:
+        yield (
+            ("campaign",),
+            "a journey does not declare its campaign; list it as a stage in a campaign file "
+            "(campaigns/<id>.yaml, docs/campaigns.md) and remove campaign here",
+            "error",
+        )
+    trigger = journey.trigger
+    relative = isinstance(trigger, ScheduleTrigger) and not isinstance(trigger.schedule, str)
+    if relative and journey.id not in ctx.stages:
+        yield (
+            ("trigger", "schedule"),
+            "a schedule relative to a campaign date needs a campaign that lists this journey as a stage "
+            "(docs/campaigns.md); otherwise write a cron(...) or rate(...) expression",
+            "error",
+        )
 
 
 # --------------------------------------------------------------------------- templates

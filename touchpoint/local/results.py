@@ -60,6 +60,52 @@ class Campaign(Model):
     id: str
     stage: str
     date: str
+    participants_of: list[str] | None = None
+
+
+class StageKpi(Model):
+    kpi: str
+    value: Real | None
+    target: Real | None
+    floor: Real | None
+    ceiling: Real | None
+    sample: Real
+    verdict: Literal["met", "missed", "not_enough_data"]
+
+
+class StageReport(Model):
+    id: str
+    name: str | None
+    journey: str
+    owner: str
+    audience: str | None
+    from_: str | None = Field(alias="from", description="Local ISO 8601: entries from this moment.")
+    until: str | None = Field(description="Local ISO 8601: no entries from this moment on.")
+    funnel: dict[str, int]
+    participants: int = Field(description="Participants whose first stage this was.")
+    kpis: list[StageKpi]
+
+
+class CampaignGoal(Model):
+    event: str
+    target: Real
+    participants: int
+    converted: int
+    rate: Real | None
+    interval: list[Real] | None = Field(description="95% Wilson interval of the rate.")
+    verdict: Literal["met", "missed", "not_enough_data", "inconclusive"]
+    revenue: Real | None = Field(description="Sum of the goal's value property over converting orders.")
+    value: str | None
+
+
+class CampaignReport(Model):
+    name: str
+    owner: str
+    timezone: str
+    date: str
+    until: str
+    stages: list[StageReport]
+    goal: CampaignGoal | None
 
 
 class Target(Model):
@@ -341,6 +387,9 @@ class SimulationResults(Model):
     messages: list[Message]
     executions: list[Execution]
     journeys: dict[str, JourneyReport]
+    campaigns: dict[str, CampaignReport] = Field(
+        default_factory=dict, description="Only when the journeys include campaign stages."
+    )
     rejected_events: list[RejectedEvent]
     alerts: list[Alert]
     aws: Aws

@@ -18,11 +18,12 @@ from typing import Any, TextIO, assert_never
 from zoneinfo import ZoneInfo
 
 from touchpoint.engine.kpi.rates import FUNNEL
-from touchpoint.journey.model import IfStep, Journey, SendStep, SplitStep, WaitForStep
+from touchpoint.journey.model import COUNT_KPIS, IfStep, Journey, SendStep, SplitStep, WaitForStep
 from touchpoint.journey.steps import Node, resolve, walk
 from touchpoint.journey.types import CHANNELS
 from touchpoint.local.results import (
     AnyTrace,
+    CampaignReport,
     ConvertedTrace,
     DeferralTrace,
     EntryTrace,
@@ -257,6 +258,8 @@ def summary(results: SimulationResults, journeys: Mapping[str, Journey]) -> str:
                 f"  ⚠ {alert.at[:10]} {alert.kpi} {alert.status} ({bound}: "
                 f"{show(alert.value)}, sample {_n(alert.sample)}, {alert.period})"
             )
+    for campaign_id, plan in results.campaigns.items():
+        lines += _campaign_lines(campaign_id, plan)
     aws = results.aws
     lines.append("")
     lines.append(
@@ -279,6 +282,52 @@ def summary(results: SimulationResults, journeys: Mapping[str, Journey]) -> str:
     if results.rejected_events:
         lines.append(f"Rejected events: {len(results.rejected_events)} (see --json)")
     return "\n".join(lines) + "\n"
+
+
+_VERDICT_MARK = {"met": OK, "missed": NOT_OK, "not_enough_data": NO_DATA, "inconclusive": "?"}
+
+
+def _campaign_lines(campaign_id: str, plan: CampaignReport) -> list[str]:
+    """The plan table with the actual figure beside each target, then the campaign goal."""
+    last = plan.until if plan.until != plan.date else None
+    lines = [
+        "",
+        f"campaign {campaign_id}  {plan.name}  ({plan.date}{f' – {last}' if last else ''}, {plan.timezone})",
+    ]
+    for stage in plan.stages:
+        window = f"{(stage.from_ or '')[:10]} – {_last_day(stage.until)}"
+        kpis = " · ".join(
+            f"{_VERDICT_MARK[k.verdict]} {k.kpi} {_figure(k.kpi, k.value)} "
+            f"(target {_figure(k.kpi, k.target)})"
+            for k in stage.kpis
+        )
+        entered = _n(stage.funnel.get("entered", 0))
+        lines.append(f"  {stage.name or stage.id:<10} {window}  {entered} entered  {kpis}".rstrip())
+    goal = plan.goal
+    if goal is not None:
+        interval = (
+            f", 95% interval {_pct(goal.interval[0])}–{_pct(goal.interval[1])}" if goal.interval else ""
+        )
+        revenue = f"; revenue {goal.revenue:,.2f}" if goal.revenue is not None else ""
+        words = goal.verdict.replace("_", " ")
+        lines.append(
+            f"  {_VERDICT_MARK[goal.verdict]} goal: {goal.event}: {_n(goal.converted)} of "
+            f"{_n(goal.participants)} participants, {_pct(goal.rate)}{interval} "
+            f"(target {_pct(goal.target)}: {words}){revenue}"
+        )
+    return lines
+
+
+def _last_day(until: str | None) -> str:
+    """An exclusive window end as the last local day it covers."""
+    if until is None:
+        return "…"
+    end = dt.datetime.fromisoformat(until)
+    return (end - dt.timedelta(seconds=1)).strftime("%Y-%m-%d")
+
+
+def _figure(kpi: str, value: float | None) -> str:
+    return _n(value) if kpi in COUNT_KPIS else _pct(value)
 
 
 def _fault_lines(report: Faults) -> list[str]:
@@ -345,6 +394,7 @@ REASONS = {
     "stopped": "the journey is stopped",
     "paused": "the journey is paused",
     "audience": "not in the audience",
+    "not_a_participant": "did not enter an earlier stage of the campaign (audience: participants)",
     "already_entered": "already entered once (entry.reentry: never)",
     "in_journey": "still in this journey",
     "reentry_wait": "entered too recently (entry.reentry.after)",

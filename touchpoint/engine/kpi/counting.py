@@ -9,6 +9,12 @@ from typing import Any
 
 from touchpoint import contract, metrics
 from touchpoint.engine.kpi.values import (
+    CAMPAIGN_CONVERTED,
+    CAMPAIGN_CONVERTED_EVENT,
+    CAMPAIGN_JOINED_EVENT,
+    CAMPAIGN_PARTICIPANTS,
+    CAMPAIGN_REVENUE,
+    CAMPAIGN_REVENUE_EVENT,
     FEEDBACK_COUNTERS,
     GOAL_CONVERTED,
     GOAL_CONVERTED_HELD_OUT,
@@ -114,6 +120,8 @@ def plan_for(
         if channel is None:
             return Rejected("properties.channel is missing")
         return Plan(journey, day, marker, ("unsubscribed",), channel, step_dim)
+    if item.type in (CAMPAIGN_JOINED_EVENT, CAMPAIGN_CONVERTED_EVENT, CAMPAIGN_REVENUE_EVENT):
+        return _campaign_plan(item, journey, day)
     if item.type == "journey.converted":
         entered_at = properties.get("entered_at")
         try:
@@ -127,6 +135,24 @@ def plan_for(
         cohort_counters = (GOAL_CONVERTED, GOAL_CONVERTED_HELD_OUT) if held_out else (GOAL_CONVERTED,)
         return Plan(journey, day, marker, ("converted",), cohort_day=cohort, cohort_counters=cohort_counters)
     return Plan(journey, day, marker, ("exited",))
+
+
+def _campaign_plan(item: JourneyInput, journey: str, day: dt.date) -> Plan | Rejected:
+    """A participant and a converted participant count once per user and campaign (a "seen" marker,
+    so every order after the first changes nothing); revenue counts once per order."""
+    campaign = item.properties.get("campaign_id")
+    user = item.properties.get("user_id")
+    if not isinstance(campaign, str) or not _JOURNEY_ID.fullmatch(campaign):
+        return Rejected("properties.campaign_id is missing or is not a campaign id")
+    if item.type == CAMPAIGN_REVENUE_EVENT:
+        cents = item.properties.get("value_cents")
+        if not isinstance(cents, int) or isinstance(cents, bool) or cents < 0:
+            return Rejected("properties.value_cents must be a whole number of cents ≥ 0")
+        return Plan(journey, day, Marker("event", item.event_id), (CAMPAIGN_REVENUE,), amount=cents)
+    if not isinstance(user, str) or not user:
+        return Rejected("properties.user_id is missing")
+    counter = CAMPAIGN_PARTICIPANTS if item.type == CAMPAIGN_JOINED_EVENT else CAMPAIGN_CONVERTED
+    return Plan(journey, day, Marker("seen", f"{campaign}:{user}", counter), (counter,))
 
 
 def metric_blobs(tallies: Mapping[tuple[str, str | None, str | None], Mapping[str, int]]) -> list[MetricBlob]:

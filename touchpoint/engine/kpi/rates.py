@@ -13,7 +13,6 @@ from touchpoint.engine.kpi.values import (
     BREACHES,
     GOAL_CONVERTED,
     GOAL_CONVERTED_HELD_OUT,
-    LOWER_IS_BETTER,
     NONE,
     WINDOW_DAYS,
     Alert,
@@ -60,7 +59,7 @@ def compute_rates(counts: Mapping[str, float]) -> dict[str, dict[str, float | No
 def _target_met(kpi: str, value: float | None, target: float | None) -> bool | None:
     if value is None or target is None:
         return None
-    return value <= target if kpi in LOWER_IS_BETTER else value >= target
+    return value <= target if kpi in metrics.LOWER_IS_BETTER else value >= target
 
 
 def judge(

@@ -178,7 +178,7 @@ class KpiRollup:
                 continue
             for counter in plan.counters:
                 channel, step = plan.dimensions(counter)
-                self._batch.setdefault((plan.journey_id, channel, step), Tally())[counter] += 1
+                self._batch.setdefault((plan.journey_id, channel, step), Tally())[counter] += plan.amount
             outcomes[i] = Outcome("counted", None, plan.journey_id, plan.counters)
         return [o for o in outcomes if o is not None]
 

@@ -29,6 +29,16 @@ NONE = "-"
 GOAL_CONVERTED = "goal_converted"
 GOAL_CONVERTED_HELD_OUT = "goal_converted_held_out"
 
+#: Campaign counters, kept on the stage journey a participant entered first (docs/campaigns.md):
+#: participants (once per user), converted participants (once per user), revenue in cents.
+CAMPAIGN_PARTICIPANTS = "campaign_participants"
+CAMPAIGN_CONVERTED = "campaign_converted"
+CAMPAIGN_REVENUE = "campaign_revenue"
+CAMPAIGN_COUNTERS = (CAMPAIGN_PARTICIPANTS, CAMPAIGN_CONVERTED, CAMPAIGN_REVENUE)
+CAMPAIGN_JOINED_EVENT = contract.CAMPAIGN_JOINED
+CAMPAIGN_CONVERTED_EVENT = contract.CAMPAIGN_CONVERTED
+CAMPAIGN_REVENUE_EVENT = contract.CAMPAIGN_REVENUE
+
 UNSUBSCRIBED = "journey.unsubscribed"
 KPI_ALERT = "journey.kpi_alert"
 COUNTED_TYPES = frozenset(
@@ -39,6 +49,9 @@ COUNTED_TYPES = frozenset(
         "journey.exited",
         "journey.converted",
         UNSUBSCRIBED,
+        CAMPAIGN_JOINED_EVENT,
+        CAMPAIGN_CONVERTED_EVENT,
+        CAMPAIGN_REVENUE_EVENT,
     }
 )
 #: Feedback → counter. Opens and clicks are unique per message.
@@ -63,8 +76,6 @@ MESSAGE_STATUSES: Mapping[str, tuple[str, ...]] = {
     "skipped": ("skipped",),
     "sent_unconfirmed": ("unconfirmed",),
 }
-#: Rates where less is better: their target is met at or below it.
-LOWER_IS_BETTER = frozenset({"unsubscribe_rate", "complaint_rate", "bounce_rate", "send_failure_rate"})
 
 
 @dataclass(frozen=True, order=True)
@@ -99,6 +110,7 @@ class Plan:
     step: str | None = None  # message counters of journeys with the step dimension only
     cohort_day: dt.date | None = None  # for conversions: the day the user entered
     cohort_counters: tuple[str, ...] = ()
+    amount: int = 1  # what each counter adds (revenue: the order's value in cents)
 
     def dimensions(self, counter: str) -> tuple[str | None, str | None]:
         if counter in metrics.MESSAGE_COUNTERS:
@@ -110,7 +122,7 @@ class Plan:
         for counter in self.counters:
             channel, step = self.dimensions(counter)
             for period in (self.day.isoformat(), PERIOD_ALL):
-                cells[Cell(self.journey_id, period, counter, channel or NONE, step or NONE)] += 1
+                cells[Cell(self.journey_id, period, counter, channel or NONE, step or NONE)] += self.amount
         if self.cohort_day is not None:
             for counter in self.cohort_counters:
                 cells[Cell(self.journey_id, self.cohort_day.isoformat(), counter)] += 1

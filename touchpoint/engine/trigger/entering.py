@@ -90,6 +90,18 @@ class Entering(Base):
                     },
                 )
             )
+            campaign = journey.campaign
+            if campaign is not None and decision.enter:
+                # counted once per user and campaign (kpi_rollup), on the first stage they enter
+                emitted.append(
+                    JourneyEvent(
+                        contract.CAMPAIGN_JOINED,
+                        f"campaign-joined:{campaign.id}:{profile.user_id}:{event_id}",
+                        profile.user_id,
+                        now,
+                        {"journey_id": journey.id, "campaign_id": campaign.id, "user_id": profile.user_id},
+                    )
+                )
         return final
 
     def _start(

@@ -12,7 +12,7 @@ from touchpoint.conditions import matches_where
 from touchpoint.engine.ports import MessageRecord, UserState
 from touchpoint.engine.trigger.actions import WHERE, Outcome
 from touchpoint.engine.trigger.entering import Entering
-from touchpoint.events import Event, ExecutionEnded, Feedback, JourneyEvent, event_digest
+from touchpoint.events import Event, ExecutionEnded, Feedback, JourneyEvent, event_digest, to_cents
 from touchpoint.journey.model import EventTrigger
 from touchpoint.profiles import CONTACT_PROPERTY, Profile, mutations_for
 
@@ -109,6 +109,7 @@ class Reacting(Entering):
         emitted: list[JourneyEvent] = []
         outcome.resumed = self._resume_waits(event, user, now)
         outcome.converted = self._goals(event, user, emitted)
+        self._campaign_goals(event, user, emitted)
         outcome.exited = self._exits(event, user)
         candidates = [
             j
@@ -210,6 +211,46 @@ class Reacting(Entering):
                     )
                 )
         return converted
+
+    def _campaign_goals(self, event: Event, user: UserState, emitted: list[JourneyEvent]) -> None:
+        """A participant's order within the campaign goal's window of their first stage entry: the
+        conversion (kpi_rollup counts it once per user) and its revenue (once per order), both kept
+        on the stage they entered first. No state is written, so a redelivered event loses nothing."""
+        for campaign in self.registry.campaign_goals_on(event.type):
+            goal = campaign.goal
+            stages = [user.entries[j] for j in campaign.journeys if j in user.entries]
+            if goal is None or not stages:
+                continue
+            first = min(stages, key=lambda r: (r.since, r.journey_id))
+            in_window = first.since <= event.at <= first.since + dt.timedelta(seconds=goal.within)
+            if not in_window or not matches_where(goal.where, event.properties, event.at):
+                continue
+            properties = {
+                "journey_id": first.journey_id,
+                "campaign_id": campaign.id,
+                "user_id": event.user_id,
+                "event_id": event.id,
+            }
+            emitted.append(
+                JourneyEvent(
+                    contract.CAMPAIGN_CONVERTED,
+                    f"campaign-converted:{campaign.id}:{event.id}",
+                    event.user_id,
+                    event.at,
+                    properties,
+                )
+            )
+            cents = None if goal.value is None else to_cents(event.properties.get(goal.value))
+            if cents is not None:
+                emitted.append(
+                    JourneyEvent(
+                        contract.CAMPAIGN_REVENUE,
+                        f"campaign-revenue:{campaign.id}:{event.id}",
+                        event.user_id,
+                        event.at,
+                        {**properties, "value_cents": cents},
+                    )
+                )
 
     def _exits(self, event: Event, user: UserState) -> list[str]:
         exited = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from touchpoint.clock import iso
 from touchpoint.conditions import evaluate
 from touchpoint.engine.trigger.actions import Outcome
 from touchpoint.engine.trigger.dates import due_day, due_local_days, leap_year
@@ -19,6 +20,15 @@ from touchpoint.profiles import Profile
 SCAN_PAGE = 500
 
 
+def _fired_at(run_id: str) -> dt.datetime | None:
+    """The fire time a schedule run carries as its id (``<aws.scheduler.scheduled-time>``)."""
+    try:
+        moment = dt.datetime.fromisoformat(run_id.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 class Scheduled(Entering):
     # ------------------------------------------------------------------ schedules and dates
 
@@ -29,8 +39,14 @@ class Scheduled(Entering):
         journey = self.registry.journeys.get(journey_id)
         if journey is None:
             return Outcome("ignored", f"no journey {journey_id}")
-        items, next_start = self.profiles.scan(start, SCAN_PAGE)
         now = self.clock.now()
+        fired = _fired_at(run_id) or now
+        window = journey.effective
+        if window and ((window.from_ and fired < window.from_) or (window.until and fired >= window.until)):
+            # a campaign stage's cron covers whole days or months around its window (Scheduler's
+            # StartDate cannot lie in the past, so the stack sets none): outside it, no scan
+            return Outcome("ignored", f"{journey_id} admits no entries at {iso(fired)} (effective)")
+        items, next_start = self.profiles.scan(start, SCAN_PAGE)
         outcome = Outcome("processed")
         emitted: list[JourneyEvent] = []
         event_id = f"schedule:{journey_id}:{run_id}"

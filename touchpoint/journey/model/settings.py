@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, Discriminator, Field, PlainValidator, Tag, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from touchpoint.journey.model.base import Strict
 from touchpoint.journey.model.conditions import WHERE_DESCRIPTION, Condition, Where
 from touchpoint.journey.model.triggers import Trigger
 from touchpoint.journey.types import (
+    CampaignId,
     Category,
     Duration,
     EventType,
@@ -20,6 +22,7 @@ from touchpoint.journey.types import (
     LocalTime,
     Percent,
     Rate,
+    StageId,
     TimeZone,
     Weekday,
 )
@@ -156,14 +159,15 @@ class SendWindow(Strict):
 
 
 class Campaign(Strict):
-    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=48)] = Field(
-        description="Campaign id shared by its journeys, e.g. double-12."
+    """Written by the campaign file that lists this journey as a stage, never by the journey file:
+    the registry and the report read it (docs/campaigns.md)."""
+
+    id: CampaignId = Field(description="The campaign, e.g. d12.")
+    stage: StageId = Field(description="The stage of the campaign's plan, e.g. warmup.")
+    date: dt.date = Field(description="The campaign's event date.")
+    participants_of: list[JourneyId] | None = Field(
+        None, description="audience: participants — the journeys of the earlier stages."
     )
-    stage: Literal["warm-up", "launch", "sustain", "review"] = Field(
-        description="Stage of the plan (R16): warm-up 7–3 days before, launch 3–1 days before, sustain "
-        "during, review after."
-    )
-    date: dt.date = Field(description="The event date the stages are relative to, e.g. 2026-12-12.")
 
 
 class Effective(Strict):
@@ -185,8 +189,8 @@ class JourneySettings(Strict):
     )
     effective: Effective | None = Field(None, description="When entries are allowed (R2).")
     review: Literal["weekly", "monthly", "quarterly"] | None = Field(None, description="Review cycle (R2).")
-    campaign: Campaign | None = Field(
-        None, description="The campaign plan and stage this journey belongs to."
+    campaign: SkipJsonSchema[Campaign | None] = Field(
+        None, description="Set from the campaign file that lists this journey as a stage."
     )
     category: Category = Field(
         "marketing", description="marketing (consent + caps apply) or transactional (service messages)."

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, Field, Tag, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from touchpoint.journey.model.base import Strict, by_key, tags
 from touchpoint.journey.model.conditions import WHERE_DESCRIPTION, Where
-from touchpoint.journey.types import AttributeName, Duration, EventType, LocalTime, Scalar
+from touchpoint.journey.types import AttributeName, Duration, EventType, LocalTime, Offset, Scalar
 from touchpoint.schedules import check_schedule
 
 
@@ -28,13 +28,45 @@ def _schedule(value: str) -> str:
     return value
 
 
+class DailySchedule(Strict):
+    daily: LocalTime = Field(description="Every day of the campaign stage's window, at this local time.")
+
+
+class OnceSchedule(Strict):
+    at: Offset = Field(description="Once, this long before (-3d) or after (2d) the campaign date.")
+    time: LocalTime = Field("10:00", description="Local time of day, in the campaign's time zone.")
+
+
+_Relative = Annotated[
+    Annotated[DailySchedule, Tag("daily")] | Annotated[OnceSchedule, Tag("at")],
+    by_key("campaign schedule", ("daily", "at")),
+]
+RelativeSchedule = DailySchedule | OnceSchedule
+
+
+def _schedule_kind(value: object) -> str:
+    return "expression" if isinstance(value, str) else "relative"
+
+
 class ScheduleTrigger(Strict):
     kind: ClassVar[str] = "schedule"
-    schedule: Annotated[str, AfterValidator(_schedule)] = Field(
+    schedule: Annotated[
+        Annotated[Annotated[str, AfterValidator(_schedule)], Tag("expression")]
+        | Annotated[_Relative, Tag("relative")],
+        Discriminator(_schedule_kind),
+    ] = Field(
         description="EventBridge Scheduler expression, in the journey time zone: "
-        "cron(0 10 ? * MON *) or rate(1 day).",
+        'cron(0 10 ? * MON *) or rate(1 day); in a campaign stage also {daily: "10:00"} '
+        'or {at: -3d, time: "10:00"} (docs/campaigns.md).',
         examples=["cron(0 10 ? * MON *)", "rate(7 days)"],
     )
+
+    @property
+    def expression(self) -> str:
+        """The Scheduler expression; a relative schedule has one only once its campaign resolved it."""
+        if not isinstance(self.schedule, str):
+            raise ValueError("a campaign-relative schedule has no expression before its campaign resolves it")
+        return self.schedule
 
 
 class DateSpec(Strict):

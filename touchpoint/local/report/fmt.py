@@ -12,7 +12,6 @@ from touchpoint.local.svg import attr, escape, text_width
 
 _USER_STAGES = frozenset({"triggered", "eligible", "entered", "converted"})
 
-STAGE_ORDER: tuple[str, ...] = ("warm-up", "launch", "sustain", "review")
 
 AWS_METRICS: tuple[tuple[str, str], ...] = (
     ("state_transitions", "Step Functions state transitions"),
@@ -97,10 +96,6 @@ def _label_width(text: str, size: float) -> float:
 
 def _words(name: str) -> str:
     return name.replace("_", " ")
-
-
-def _stage_rank(stage: str) -> int:
-    return STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
 
 
 def _reason_field(reason: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo
 
 from touchpoint.compiler.graph import trigger_text
 from touchpoint.engine.kpi.rates import FUNNEL
@@ -18,6 +19,7 @@ from touchpoint.local.report.fmt import (
     _kpi_text,
     _md,
     _num,
+    _parse,
     _pct,
     _slug,
     _words,
@@ -32,7 +34,7 @@ from touchpoint.local.report.sends import (
 from touchpoint.local.report.view import ReportView
 from touchpoint.local.results import Goal, Target
 from touchpoint.local.svg import attr, coord, escape
-from touchpoint.metrics import rate
+from touchpoint.metrics import RATES, rate
 
 
 def journeys_section(view: ReportView) -> str:
@@ -52,12 +54,14 @@ def journeys_section(view: ReportView) -> str:
 
 def campaign_block(view: ReportView, cid: str, members: list[str]) -> str:
     date = (view.campaign_of(members[0]) or ("", "", ""))[2]
+    plan = view.results.campaigns.get(cid)
     return (
         f'<section class="campaign" id="campaign-{attr(_slug(cid))}" data-campaign="{attr(cid)}">'
         f'<div class="camp-head"><span class="chip camp">campaign</span><h2>{escape(cid)}</h2>'
-        f'<span class="muted">event date {escape(date)} · {len(members)} stage'
+        + (f'<span class="camp-name">{escape(plan.name)}</span>' if plan is not None else "")
+        + f'<span class="muted">event date {escape(date)} · {len(members)} stage'
         f"{'s' if len(members) != 1 else ''}</span></div>"
-        f'<div class="card">{stage_strip(view, cid, date, members)}</div>'
+        f'<div class="card">{stage_strip(view, cid, date, members)}{plan_table(view, cid)}</div>'
         + "".join(journey_card(view, j) for j in members)
         + "</section>"
     )
@@ -101,7 +105,7 @@ def stage_strip(view: ReportView, cid: str, date: str, members: list[str]) -> st
             f'<g class="stage" data-journey="{attr(jid)}" data-stage="{attr(stage)}">'
             f'<text class="lbl" x="0" y="{y + 18}">{escape(stage)}</text>'
             f'<text class="lbl mono muted" x="70" y="{y + 18}">{escape(jid)}</text>'
-            f'<rect class="stage-bar s-{attr(_slug(stage))}" x="{coord(x(begin))}" y="{y + 5}" '
+            f'<rect class="stage-bar s-{i % 4 + 1}" x="{coord(x(begin))}" y="{y + 5}" '
             f'width="{coord(max(x(finish) - x(begin), 6))}" height="{row_h - 10}" rx="5"/>'
             f'<text class="in-bar" x="{coord(x(begin) + 8)}" y="{y + 19}">{entered:,} entered</text></g>'
         )
@@ -117,6 +121,78 @@ def stage_strip(view: ReportView, cid: str, date: str, members: list[str]) -> st
         f'<svg class="stages" data-campaign="{attr(cid)}" viewBox="0 0 {width} {height}" width="100%">'
         f"{''.join(parts)}</svg>"
     )
+
+
+_VERDICT = {
+    "met": ("ok", "✔", "met"),
+    "missed": ("bad", "✘", "missed"),
+    "not_enough_data": ("none", "–", "not enough data"),
+    "inconclusive": ("warn", "?", "not yet clear"),
+}
+
+
+def plan_table(view: ReportView, cid: str) -> str:
+    """The campaign's plan with the actual figure beside each target, and the campaign goal."""
+    plan = view.results.campaigns.get(cid)
+    if plan is None:
+        return ""
+    rows = []
+    for stage in plan.stages:
+        zone = ZoneInfo(plan.timezone)
+        window = f"{_window_day(stage.from_, zone)} – {_window_day(stage.until, zone, last=True)}"
+        kpis = "".join(
+            f'<li class="kpi v-{attr(k.verdict)}" data-kpi="{attr(k.kpi)}" data-verdict="{attr(k.verdict)}">'
+            f"{escape(k.kpi)} {escape(_figure(k.kpi, k.value))} "
+            f'<span class="muted">target {escape(_figure(k.kpi, k.target))}</span> '
+            f"{_verdict(k.verdict)}</li>"
+            for k in stage.kpis
+        )
+        rows.append(
+            f'<tr data-stage="{attr(stage.id)}"><td>{escape(stage.name or stage.id)}</td>'
+            f'<td class="mono">{escape(stage.journey)}</td><td>{escape(window)}</td>'
+            f'<td>{escape(stage.owner)}</td><td class="num">{stage.funnel.get("entered", 0):,}</td>'
+            f'<td><ul class="plain">{kpis}</ul></td></tr>'
+        )
+    goal = plan.goal
+    goal_html = ""
+    if goal is not None:
+        interval = (
+            f" (95% interval {_pct(goal.interval[0])} – {_pct(goal.interval[1])})" if goal.interval else ""
+        )
+        revenue = f" · revenue {goal.revenue:,.2f}" if goal.revenue is not None else ""
+        goal_html = (
+            f'<p class="campaign-goal" data-verdict="{attr(goal.verdict)}" '
+            f'data-participants="{goal.participants}" data-converted="{goal.converted}">'
+            f"<b>Campaign goal</b> {escape(goal.event)}: {goal.converted:,} of {goal.participants:,} "
+            f"participants, {_pct(goal.rate)}{escape(interval)} against target {_pct(goal.target)} "
+            f"{_verdict(goal.verdict)}{escape(revenue)}</p>"
+        )
+    return (
+        f'<table class="plan" data-campaign="{attr(cid)}"><thead><tr><th>stage</th><th>journey</th>'
+        "<th>window</th><th>owner</th><th>entered</th><th>KPIs: actual, target</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>{goal_html}"
+    )
+
+
+def _verdict(verdict: str) -> str:
+    css, mark, words = _VERDICT[verdict]
+    return f'<span class="{css}">{mark} {words}</span>'
+
+
+def _window_day(moment: str | None, zone: ZoneInfo, last: bool = False) -> str:
+    """A window bound as the day it covers in the campaign's zone (the end is exclusive: the day
+    before)."""
+    parsed = _parse(moment)
+    if parsed is None:
+        return "–"
+    local = parsed.astimezone(zone) - (dt.timedelta(seconds=1) if last else dt.timedelta())
+    return local.strftime("%Y-%m-%d")
+
+
+def _figure(kpi: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    return _pct(value) if kpi in RATES else f"{value:,.0f}"
 
 
 def journey_card(view: ReportView, jid: str) -> str:

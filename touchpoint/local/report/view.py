@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from touchpoint.journey.model import Journey, SendStep
 from touchpoint.journey.steps import resolve, walk
-from touchpoint.local.report.fmt import _md, _parse, _stage_rank
+from touchpoint.local.report.fmt import _md, _parse
 from touchpoint.local.results import DeferralTrace, SimulationResults, Target
 from touchpoint.local.terminal import Failure, failures
 
@@ -149,6 +149,16 @@ class ReportView:
             return c.id, c.stage, c.date.isoformat()
         return None
 
+    def stage_rank(self, jid: str) -> tuple[int, dt.datetime]:
+        """A stage journey's place in its campaign's plan (the campaign file's order); results
+        without the plan order the stages by when they began."""
+        campaign = self.campaign_of(jid)
+        plan = self.results.campaigns.get(campaign[0]) if campaign else None
+        order = [s.journey for s in plan.stages] if plan else []
+        if jid in order:
+            return order.index(jid), _EPOCH
+        return len(order), self.stage_windows([jid])[0][2]
+
     def ordered_journeys(self) -> list[str]:
         """Standalone journeys by id, then each campaign's stages in plan order."""
         alone = sorted(j for j in self.data if self.campaign_of(j) is None)
@@ -156,7 +166,7 @@ class ReportView:
             (j for j in self.data if self.campaign_of(j) is not None),
             key=lambda j: (
                 (self.campaign_of(j) or ("", "", ""))[0],
-                _stage_rank((self.campaign_of(j) or ("", "", ""))[1]),
+                self.stage_rank(j),
                 j,
             ),
         )

@@ -14,6 +14,7 @@ from typing import Any
 from touchpoint.clock import iso
 from touchpoint.compiler.lower import step_of
 from touchpoint.durations import format_duration
+from touchpoint.engine.kpi.campaign import campaign_report
 from touchpoint.engine.kpi.rates import compute_rates, goal_report, judge, totals
 from touchpoint.engine.kpi.values import GOAL_CONVERTED, GOAL_CONVERTED_HELD_OUT, PERIOD_ALL
 from touchpoint.journey.steps import resolve, walk
@@ -50,7 +51,7 @@ def _document(world: World) -> dict[str, Any]:
         sms_cn=seen.segments["cn"],
         sms_other=seen.segments["other"],
     )
-    return {
+    document: dict[str, Any] = {
         "scenario": {
             "start": iso(scenario.start),
             "end": iso(scenario.end),
@@ -85,6 +86,9 @@ def _document(world: World) -> dict[str, Any]:
         "trace": seen.trace,
         "providers": _providers(world),
     }
+    if world.registry.campaigns:
+        document["campaigns"] = _campaign_reports(world)
+    return document
 
 
 def _rejected(world: World) -> list[dict[str, Any]]:
@@ -166,6 +170,15 @@ def _journey_reports(world: World) -> dict[str, Any]:
             "kpis": {"counts": dict(sorted(counts.items())), "rates": rates, "targets": targets},
             "goal": _goal(entry, counts, cohorts),
         }
+    return reports
+
+
+def _campaign_reports(world: World) -> dict[str, Any]:
+    store, registry = world.cloud.kpis(), world.registry
+    reports = {}
+    for campaign_id, campaign in sorted(registry.campaigns.items()):
+        counts = {j: totals(store.read(j, PERIOD_ALL)) for j in campaign.journeys if j in registry.journeys}
+        reports[campaign_id] = campaign_report(campaign, registry.journeys, counts)
     return reports
 
 

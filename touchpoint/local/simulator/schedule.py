@@ -97,7 +97,7 @@ def _operate(world: World, operation: Operation) -> None:
 def _fire_times(journey: RegistryEntry, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     """When EventBridge Scheduler fires this journey's schedule (in the journey's time zone)."""
     assert isinstance(journey.trigger, ScheduleTrigger)
-    schedule = parse_schedule(journey.trigger.schedule)
+    schedule = parse_schedule(journey.trigger.expression)
     zone = ZoneInfo(journey.timezone)
     times: list[dt.datetime] = []
     if isinstance(schedule, Cron):

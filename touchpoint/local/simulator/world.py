@@ -3,6 +3,7 @@ and its users imported or generated onto the local cloud."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,7 +62,7 @@ def bundle(scenario: Scenario, base: Path, root: Path) -> Bundle:
         raise ScenarioError([Violation(str(paths[0]), 1, "journeys", "no journeys found")])
     compiled = [compile_journey(j) for _, j in project.valid()]
     journeys = {c.journey.id: c.journey for c in compiled}
-    write(root / "statemachines", outputs(compiled))
+    write(root / "statemachines", outputs(compiled, project.valid_campaigns()))
     # journeys/ as the code asset ships it: templates, profile.yaml and the journeys themselves
     # (kpi_rollup reads which channel each send step uses), only the scenario's journeys
     directory = next(iter(project.contexts))
@@ -118,7 +119,9 @@ def populate(world: World) -> None:
     scenario = world.scenario
     population = scenario.population
     sale_days = frozenset(
-        j.campaign.date for j in world.journeys.values() if j.campaign and j.campaign.stage == "sustain"
+        c.date + dt.timedelta(days=n)
+        for c in world.registry.campaigns.values()
+        for n in range((c.until - c.date).days + 1)
     )
     if population is not None:
         for person in generate(population, scenario.seed, scenario.start, scenario.end, sale_days):
