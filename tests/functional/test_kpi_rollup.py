@@ -811,3 +811,8 @@ def test_campaign_participants_and_conversions_count_once_per_user_and_revenue_o
     assert deployment.count(bad) == ["rejected"]
     nameless = campaign("journey.campaign_joined", "campaign-joined:x", campaign_id="Not A Campaign")
     assert deployment.count(nameless) == ["rejected"]
+    # the once-per-user markers outlive an erasure: they hold a digest, never the user id
+    items = deployment.client("dynamodb").scan(TableName=deployment.settings.kpis_table)["Items"]
+    markers = [i["pk"]["S"] + i["sk"]["S"] for i in items if "campaign" in i["pk"]["S"] + i["sk"]["S"]]
+    assert markers
+    assert not [m for m in markers if USER in m or "u-2" in m]

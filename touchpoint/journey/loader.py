@@ -129,32 +129,28 @@ def load_project(
 def _split_campaign_paths(
     paths: Sequence[Path], campaigns: Sequence[Path] | None
 ) -> tuple[list[Path], dict[Path, list[Path]]]:
-    """Journey paths, and the campaign files of each journeys directory."""
+    """Journey paths, and the campaign files of each journeys directory: those given (a path under
+    ``campaigns/`` stands for its campaign and its directory's journeys) and, unless ``campaigns``
+    names them, every ``campaigns/*.yaml`` of the directories loaded."""
     journeys: list[Path] = []
-    chosen: dict[Path, list[Path]] = {}
-    explicit = list(campaigns or [])
+    given = list(campaigns or [])
     for path in paths:
         if path.is_file() and path.parent.name == CAMPAIGN_DIR:
             journeys.append(path.parent.parent)
-            explicit.append(path)
+            given.append(path)
         else:
             journeys.append(path)
-    if campaigns is None and not explicit:
+    chosen: dict[Path, list[Path]] = {}
+    if campaigns is None:
         for path in journeys:
-            if path.is_dir():
-                chosen[path.resolve()] = campaign_files(path)
-    for file in explicit:
-        home = (
-            file.parent.parent
-            if file.parent.name == CAMPAIGN_DIR
-            else journeys[0]
-            if journeys
-            else file.parent
-        )
-        chosen.setdefault(home.resolve(), []).append(file)
-    for path in journeys:
-        if not path.is_dir() and path.parent.resolve() not in chosen:
-            chosen[path.parent.resolve()] = campaign_files(path.parent)
+            directory = path if path.is_dir() else path.parent
+            chosen.setdefault(directory.resolve(), campaign_files(directory))
+    for file in given:
+        home = file.parent.parent if file.parent.name == CAMPAIGN_DIR else journeys[0] if journeys else file
+        directory = home if home.is_dir() else home.parent
+        files = chosen.setdefault(directory.resolve(), [])
+        if file.resolve() not in {f.resolve() for f in files}:
+            files.append(file)
     return list(dict.fromkeys(journeys)), chosen
 
 

@@ -29,7 +29,7 @@ from touchpoint.engine.kpi.values import (
     Plan,
     utc_day,
 )
-from touchpoint.events import Feedback, Ignored, Rejected
+from touchpoint.events import Feedback, Ignored, Rejected, event_digest
 from touchpoint.journey.types import CHANNELS
 
 _JOURNEY_ID = re.compile(r"^[a-z][a-z0-9-]{0,47}$")
@@ -152,7 +152,8 @@ def _campaign_plan(item: JourneyInput, journey: str, day: dt.date) -> Plan | Rej
     if not isinstance(user, str) or not user:
         return Rejected("properties.user_id is missing")
     counter = CAMPAIGN_PARTICIPANTS if item.type == CAMPAIGN_JOINED_EVENT else CAMPAIGN_CONVERTED
-    return Plan(journey, day, Marker("seen", f"{campaign}:{user}", counter), (counter,))
+    # the marker outlives an erasure for up to 90 days, so it keeps a digest, never the user id
+    return Plan(journey, day, Marker("seen", f"{campaign}:{event_digest(user)}", counter), (counter,))
 
 
 def metric_blobs(tallies: Mapping[tuple[str, str | None, str | None], Mapping[str, int]]) -> list[MetricBlob]:
