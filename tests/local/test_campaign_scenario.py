@@ -35,7 +35,7 @@ def _simulate(tmp_path: Path, date: dt.date) -> SimulationResults:
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(
         f"start: {start.isoformat()}\nduration: 16d\nseed: 7\njourneys: journeys/\nbackend: memory\n"
-        "population:\n  count: 150\n",
+        "population:\n  count: 90\n",
         encoding="utf-8",
     )
     return Simulation(load_scenario(scenario), tmp_path).run()
