@@ -381,7 +381,7 @@ def _stage_journey(
                 f"{name} is also set in {source.path}; keep it in one place",
             )
         )
-    merged = apply(journey.model_copy(update={"effective": None}), campaign, index)
+    merged = apply(journey, campaign, index)  # the stage KPIs beside the journey's, as they run
     for path, message, severity in kpi_findings(merged, [n for n in stage.kpis if n not in twice]):
         found.append(at(campaign_source, ("stages", index, *path), message, severity))
     return found

@@ -11,13 +11,13 @@ from typing import Any, Literal
 
 from touchpoint.engine.kpi.rates import judge
 from touchpoint.engine.kpi.values import CAMPAIGN_CONVERTED, CAMPAIGN_PARTICIPANTS, CAMPAIGN_REVENUE
+from touchpoint.journey.model import COUNT_KPIS
 from touchpoint.registry import CampaignEntry, RegistryEntry
 
 #: Below this many participants the goal reads "not enough data", whatever the rate.
 GOAL_MIN_SAMPLE = 100
 #: Two-sided 95% normal quantile for the Wilson interval (docs/decisions.md D18).
 Z_95 = 1.959963984540054
-FUNNEL = ("entered", "sent", "delivered", "opened", "clicked", "converted")
 
 Verdict = Literal["met", "missed", "not_enough_data", "inconclusive"]
 
@@ -89,7 +89,7 @@ def campaign_report(
                 "audience": stage.audience,
                 "from": stage.window.from_.isoformat() if stage.window.from_ else None,
                 "until": stage.window.until.isoformat() if stage.window.until else None,
-                "funnel": {name: mine.get(name, 0) for name in FUNNEL},
+                "funnel": {name: mine.get(name, 0) for name in COUNT_KPIS},
                 "participants": mine.get(CAMPAIGN_PARTICIPANTS, 0),
                 "kpis": kpis,
             }
