@@ -16,14 +16,15 @@ demo: $(DEMO_DEPS)
 	touchpoint compile
 	touchpoint simulate scenarios/demo.yaml --json out/report.json --html out/report.html
 
-# Two at a time: mypy on infra/ reads all of aws-cdk-lib (~2.5 min cold) while pytest runs.
+# Two at a time: mypy on infra/ reads all of aws-cdk-lib (~2.5 min cold) while pytest runs, itself on
+# two workers (pytest-xdist, one test file per worker so module fixtures are built once).
 test: deps $(CHROMIUM)
 	$(MAKE) --no-print-directory -j2 checks
 
 checks: lint typecheck drift unit
 
 unit: deps $(CHROMIUM)
-	pytest -q
+	pytest -q -n 2 --dist loadfile
 
 lint: $(BIN)/.installed
 	ruff check .
