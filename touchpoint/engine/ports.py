@@ -240,11 +240,26 @@ class MessagesPort(Protocol):
     ) -> tuple[SendIntent, bool] | None: ...
 
 
+@dataclass(frozen=True)
+class SweepCursor:
+    """How far a date journey's sweeps got: every user due at or before ``until`` was entered,
+    and of the window ending at ``window_end`` (when one is half done), the users up to ``after``
+    in the order of their ids' digests (a digest, so the shared item keeps no user id). A sweep
+    that failed or timed out leaves the cursor where it was, so the next one covers the missed
+    time instead of skipping it."""
+
+    until: dt.datetime
+    window_end: dt.datetime | None = None
+    after: str | None = None
+
+
 class DateIndexPort(Protocol):
-    """Users by the day of a date attribute, for date triggers."""
+    """Users by the day of a date attribute, and the date sweeps' cursors, for date triggers."""
 
     def index_date(self, attribute: str, keys: Iterable[str], user_id: str, add: bool) -> None: ...
     def users_on(self, attribute: str, key: str) -> list[str]: ...
+    def sweep_cursors(self) -> dict[str, SweepCursor]: ...
+    def save_sweep_cursors(self, cursors: Mapping[str, SweepCursor]) -> None: ...
 
 
 class RecordsPort(Protocol):

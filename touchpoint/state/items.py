@@ -16,6 +16,7 @@
     USER#<user>      HOLDREF# / REJREF# / WAKE#             for erasure of held sends, rejected
                                                             events and pending wake-ups
     DATE#<attr>#<key> <user>                                date index for date triggers
+    SWEEP            DATES                                  how far each date journey's sweeps got
     REJECTED#<day>   <time>#<hash>                          rejected events with the reason (TTL)
     idempotency#<fn> <hash>                                 Powertools idempotency records (TTL)
 """
@@ -39,6 +40,7 @@ from touchpoint.engine.ports import (
     MessageRecord,
     ProofRecord,
     SendIntent,
+    SweepCursor,
     WaitRecord,
 )
 from touchpoint.events import event_digest
@@ -117,6 +119,34 @@ def intent_keys(intent: SendIntent) -> list[Key]:
 
 def date_partition(attribute: str, key: str) -> str:
     return f"DATE#{attribute}#{key}"
+
+
+SWEEP_KEY: Key = ("SWEEP", "DATES")
+
+
+def sweep_item(cursors: Mapping[str, SweepCursor]) -> Item:
+    """Every date journey's cursor in one item: a sweep reads and writes it once."""
+    return {
+        "pk": SWEEP_KEY[0],
+        "sk": SWEEP_KEY[1],
+        "journeys": {
+            journey_id: {
+                "until": iso(c.until),
+                **({"window_end": iso(c.window_end)} if c.window_end else {}),
+                **({"after": c.after} if c.after else {}),
+            }
+            for journey_id, c in sorted(cursors.items())
+        },
+    }
+
+
+def sweep_cursors(item: Item) -> dict[str, SweepCursor]:
+    return {
+        journey_id: SweepCursor(
+            _time(c["until"]), _time(c["window_end"]) if c.get("window_end") else None, c.get("after")
+        )
+        for journey_id, c in (item.get("journeys") or {}).items()
+    }
 
 
 def rejected_partition(day: dt.date) -> str:

@@ -26,6 +26,7 @@ from touchpoint.engine.ports import (
     Scopes,
     SendIntent,
     SendView,
+    SweepCursor,
     UserState,
     WaitRecord,
 )
@@ -329,6 +330,15 @@ class StateRepository:
 
     def users_on(self, attribute: str, key: str) -> list[str]:
         return [i["sk"] for i in self.storage.query(layout.date_partition(attribute, key))]
+
+    def sweep_cursors(self) -> dict[str, SweepCursor]:
+        return layout.sweep_cursors(self.storage.get(layout.SWEEP_KEY))
+
+    def save_sweep_cursors(self, cursors: Mapping[str, SweepCursor]) -> None:
+        """A plain write: two sweeps at once (the schedule and a queued page) may each write; a
+        cursor only ever records work its writer finished, so the later one loses nothing and an
+        older one only makes the next sweep redo entries, which are idempotent."""
+        self.storage.put(layout.sweep_item(cursors))
 
 
 def counted(item: Item, scope: CapScope, key: str, now: dt.datetime) -> dict[str, int] | OverCap:

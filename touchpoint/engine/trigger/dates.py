@@ -21,17 +21,26 @@ def date_keys(value: Any) -> list[str]:
     return [day.strftime("%m-%d"), day.isoformat()]
 
 
-def due_local_days(now: dt.datetime, at: str, window: dt.timedelta) -> list[dt.date]:
-    """The local dates on which a zone's clock shows ``at`` during the sweep window starting now:
-    zone offsets run from UTC-12 to UTC+14, so at most two dates — usually one — have a user due."""
+def due_at(local: dt.datetime, at: str, window: dt.timedelta) -> dt.datetime | None:
+    """The moment a clock showing ``local`` last showed ``at``, if that lies in the sweep window
+    ``(local - window, local]`` (at most a day): yesterday's, when the window spans midnight."""
     hour, minute = map(int, at.split(":"))
+    for day in (local.date(), local.date() - dt.timedelta(days=1)):
+        due = dt.datetime.combine(day, dt.time(hour, minute), local.tzinfo)
+        if local - window < due <= local:
+            return due
+    return None
+
+
+def due_local_days(now: dt.datetime, at: str, window: dt.timedelta) -> list[dt.date]:
+    """The local dates on which a zone's clock shows ``at`` during the sweep window ending now:
+    zone offsets run from UTC-12 to UTC+14, so at most two dates — usually one — have a user due."""
     utc = now.astimezone(dt.UTC)
     days = set()
     for offset_quarters in range(-48, 14 * 4 + 1):
-        local = utc + dt.timedelta(minutes=15 * offset_quarters)
-        due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if due <= local < due + window:
-            days.add(local.date())
+        due = due_at(utc + dt.timedelta(minutes=15 * offset_quarters), at, window)
+        if due is not None:
+            days.add(due.date())
     return sorted(days)
 
 
@@ -42,17 +51,15 @@ def due_day(
     assert isinstance(journey.trigger, DateTrigger)
     spec = journey.trigger.date
     zone = ZoneInfo(profile.timezone(journey.timezone))
-    local = now.astimezone(zone)
-    hour, minute = map(int, spec.at.split(":"))
-    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if not due <= local < due + window:
+    due = due_at(now.astimezone(zone), spec.at, window)
+    if due is None:
         return None
     value = profile.value(spec.attribute)
     try:
         date = dt.date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
-    target = local.date() + dt.timedelta(seconds=(spec.before or 0) - (spec.after or 0))
+    target = due.date() + dt.timedelta(seconds=(spec.before or 0) - (spec.after or 0))
     if spec.yearly:
         matches = (date.month, date.day) == (target.month, target.day) or (
             (date.month, date.day) == (2, 29)
@@ -61,7 +68,7 @@ def due_day(
         )
     else:
         matches = date == target
-    return local.date() if matches else None
+    return due.date() if matches else None
 
 
 def leap_year(year: int) -> bool:
