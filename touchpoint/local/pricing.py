@@ -37,8 +37,9 @@ LAMBDA_SECONDS: Final = 0.12
 #: DynamoDB read and write request units and custom events per Lambda invocation, by what it does
 #: (``entry``: the trigger_eval run of an app event that enters one journey; a send function; a
 #: trigger_eval action of a state machine), for ``touchpoint cost``. Averages over the demo scenario
-#: (100 synthetic users, memory backend, November 2026): a send's gates, caps and deferrals vary per
-#: user. ``next_time`` is not in the demo; it reads the profile once, as ``evaluate`` does.
+#: (100 synthetic users, memory backend, November 2026; `python bench/invocation_units.py 100` prints
+#: them): a send's gates, caps and deferrals vary per user. ``next_time`` is not in the demo; it
+#: reads the profile once, as ``evaluate`` does.
 INVOCATION_UNITS: Final[dict[str, tuple[float, float, float]]] = {
     "entry": (2.0, 4.24, 1.02),
     "send_email": (5.26, 11.2, 0.91),
