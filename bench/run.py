@@ -5,12 +5,16 @@ import: cold import time of each Lambda handler module.
 simulate: the demo scenario (every reference journey, 30 days) with N synthetic users, in a fresh
 process, on the in-memory backend (`--backend moto` for the other): wall time, peak memory,
 executions per second, AWS requests; `--profile` adds where the time goes, by layer.
-`make bench BENCH_USERS=10000` runs the issue's full size (~4–5 minutes; hours with moto)."""
+`make bench BENCH_USERS=10000` runs the issue's full size (~4–5 minutes; hours with moto).
+Each run writes bench/results/latest.json and latest.md: issue 18's figures against their goals
+(bench/scorecard.py), those it did not measure marked so; the files are machine-dependent and not
+committed (bench/results/README.md)."""
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
 import resource
 import shutil
@@ -32,6 +36,11 @@ from touchpoint.journey.loader import load_project  # noqa: E402
 from touchpoint.local.scenario import scenario_from  # noqa: E402
 from touchpoint.local.simulator import Simulation  # noqa: E402
 from touchpoint.local.terminal import ProgressBar  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+from scorecard import Measured, machine, scorecard, write  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
 
 
 def bench_compile() -> None:
@@ -63,8 +72,9 @@ def bench_compile() -> None:
         )
 
 
-def bench_import_time(runs: int = 5) -> None:
+def bench_import_time(runs: int = 5) -> dict[str, Measured]:
     """Cold import of each handler module, as a Lambda cold start pays it (python -X importtime)."""
+    medians: dict[str, float] = {}
     for name in ("trigger_eval", "send_email", "send_sms", "kpi_rollup", "unsubscribe"):
         module = f"functions.{name}.app"
         totals = []
@@ -78,17 +88,52 @@ def bench_import_time(runs: int = 5) -> None:
             )
             line = next(line for line in result.stderr.splitlines() if line.rstrip().endswith(f"| {module}"))
             totals.append(int(line.split("|")[1]) / 1000)
+        medians[name] = statistics.median(totals)
         print(
             f"import/{name}: median {statistics.median(totals):.0f} ms over {runs} runs "
             f"(min {min(totals):.0f}, max {max(totals):.0f})"
         )
+    slowest = max(medians, key=medians.__getitem__)
+    each = ", ".join(f"{name} {ms:.0f}" for name, ms in medians.items())
+    return {
+        "cold_import": Measured(
+            round(medians[slowest]),
+            f"{slowest}; median of {runs} `python -X importtime` runs, ms: {each}",
+            caveat="from the source tree with its cached bytecode, not the asset as the stack builds it",
+            bound="lower",
+        )
+    }
 
 
-def bench_simulate(users: int, profile: bool = False, backend: str = "memory") -> None:
+def bench_simulate(users: int, profile: bool = False, backend: str = "memory") -> dict[str, Measured]:
     """In a child process, so peak memory is the simulation's alone."""
-    command = [sys.executable, __file__, "simulate-child", str(users), "--backend", backend]
-    command += ["--profile"] if profile else []
-    subprocess.run(command, cwd=REPO, check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = Path(tmp) / "figures.json"
+        command = [sys.executable, __file__, "simulate-child", str(users), "--backend", backend]
+        command += ["--profile"] if profile else []
+        subprocess.run([*command, "--figures", str(figures)], cwd=REPO, check=True)
+        child = json.loads(figures.read_text())
+    how = f"{backend} backend, {users} users, wall {child['wall']:.1f} s, peak {child['peak_mb']:.0f} MB"
+    out = {
+        "orchestration_per_1000": Measured(
+            child["orchestration_per_1000"],
+            f"the demo scenario on {users} users, {child['entered']} user-journeys, "
+            "prices of touchpoint/local/pricing.py, free tiers ignored",
+        )
+    }
+    if profile:
+        return {}  # a profiled run's time is not the figure
+    for key, size in (("simulate_10000", 10_000), ("simulate_100000", 100_000)):
+        if users == size and backend == "memory":
+            out[key] = Measured(round(child["wall"], 1), how)
+        elif key == "simulate_10000":
+            out[key] = Measured(
+                round(child["wall"], 1),
+                how,
+                caveat=f"the goal is for {size:,} users: `make bench BENCH_USERS={size}`",
+                bound="lower" if users < size else "upper",
+            )
+    return out
 
 
 #: Where time goes, by who owns the code (first match of the file path wins).
@@ -104,7 +149,7 @@ LAYERS = (
 )
 
 
-def _simulate_child(users: int, profile: bool, backend: str) -> None:
+def _simulate_child(users: int, profile: bool, backend: str, figures: Path | None) -> None:
     data = yaml.safe_load((REPO / "scenarios" / "demo.yaml").read_text(encoding="utf-8"))
     data["population"]["count"] = users
     data["backend"] = backend
@@ -129,6 +174,19 @@ def _simulate_child(users: int, profile: bool, backend: str) -> None:
         f"{results.aws.lambda_invocations} Lambda invocations, {requests} AWS requests "
         f"({1000 * wall / max(requests, 1):.2f} ms of wall per request)"
     )
+    if figures is not None:
+        cost = results.aws.cost_usd
+        engine = cost.total - cost.ses - cost.sms
+        figures.write_text(
+            json.dumps(
+                {
+                    "wall": wall,
+                    "peak_mb": peak_mb,
+                    "entered": executions,
+                    "orchestration_per_1000": round(1000 * engine / executions, 4) if executions else 0.0,
+                }
+            )
+        )
     if profiler:
         layers = _by_layer(pstats.Stats(profiler))
         total = sum(layers.values())
@@ -180,15 +238,19 @@ if __name__ == "__main__":
     parser.add_argument("users", nargs="?", type=int, default=200, help="simulate: synthetic users")
     parser.add_argument("--profile", action="store_true", help="simulate: time by layer (slower)")
     parser.add_argument("--backend", choices=["memory", "moto"], default="memory", help="simulate: backend")
+    parser.add_argument("--figures", type=Path, help=argparse.SUPPRESS)  # simulate-child: its figures
     args = parser.parse_args()
     if args.what == "simulate-child":
-        _simulate_child(args.users, args.profile, args.backend)
+        _simulate_child(args.users, args.profile, args.backend, args.figures)
     else:
+        measured: dict[str, Measured] = {}
         if args.what in ("all", "compile"):
             bench_compile()
         if args.what in ("all", "import"):
-            bench_import_time()
+            measured |= bench_import_time()
         if args.what in ("all", "simulate"):
-            bench_simulate(args.users, args.profile, args.backend)
+            measured |= bench_simulate(args.users, args.profile, args.backend)
         if args.what == "all":
             bench_simulate(60, profile=True, backend=args.backend)  # where the time goes
+        paths = write(scorecard(measured, machine(REPO)), RESULTS)
+        print(f"wrote {', '.join(str(p.relative_to(REPO)) for p in paths)}")

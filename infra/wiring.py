@@ -137,7 +137,7 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
             "bundle_root",
         ),
         timeout_seconds=60,
-        memory_mb=512,
+        memory_mb=contract.FUNCTION_MEMORY_MB["trigger_eval"],
         needs=(
             Need("Profiles", (*ITEM_READ, *TABLE_SCAN, *ITEM_WRITE), ("profiles_table",)),
             Need("State", (*ITEM_READ, *ITEM_WRITE), ("state_table",)),
@@ -158,7 +158,7 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
         "Gates, renders and sends one email through SES v2, then completes the task token.",
         (*_SEND_COMMON, "ses_configuration_set", "email_from", "email_identity_arn"),
         timeout_seconds=30,
-        memory_mb=512,
+        memory_mb=contract.FUNCTION_MEMORY_MB["send_email"],
         needs=(
             *_SEND_NEEDS,
             Need("SendEmail", ("ses:SendEmail",), ("email_identity", "email_configuration_set")),
@@ -176,7 +176,7 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
             "sms_signature_cn",
         ),
         timeout_seconds=30,
-        memory_mb=512,
+        memory_mb=contract.FUNCTION_MEMORY_MB["send_sms"],
         needs=(
             *_SEND_NEEDS,
             Need("PublishSms", ("sns:Publish",), ("sms_phone_numbers",)),  # sms_adapter: sns
@@ -192,7 +192,7 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
         "Counts journey and message events, emits EMF metrics, compares KPIs, raises alerts.",
         ("kpis_table", "event_bus_name", "alert_topic_arn", "kpi_step_dimension", "bundle_root"),
         timeout_seconds=120,
-        memory_mb=512,
+        memory_mb=contract.FUNCTION_MEMORY_MB["kpi_rollup"],
         needs=(
             Need("Kpis", (*ITEM_READ, *ITEM_WRITE), ("kpis_table",)),
             # the message index, to attribute SMS feedback that carries no context (read only)
@@ -206,7 +206,7 @@ FUNCTIONS: Final[tuple[FunctionSpec, ...]] = (
         "Public unsubscribe link: verifies the HMAC token and revokes consent at once.",
         ("profiles_table", "event_bus_name", "unsubscribe_secret_arn", "bundle_root"),
         timeout_seconds=10,
-        memory_mb=256,
+        memory_mb=contract.FUNCTION_MEMORY_MB["unsubscribe"],
         needs=(
             Need("Profiles", ("dynamodb:GetItem", "dynamodb:UpdateItem"), ("profiles_table",)),
             # the consent ledger: each decision an item of the user's partition

@@ -28,6 +28,15 @@ EVENT_BUS: Final = "EventBusName"
 
 SEND_FUNCTION_BY_CHANNEL: Final = {"email": SEND_EMAIL_FUNCTION, "sms": SEND_SMS_FUNCTION}
 
+# ---- the stack's Lambda functions' memory, MB: the stack sizes them with it, the cost estimates bill it
+FUNCTION_MEMORY_MB: Final = {
+    "trigger_eval": 512,
+    "send_email": 512,
+    "send_sms": 512,
+    "kpi_rollup": 512,
+    "unsubscribe": 256,
+}
+
 # ---- what the state machines ask trigger_eval to do (Payload.action)
 ACTION_EVALUATE: Final = "evaluate"  # if: {"result": bool}
 ACTION_REGISTER_WAIT: Final = "register_wait"  # wait_for: stores the task token; resumed by the event

@@ -57,4 +57,8 @@ def metered_dynamodb(aws_env: str) -> Iterator[MeteredDynamo]:
             "before-parameter-build.dynamodb.*",
             lambda model, params, **_: meter.record("dynamodb", model.name, params),
         )
+        # a Scan page's read units come from what it read, as LocalCloud's hook meters them
+        client.meta.events.register(
+            "after-call.dynamodb.Scan", lambda parsed, **_: meter.scanned(parsed.get("Items", []))
+        )
         yield MeteredDynamo(client, boto3.client("dynamodb", region_name=aws_env), meter)

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from touchpoint.cli import journeys, operations, plan, preview, proof, schema, simulation
+from touchpoint.cli import cost, journeys, operations, plan, preview, proof, schema, simulation
 from touchpoint.cli.output import UsageError, fail
 
 DEBUG = "TOUCHPOINT_DEBUG"
@@ -26,6 +26,7 @@ COMMANDS: tuple[Register, ...] = (
     proof.register,
     preview.register,
     plan.register,
+    cost.register,
 )
 
 

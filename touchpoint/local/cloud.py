@@ -265,8 +265,12 @@ class LocalCloud:
         meter = self.meter
 
         def metered(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            meter.record(client.meta.service_model.service_name, operation, params)
-            return original(client, operation, params)
+            service = client.meta.service_model.service_name
+            meter.record(service, operation, params)
+            response = original(client, operation, params)
+            if service == "dynamodb" and operation == "Scan":
+                meter.scanned(response.get("Items", []), bool(params.get("ConsistentRead")))
+            return response
 
         setattr(botocore.client.BaseClient, "_make_api_call", metered)  # noqa: B010 - every client, every service
         self._exit.callback(setattr, botocore.client.BaseClient, "_make_api_call", original)

@@ -3,8 +3,14 @@ fed by the botocore hook (moto backend) and by the in-memory adapters alike."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
+
+#: DynamoDB bills reads per 4 KB (a strongly consistent unit; half a unit when eventually consistent).
+READ_UNIT_BYTES = 4096
 
 
 class Meter:
@@ -20,8 +26,21 @@ class Meter:
         self.units.clear()
 
     def record(self, service: str, operation: str, params: dict[str, Any]) -> None:
-        """A request as botocore is about to send it."""
+        """A request as botocore is about to send it. Events put on the default bus stand for AWS
+        services' own (SES, End User Messaging, Step Functions): no request of ours, and free."""
+        if service == "events" and operation == "PutEvents":
+            entries = [e for e in params.get("Entries", []) if e.get("EventBusName", "default") != "default"]
+            if not entries:
+                return
+            params = {**params, "Entries": entries}
         self.count(service, operation, _items(operation, params), sms="PhoneNumber" in params)
+
+    def scanned(self, items: Iterable[Mapping[str, Any]], consistent: bool = False) -> None:
+        """The read units of one Scan page: the size of every item it read (in DynamoDB's wire
+        form), rounded up to 4 KB once for the page, at least one unit; halves are counted apart
+        (``dynamodb_read_half``) so the units stay integers."""
+        chunks = max(1, math.ceil(sum(item_size(i) for i in items) / READ_UNIT_BYTES))
+        self.units["dynamodb_read" if consistent else "dynamodb_read_half"] += chunks
 
     def count(self, service: str, operation: str, items: int = 1, sms: bool = False) -> None:
         """A request touching ``items`` items (keys of a batch, entries of a PutEvents)."""
@@ -63,10 +82,13 @@ def _items(operation: str, params: dict[str, Any]) -> int:
 
 def _dynamodb_units(operation: str, items: int) -> tuple[int, int]:
     """Request units, assuming items under 1 KB (writes) and 4 KB (reads), as Touchpoint's are;
-    strongly consistent reads cost one unit, transactions two per item."""
+    strongly consistent reads cost one unit, transactions two per item. A Scan reads whole pages
+    of profiles, which are not small: its units come from the items' size (``Meter.scanned``)."""
     match operation:
-        case "GetItem" | "Query" | "Scan":
+        case "GetItem" | "Query":
             return 1, 0
+        case "Scan":  # by the size of what it read: Meter.scanned
+            return 0, 0
         case "BatchGetItem":
             return items, 0
         case "PutItem" | "UpdateItem" | "DeleteItem":
@@ -78,3 +100,40 @@ def _dynamodb_units(operation: str, items: int) -> tuple[int, int]:
         case "TransactGetItems":
             return 2 * items, 0
     return 0, 0
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB bills it ("DynamoDB item sizes and formats", developer guide):
+    attribute names and values in UTF-8; numbers one byte per two significant digits plus one;
+    binary its raw bytes; null and Boolean one byte; lists and maps 3 bytes plus one per element."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    (kind, v), *_ = value.items()
+    match kind:
+        case "S":
+            return len(str(v).encode())
+        case "N":
+            return _number_size(str(v))
+        case "B":
+            return len(bytes(v))
+        case "BOOL" | "NULL":
+            return 1
+        case "SS":
+            return sum(len(str(s).encode()) for s in v)
+        case "NS":
+            return sum(_number_size(str(n)) for n in v)
+        case "BS":
+            return sum(len(bytes(b)) for b in v)
+        case "L":
+            return 3 + sum(1 + _value_size(e) for e in v)
+        case "M":
+            return 3 + sum(1 + len(k.encode()) + _value_size(e) for k, e in v.items())
+    raise ValueError(f"not a DynamoDB attribute value: {kind}")
+
+
+def _number_size(text: str) -> int:
+    digits = Decimal(text).normalize().as_tuple().digits
+    significant = "".join(map(str, digits)).strip("0") or "0"
+    return math.ceil(len(significant) / 2) + 1

@@ -21,6 +21,7 @@ from touchpoint.engine.kpi.rates import FUNNEL
 from touchpoint.journey.model import COUNT_KPIS, IfStep, Journey, SendStep, SplitStep, WaitForStep
 from touchpoint.journey.steps import Node, resolve, walk
 from touchpoint.journey.types import CHANNELS
+from touchpoint.local.pricing import FREE_TIERS
 from touchpoint.local.results import (
     AnyTrace,
     CampaignReport,
@@ -273,7 +274,7 @@ def summary(results: SimulationResults, journeys: Mapping[str, Journey]) -> str:
         f"Estimated AWS cost: ${aws.estimated_cost_usd:.4f} "
         f"(engine ${aws.estimated_cost_usd - messages:.4f}, email ${cost.ses:.4f}, "
         f"SMS ${cost.sms:.4f}), ${aws.cost_per_1000_user_journeys_usd:.4f} per 1,000 "
-        "user-journeys (prices: touchpoint/local/pricing.py)"
+        f"user-journeys (prices: touchpoint/local/pricing.py; {FREE_TIERS})"
     )
     sms = results.providers.sms
     lines += [f"Note: {sms.note}"] if isinstance(sms, SnsSms) else []

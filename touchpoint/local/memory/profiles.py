@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from botocore.exceptions import ClientError
 
+from touchpoint.aws.dynamo import to_item
 from touchpoint.aws.profiles import tombstone
 from touchpoint.engine.ports import Applied, Item
 from touchpoint.local.memory.store import Table
@@ -52,7 +53,9 @@ class MemoryProfiles:
 
     def scan(self, start: Item | None, limit: int) -> tuple[list[Item], Item | None]:
         self.table.request("Scan")
-        return self.table.scan(start, limit)
+        items, last = self.table.scan(start, limit)
+        self.table.meter.scanned(to_item(i) for i in items)  # eventually consistent, as DynamoProfiles'
+        return items, last
 
     def put(self, item: Item) -> None:
         self.table.request("PutItem")

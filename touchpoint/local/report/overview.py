@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from touchpoint.local.pricing import FREE_TIERS
 from touchpoint.local.report.fmt import (
     AWS_METRICS,
     _count,
@@ -168,7 +169,7 @@ def aws_chart(view: ReportView, aws: Aws) -> str:
     return (
         f'{svg}<div class="costs"><div class="cost" data-metric="estimated_cost_usd" '
         f'data-value="{attr(_dv(aws.estimated_cost_usd))}"><b>{escape(_usd(cost))}</b>'
-        f'<span>estimated for the run</span></div><div class="cost" '
+        f'<span>estimated for the run, {FREE_TIERS}</span></div><div class="cost" '
         f'data-metric="cost_per_1000_user_journeys_usd" '
         f'data-value="{attr(_dv(aws.cost_per_1000_user_journeys_usd))}"><b>{escape(_usd(per))}</b>'
         f"<span>per 1,000 user-journeys</span></div></div>"

@@ -41,8 +41,8 @@ def _document(world: World) -> dict[str, Any]:
     lambda_invocations = sum(cloud.invocations.values())
     cost = pricing.estimate(
         transitions=cloud.usage.state_transitions,
-        lambda_invocations=lambda_invocations,
-        dynamodb_reads=units["dynamodb_read"],
+        invocations=cloud.invocations,
+        dynamodb_reads=units["dynamodb_read"] + units["dynamodb_read_half"] / 2,
         dynamodb_writes=units["dynamodb_write"],
         events=units["events"],
         schedules=units["schedules"],

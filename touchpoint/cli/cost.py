@@ -1,0 +1,84 @@
+"""cost: a journey's monthly AWS cost from its compiled paths, an entry rate and the price table
+(touchpoint.local.journey_cost); no simulation, so each path is priced as if every user took it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from touchpoint.cli.journeys import DEFAULT_JOURNEYS
+from touchpoint.cli.output import journey_file, print_violations
+from touchpoint.compiler.build import compile_journey
+from touchpoint.journey.loader import load_project
+from touchpoint.local.journey_cost import PathUsage, describe, paths
+from touchpoint.local.pricing import FREE_TIERS
+from touchpoint.words import plural
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("cost", help="a journey's monthly AWS cost from its compiled paths (no simulation)")
+    p.add_argument("journey", help="a journey file, or a journey id in the journeys directory")
+    p.add_argument("--users", type=_count, required=True, metavar="N", help="users entering per month")
+    p.add_argument("--months", type=_count, default=1, metavar="M", help="months to total (default 1)")
+    p.add_argument("--journeys", type=Path, default=DEFAULT_JOURNEYS, help="the journeys directory")
+    p.set_defaults(run=_cost)
+
+
+def _count(text: str) -> int:
+    value = int(text.replace(",", "").replace("_", ""))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
+def _cost(args: argparse.Namespace) -> int:
+    project = load_project([journey_file(args.journey, args.journeys)])
+    loaded = project.journeys[0] if project.journeys else None
+    if loaded is None or loaded.journey is None or project.errors():
+        print_violations(project.all_violations())
+        print(f"no cost: {plural(len(project.errors()), 'error')}; fix them and run again", file=sys.stderr)
+        return 1
+    journey = loaded.journey
+    found = list(paths(compile_journey(journey).machine))
+    print(report(journey.id, found, args.users, args.months), end="")
+    return 0
+
+
+def report(journey_id: str, found: list[PathUsage], users: int, months: int) -> str:
+    """The table: per path what one user-journey bills for and costs, then the monthly range."""
+    header = ("path", "transitions", "Lambda", "DynamoDB RRU/WRU", "events", "per user", "per month")
+    rows = [header]
+    for usage in found:
+        each = usage.cost()["total"]
+        rows.append(
+            (
+                describe(usage),
+                str(usage.transitions),
+                str(sum(usage.invocations.values())),
+                f"{usage.reads:g}/{usage.writes:g}",
+                f"{usage.events:g}",
+                f"${each:.8f}",
+                f"${each * users:.4f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [
+        f"{journey_id}: {users:,} users entering a month, {plural(len(found), 'path')} "
+        f"(on-demand list prices, us-east-1, touchpoint/local/pricing.py; {FREE_TIERS}; "
+        "SES and SMS not included)",
+        *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows),
+    ]
+    totals = sorted(u.cost()["total"] for u in found)
+    low, high = totals[0] * users, totals[-1] * users
+    span = f"${low:.4f}" if low == high else f"${low:.4f} to ${high:.4f}"
+    lines.append(f"per month: {span} (every user on the cheapest path to every user on the dearest)")
+    if months != 1:
+        whole = f"${low * months:.4f}" if low == high else f"${low * months:.4f} to ${high * months:.4f}"
+        lines.append(f"over {plural(months, 'month')}: {whole}")
+    lines.append(
+        "not included: the messages themselves (SES, SMS), kpi_rollup's counting of the journey's events "
+        "and its SQS queue, and provider feedback (opens, clicks), which depend on how users behave: "
+        "`touchpoint simulate` measures them"
+    )
+    return "\n".join(lines) + "\n"
