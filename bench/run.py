@@ -2,6 +2,8 @@
 
 compile: validate + compile the example journeys, and a synthetic set of 500 journeys.
 import: cold import time of each Lambda handler module.
+trigger: trigger evaluation of a non-matching and a matching event with 1, 200 and 1,000 active
+journeys (bench/trigger.py), and the ratio to 1.
 simulate: the demo scenario (every reference journey, 30 days) with N synthetic users, in a fresh
 process, on the in-memory backend (`--backend moto` for the other): wall time, peak memory,
 executions per second, AWS requests; `--profile` adds where the time goes, by layer.
@@ -31,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
 
+from bench.trigger import bench_trigger  # noqa: E402
 from touchpoint.compiler.build import compile_journey, outputs  # noqa: E402
 from touchpoint.journey.loader import load_project  # noqa: E402
 from touchpoint.local.scenario import scenario_from  # noqa: E402
@@ -232,9 +235,8 @@ def _by_layer(stats: pstats.Stats) -> dict[str, float]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "what", nargs="?", default="all", choices=["all", "compile", "import", "simulate", "simulate-child"]
-    )
+    kinds = ["all", "compile", "import", "trigger", "simulate", "simulate-child"]
+    parser.add_argument("what", nargs="?", default="all", choices=kinds)
     parser.add_argument("users", nargs="?", type=int, default=200, help="simulate: synthetic users")
     parser.add_argument("--profile", action="store_true", help="simulate: time by layer (slower)")
     parser.add_argument("--backend", choices=["memory", "moto"], default="memory", help="simulate: backend")
@@ -248,6 +250,8 @@ if __name__ == "__main__":
             bench_compile()
         if args.what in ("all", "import"):
             measured |= bench_import_time()
+        if args.what in ("all", "trigger"):
+            measured |= bench_trigger()
         if args.what in ("all", "simulate"):
             measured |= bench_simulate(args.users, args.profile, args.backend)
         if args.what == "all":

@@ -526,3 +526,15 @@ def changed(
 ) -> dict[str, tuple[Any, Any]]:
     """Attributes among ``names`` whose value differs between old and new."""
     return {n: (old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n)}
+
+
+def changed_among(
+    old: Mapping[str, Any], new: Mapping[str, Any], ranks: Mapping[str, int]
+) -> dict[str, tuple[Any, Any]]:
+    """``changed`` for the names of ``ranks`` (name → place), in that order. It looks at whichever
+    is fewer, the names or the two profiles' attributes, so a profile change costs the same however
+    many names are watched (an attribute in neither profile has not changed)."""
+    if len(ranks) <= len(old) + len(new):
+        return changed(old, new, ranks)
+    present = [n for n in {*old, *new} if n in ranks]
+    return changed(old, new, sorted(present, key=ranks.__getitem__))

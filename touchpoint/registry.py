@@ -101,9 +101,25 @@ class Registry(BaseModel):
     campaigns: dict[str, CampaignEntry] = Field(default_factory=dict)
     index: Index
 
+    def model_post_init(self, context: Any, /) -> None:
+        # the trigger indexes are built here, once per load, so an event only looks journeys up
+        _ = self.by_event, self.by_attribute, self.watched
+
     @cached_property
     def by_event(self) -> dict[str, list[RegistryEntry]]:
+        """Event type → the journeys it starts (event triggers)."""
         return {t: [self.journeys[i] for i in ids] for t, ids in self.index.event.items()}
+
+    @cached_property
+    def by_attribute(self) -> dict[str, list[RegistryEntry]]:
+        """Attribute name → the journeys a change of it can start (attribute triggers)."""
+        return {a: [self.journeys[i] for i in ids] for a, ids in self.index.attribute.items()}
+
+    @cached_property
+    def watched(self) -> dict[str, int]:
+        """The attributes some attribute trigger watches, each with its place in the index (the
+        order their journeys are considered in)."""
+        return {name: rank for rank, name in enumerate(self.index.attribute)}
 
     def triggered_by(self, event_type: str) -> list[RegistryEntry]:
         return self.by_event.get(event_type, [])
@@ -134,7 +150,7 @@ class Registry(BaseModel):
         return frozenset(self.index.wait)
 
     def watching(self, attribute: str) -> list[RegistryEntry]:
-        return [self.journeys[i] for i in self.index.attribute.get(attribute, [])]
+        return self.by_attribute.get(attribute, [])
 
 
 def entry(journey: Journey, version: str) -> dict[str, Any]:

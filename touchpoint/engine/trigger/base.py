@@ -29,13 +29,15 @@ class Base:
         self.settings, self.registry = settings, registry
         self.profiles, self.state, self.executions = profiles, state, executions
         self.bus, self.queue, self.clock = bus, queue, clock
-        self.date_attributes = sorted(
+        dated = sorted(
             {
                 j.trigger.date.attribute
                 for j in registry.journeys.values()
                 if isinstance(j.trigger, DateTrigger)
             }
         )
+        #: the attributes some date trigger reads (name → place), kept in the date index
+        self.date_attributes = {name: rank for rank, name in enumerate(dated)}
 
     def _reject(self, raw: str, reason: str, user_id: str | None = None) -> Outcome:
         self.state.reject(raw, reason, self.clock.now(), user_id or _user_in(raw))

@@ -16,19 +16,16 @@ from touchpoint.engine.trigger.dates import date_keys
 from touchpoint.errors import StartFailed
 from touchpoint.events import JourneyEvent
 from touchpoint.journey.model import AttributeTrigger
-from touchpoint.profiles import Profile, changed
+from touchpoint.profiles import Profile, changed_among
 from touchpoint.registry import RegistryEntry
 
 
 class Entering(Base):
     def _attribute_triggers(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[RegistryEntry]:
+        """The attribute-triggered journeys this profile change starts: only those watching an
+        attribute that changed are looked at (the registry's index), whatever the journey count."""
         fired = []
-        names = {
-            j.trigger.attribute.name
-            for j in self.registry.journeys.values()
-            if isinstance(j.trigger, AttributeTrigger)
-        }
-        for name, (before, after) in changed(old, new, names).items():
+        for name, (before, after) in changed_among(old, new, self.registry.watched).items():
             for journey in self.registry.watching(name):
                 assert isinstance(journey.trigger, AttributeTrigger)
                 change = journey.trigger.attribute
@@ -163,7 +160,7 @@ class Entering(Base):
         return decision
 
     def _index_dates(self, user_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        for attribute, (before, after) in changed(old, new, self.date_attributes).items():
+        for attribute, (before, after) in changed_among(old, new, self.date_attributes).items():
             if before is not None:
                 self.state.index_date(attribute, date_keys(before), user_id, add=False)
             if after is not None:
