@@ -1,7 +1,8 @@
 """Benchmarks (never timed assertions in tests): `make bench` prints the numbers for the notes.
 
 compile: validate + compile the example journeys, and a synthetic set of 500 journeys.
-import: cold import time of each Lambda handler module.
+import: cold import time of each Lambda handler module, in this interpreter, and on a replica of the
+deployed assets (bench/coldstart.py: source only vs bytecode, the import tree's top 10).
 trigger: trigger evaluation of a non-matching and a matching event with 1, 200 and 1,000 active
 journeys (bench/trigger.py), and the ratio to 1.
 simulate: the demo scenario (every reference journey, 30 days) with N synthetic users, in a fresh
@@ -33,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
 
+from bench.coldstart import bench_cold_start  # noqa: E402
 from bench.trigger import bench_trigger  # noqa: E402
 from touchpoint.compiler.build import compile_journey, outputs  # noqa: E402
 from touchpoint.journey.loader import load_project  # noqa: E402
@@ -250,6 +252,7 @@ if __name__ == "__main__":
             bench_compile()
         if args.what in ("all", "import"):
             measured |= bench_import_time()
+            bench_cold_start()
         if args.what in ("all", "trigger"):
             measured |= bench_trigger()
         if args.what in ("all", "simulate"):

@@ -3,6 +3,8 @@ local bundler through jsii (pip swapped for a stub, so the test stays offline)."
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from aws_cdk import App, Stack
 
 from infra import packaging
+from infra.config import REPO_ROOT
 from tests.infra.conftest import CDK_CONTEXT
 
 
@@ -65,3 +68,36 @@ def test_a_failed_pip_run_stops_the_synth_with_the_offline_hint(
     stack = Stack(app, "Layer")
     with pytest.raises(Exception, match="touchpoint:bundle_layer=false"):
         packaging.dependencies_layer(stack, "Dependencies", bundle=True)
+
+
+def _digest(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(directory)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.skipif(packaging.lambda_python() is None, reason="no Python 3.13 to compile with")
+def test_code_asset_ships_deterministic_bytecode_named_for_var_task() -> None:
+    first, second = packaging.stage_code(REPO_ROOT), packaging.stage_code(REPO_ROOT)
+    assert _digest(first) == _digest(second)  # the same sources give the same asset hash
+    sources = sorted(first.rglob("*.py"))
+    compiled = sorted(first.rglob("*.cpython-313.pyc"))
+    assert len(compiled) == len(sources)
+    data = (first / "functions" / "send_email" / "__pycache__" / "app.cpython-313.pyc").read_bytes()
+    assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, never checked against the source
+    # the code object is read by the Python that wrote it (marshal's format is per version)
+    python = packaging.lambda_python()
+    assert python is not None
+    read = "import marshal, sys; print(marshal.loads(open(sys.argv[1], 'rb').read()[16:]).co_filename)"
+    pyc = first / "functions" / "send_email" / "__pycache__" / "app.cpython-313.pyc"
+    result = subprocess.run([python, "-c", read, str(pyc)], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "/var/task/functions/send_email/app.py"
+
+
+def test_without_python313_the_asset_ships_source_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(packaging, "lambda_python", lambda: None)
+    staged = packaging.stage_code(REPO_ROOT)
+    assert not list(staged.rglob("*.pyc"))
+    assert (staged / "functions" / "send_email" / "app.py").is_file()

@@ -834,6 +834,7 @@ def test_outputs_tell_a_team_where_to_send_events(template: dict[str, Any]) -> N
 def test_code_asset_is_functions_touchpoint_journeys_and_the_registry(
     stack: TouchpointStack, tmp_path: Path
 ) -> None:
+    from infra import packaging
     from infra.packaging import stage_code
 
     staged = stage_code(CONFIG.project_dir)
@@ -841,8 +842,10 @@ def test_code_asset_is_functions_touchpoint_journeys_and_the_registry(
     assert top == ["functions", "journeys", "statemachines", "touchpoint"]
     assert [p.name for p in (staged / "statemachines").iterdir()] == ["registry.json"]
     assert (staged / "journeys" / "profile.yaml").is_file()
-    assert not list(staged.rglob("__pycache__"))
     assert not list(staged.rglob("tests"))
+    compiled = {p.name.split(".")[-2] for p in staged.rglob("*.pyc")}
+    # bytecode for the runtime's Python only (a host's own cache would be dead weight)
+    assert compiled == ({"cpython-313"} if packaging.lambda_python() else set())
 
 
 def test_the_stack_resolves_every_resource_a_need_may_name(stack: TouchpointStack) -> None:
