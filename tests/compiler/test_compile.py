@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import JOURNEYS, REPO
 from touchpoint import contract
+from touchpoint.compiler import floor
 from touchpoint.compiler.build import compile_journey, outputs, version_of
 from touchpoint.compiler.lower import COMPLETED, step_of
 from touchpoint.journey.loader import load_project
@@ -168,6 +169,63 @@ def test_if_asks_the_shared_evaluator_then_chooses() -> None:
     assert choice["Choices"][0]["Variable"] == "$.last.result"
     assert choice["Default"] == COMPLETED  # nothing after the if: the else side ends the run
     assert s[COMPLETED] == {"Comment": "The journey's steps are done.", "Type": "Succeed"}
+
+
+def test_an_if_that_is_only_one_send_is_that_send_guarded_by_its_condition() -> None:
+    s = states(
+        journey(
+            [
+                {
+                    "if": {"consent": "sms"},
+                    "id": "sms-ok",
+                    "then": [{"send": {"channel": "sms", "template": "t"}, "id": "nudge"}],
+                }
+            ]
+        )
+    )
+    assert sorted(s) == ["nudge#failed", "sms-ok"]  # no evaluator Task, no Choice, no Completed
+    task = s["sms-ok"]
+    assert task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert task["Parameters"]["FunctionName"] == "${SendSmsFunctionArn}"
+    payload = task["Parameters"]["Payload"]
+    assert payload["step_id"] == "nudge"  # the message is the send step's, as before
+    assert payload[contract.SEND_WHEN] == {"consent": "sms"}
+    assert task["End"] is True
+    assert task["Catch"][0]["Next"] == "nudge#failed"
+
+
+@pytest.mark.parametrize(
+    ("branches", "guarded"),
+    [
+        ({"then": [{"send": {"channel": "sms", "template": "t"}}, {"tag": {"add": ["x"]}}]}, False),
+        ({"then": [{"send": {"channel": "sms", "template": "t"}}], "else": [{"exit": "no"}]}, False),
+        ({"else": [{"send": {"channel": "sms", "template": "t"}}]}, False),
+        ({"then": [{"send": {"channel": "sms", "template": "t"}, "fallback": [{"exit": "x"}]}]}, False),
+        ({"then": [{"send": {"channel": "email", "template": "t"}}]}, True),
+    ],
+)
+def test_only_an_if_that_is_exactly_one_plain_send_is_guarded(
+    branches: dict[str, Any], guarded: bool
+) -> None:
+    s = states(journey([{"if": {"consent": "sms"}, "id": "c", **branches}]))
+    assert ("c#branch" not in s) is guarded
+    assert (contract.SEND_WHEN in s["c"]["Parameters"]["Payload"]) is guarded
+
+
+def test_every_example_journey_is_within_1_3x_of_its_floor(examples: dict[str, Journey]) -> None:
+    """Floor: one transition per step a run takes; each normal path counted once."""
+    by_journey = {}
+    for jid, j in examples.items():
+        runs = floor.runs(j, compile_journey(j).machine)
+        by_journey[jid] = [(r.transitions, r.floor) for r in runs]
+        assert sum(r.ratio for r in runs) / len(runs) <= 1.3, (jid, by_journey[jid])
+    # the guarded send: the same three states whether the condition holds (4 steps) or not (3)
+    assert by_journey["birthday"] == [(3, 4), (3, 3)]
+    assert by_journey["membership-expiry"] == [(3, 4), (3, 3)]
+    assert by_journey["d12-launch"] == [(3, 4), (3, 3)]
+    assert by_journey["post-purchase-cross-sell"] == [(4, 5), (4, 4)]
+    # an if with an else keeps its Task and Choice: one transition over the floor
+    assert by_journey["dormant-winback"] == [(6, 5), (5, 4)]
 
 
 def test_split_routes_on_the_per_user_bucket() -> None:

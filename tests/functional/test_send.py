@@ -13,6 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.functional.conftest import World, lambda_context
+from touchpoint import contract
 from touchpoint.aws.messaging import EndUserMessagingSms
 from touchpoint.channels.sms import compose, segments
 from touchpoint.engine.send import SendRequest
@@ -403,3 +404,39 @@ def test_the_handler_entry_point(world: World, monkeypatch: pytest.MonkeyPatch) 
     response = app.handler(request.model_dump(), lambda_context("touchpoint-send-email"))
     assert response == {"status": "sent", "reason": None, "until": None}
     assert len(world.emails()) == 1
+
+
+def test_a_guarded_send_whose_condition_is_false_calls_back_without_a_message(world: World) -> None:
+    """membership-expiry's ``if: {consent: sms}`` around its only send compiles into the send (D22)."""
+    world.register("u1", attributes={"member_until": "2026-12-10"}, phone="+8613800000001")
+    world.clock.current = dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.UTC)
+    world.trigger.run_dates()
+    request = world.send_request("membership-expiry", "sms-ok", "u1", token="t1")
+    assert (request.step_id, request.when) == ("offer", {"consent": "sms"})
+    handled = world.send(request)
+    assert (handled.status, handled.reason) == ("skipped", contract.CONDITION_FALSE)
+    assert world.callback("t1")["reason"] == contract.CONDITION_FALSE
+    assert world.sms_messages() == []
+    assert not [e for e in world.journey_events() if e["detail-type"] == "journey.message"]
+
+
+def test_a_guarded_send_whose_condition_holds_is_an_ordinary_send(world: World) -> None:
+    world.register("u1", attributes={"member_until": "2026-12-10"}, phone="+8613800000001", sms_consent=True)
+    world.clock.current = dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.UTC)
+    world.trigger.run_dates()
+    handled = world.send(world.send_request("membership-expiry", "sms-ok", "u1", token="t1"))
+    assert handled.status == "sent"
+    assert len(world.sms_messages()) == 1
+    [event] = [e for e in world.journey_events() if e["detail-type"] == "journey.message"]
+    assert event["detail"]["properties"]["step_id"] == "offer"
+
+
+def test_a_guarded_send_woken_after_a_deferral_does_not_decide_again(world: World) -> None:
+    """The if was decided when the send first ran; a wake-up only sends."""
+    world.register("u1", attributes={"member_until": "2026-12-10"}, phone="+8613800000001")
+    world.clock.current = dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.UTC)
+    world.trigger.run_dates()
+    request = world.send_request("membership-expiry", "sms-ok", "u1", token="t1")
+    woken = request.model_copy(update={"first_attempt_at": "2026-12-03T01:00:00.000Z"})
+    handled = world.send(woken)  # no sms consent now: the gate's own consent check skips it
+    assert (handled.status, handled.reason) == ("skipped", "no_consent")

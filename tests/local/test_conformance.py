@@ -140,6 +140,7 @@ FALSE = Returns({"result": False})
 SENT = CallsBack({"status": "sent", "message_id": "m-1"})
 DEFERRED = CallsBack({"status": "sent", "message_id": "m-2", "deferred": True}, after=9 * 3600)
 SKIPPED = CallsBack({"status": "skipped", "reason": "no_consent"})
+CONDITION_FALSE = CallsBack({"status": "skipped", "reason": contract.CONDITION_FALSE})  # a guarded send
 CLICKED = CallsBack({"event": {"type": "email.clicked", "event_id": "e-9"}}, after=3600)
 REJECTED = CallsBackFailure("Ses.MessageRejected", "Email address is not verified.")
 TRANSIENT = Raises(TransientError, "SES throttled the request")
@@ -185,11 +186,12 @@ SCRIPTS: dict[str, list[Script]] = {
         script("erased", "ProfileGone", ("followup", SENT), ("followup-click", CLICKED), profile=False),
     ],
     "birthday": [
-        script("nudged", "nudge", ("greeting", SENT), ("evaluate", TRUE), ("nudge", SENT)),
-        script("not-nudged", "Completed", ("greeting", SKIPPED), ("evaluate", FALSE)),
+        # the if around the only send is the send, guarded (D22): one state, named after the if
+        script("nudged", "unused", ("greeting", SENT), ("nudge", SENT)),
+        script("not-nudged", "unused", ("greeting", SKIPPED), ("nudge", CONDITION_FALSE)),
         script("retries-exhausted", "nudge#failed",
-               ("greeting", REJECTED), ("evaluate", TRUE), *[("nudge", TRANSIENT)] * 7),
-        script("evaluator-broken", "unused", ("greeting", SENT), ("evaluate", BROKEN), status="FAILED"),
+               ("greeting", REJECTED), *[("nudge", TRANSIENT)] * 7),
+        script("condition-broken", "nudge#failed", ("greeting", SENT), ("nudge", BROKEN)),
     ],
     "cart-abandonment": [
         script("clicked", "hand-to-sales", ("evaluate", TRUE), ("coupon", SENT), ("coupon-click", CLICKED)),
@@ -203,9 +205,9 @@ SCRIPTS: dict[str, list[Script]] = {
                ("evaluate", TRUE), ("coupon", SENT), ("coupon-click", CLICKED), profile=False),
     ],
     "d12-launch": [
-        script("reminded", "reminder", ("coupon", SENT), ("evaluate", TRUE), ("reminder", SENT)),
-        script("no-sms", "Completed", ("coupon", SKIPPED), ("evaluate", FALSE)),
-        script("failures", "reminder#failed", ("coupon", REJECTED), ("evaluate", TRUE), ("reminder", BROKEN)),
+        script("reminded", "sms-ok", ("coupon", SENT), ("reminder", SENT)),
+        script("no-sms", "sms-ok", ("coupon", SKIPPED), ("reminder", CONDITION_FALSE)),
+        script("failures", "reminder#failed", ("coupon", REJECTED), ("reminder", BROKEN)),
     ],
     "d12-review": [
         script("sent", "survey", ("survey", DEFERRED)),
@@ -227,9 +229,9 @@ SCRIPTS: dict[str, list[Script]] = {
                ("comeback", REJECTED), ("evaluate", TRUE), ("events", BROKEN), profile=False),
     ],
     "membership-expiry": [
-        script("offered", "offer", ("notice", SENT), ("evaluate", TRUE), ("offer", SENT)),
-        script("no-sms", "Completed", ("notice", SENT), ("evaluate", FALSE)),
-        script("failures", "offer#failed", ("notice", BROKEN), ("evaluate", TRUE), ("offer", REJECTED)),
+        script("offered", "sms-ok", ("notice", SENT), ("offer", SENT)),
+        script("no-sms", "sms-ok", ("notice", SENT), ("offer", CONDITION_FALSE)),
+        script("failures", "offer#failed", ("notice", BROKEN), ("offer", REJECTED)),
     ],
     "new-user-7day": [
         script("engaged", "reminder-sms",
@@ -246,9 +248,9 @@ SCRIPTS: dict[str, list[Script]] = {
                ("evaluate", FALSE), ("reminder-email", REJECTED)),
     ],
     "post-purchase-cross-sell": [
-        script("upgraded", "upgrade", ("guide", SENT), ("evaluate", TRUE), ("upgrade", SENT)),
-        script("reordered", "Completed", ("guide", SENT), ("evaluate", FALSE)),
-        script("failures", "upgrade#failed", ("guide", REJECTED), ("evaluate", TRUE), ("upgrade", BROKEN)),
+        script("upgraded", "no-reorder", ("guide", SENT), ("upgrade", SENT)),
+        script("reordered", "no-reorder", ("guide", SENT), ("upgrade", CONDITION_FALSE)),
+        script("failures", "upgrade#failed", ("guide", REJECTED), ("upgrade", BROKEN)),
     ],
     "kitchen-sink": [
         script("email-clicked", "tag-4",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from touchpoint.cli.output import UsageError, existing, journey_file, print_violations
-from touchpoint.compiler import build
+from touchpoint.compiler import build, floor
 from touchpoint.compiler.graph import mermaid, trigger_text
 from touchpoint.journey.loader import Project, load_project
 from touchpoint.journey.steps import resolve, walk
@@ -91,11 +91,13 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _summary(compiled: list[build.Compiled]) -> None:
-    header = ("journey", "trigger", "steps", "sends", "states", "longest path", "version")
+    # × floor: state transitions over the floor, averaged over the normal paths (worst path after)
+    header = ("journey", "trigger", "steps", "sends", "states", "longest path", "× floor", "worst", "version")
     rows: list[tuple[str, ...]] = [header]
     for c in compiled:
         nodes = list(walk(resolve(c.journey.steps)))
         sends = sum(n.kind == "send" for n in nodes)
+        runs = floor.runs(c.journey, c.machine)
         rows.append(
             (
                 c.journey.id,
@@ -104,6 +106,8 @@ def _summary(compiled: list[build.Compiled]) -> None:
                 str(sends),
                 str(len(c.machine.states)),
                 str(len(c.machine.longest_path())),
+                f"{sum(r.ratio for r in runs) / len(runs):.2f}",
+                f"{max(r.ratio for r in runs):.2f}",
                 c.version,
             )
         )

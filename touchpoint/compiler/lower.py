@@ -19,9 +19,10 @@ from touchpoint.compiler.ir import (
     Task,
 )
 from touchpoint.compiler.kinds import kind_of
+from touchpoint.compiler.kinds.if_ import guarded_send
 from touchpoint.contract import EVENTS_PUT, LAMBDA_CALLBACK, LAMBDA_INVOKE
 from touchpoint.journey.model import Journey
-from touchpoint.journey.steps import Node, resolve
+from touchpoint.journey.steps import Node, resolve, walk
 
 COMPLETED = "Completed"
 PROFILE_GONE = "ProfileGone"
@@ -59,6 +60,12 @@ def step_of(state_name: str) -> str | None:
     if state_name in (COMPLETED, PROFILE_GONE):
         return None
     return state_name.split(SEP, 1)[0]
+
+
+def guarded_sends(journey: Journey) -> dict[str, str]:
+    """The state of each ``if`` compiled into its only send → that send's step id: the state
+    stands for both steps, and for the ``if`` alone when it calls back ``condition_false``."""
+    return {n.id: send.id for n in walk(resolve(journey.steps)) if (send := guarded_send(n)) is not None}
 
 
 class Lowering:

@@ -1,9 +1,11 @@
 """The send gate and delivery: every message of every journey passes through ``Sender.handle``.
 
 Order of the checks (each skip carries its reason): an earlier attempt reached the provider →
-journey stopped → paused (held) → holdout → the user left the journey → no profile / contact →
-suppressed → no consent (marketing) → outside the send window (deferred) → template → frequency
-caps (deferred or skipped) → provider.
+the guard (the condition of the ``if`` a guarded send stands for, on the first attempt only:
+false calls back ``condition_false`` with no message event, as if the ``if`` had not chosen the
+send; docs/decisions.md D22) → journey stopped → paused (held) → holdout → the user left the
+journey → no profile / contact → suppressed → no consent (marketing) → outside the send window
+(deferred) → template → frequency caps (deferred or skipped) → provider.
 
 A send is idempotent on (execution, step): the decision and the provider call run once, and a
 retry — with a new task token, after the provider had already accepted — gets the stored result
@@ -20,13 +22,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from touchpoint import contract
 from touchpoint.channels import tags
 from touchpoint.clock import Clock, iso, pause
+from touchpoint.conditions import evaluate
 from touchpoint.engine.message import Addressed, Message, compose, refusal
 from touchpoint.engine.ports import (
     BusPort,
@@ -44,6 +48,7 @@ from touchpoint.engine.ports import (
 from touchpoint.engine.timing import window_opens
 from touchpoint.errors import ContactOptedOut, SendAmbiguous, SendFailed, TransientError
 from touchpoint.events import JourneyEvent
+from touchpoint.journey.model import Condition
 from touchpoint.profiles import Profile, contact_digest, suppression_mutation
 from touchpoint.render import Renderer
 from touchpoint.settings import Settings
@@ -84,12 +89,19 @@ class SendRequest(BaseModel):
     timezone: str
     limit: Limit | None = None
     send_window: Window | None = None
+    when: dict[str, Any] | None = None  # a guarded send: the condition of its ``if``
     first_attempt_at: str | None = None  # set by the first deferral: deferrals end 7 days after it
     held: bool = False
 
     @property
     def key(self) -> str:
         return f"{self.execution}:{self.step_id}"
+
+
+@cache
+def _conditions() -> TypeAdapter[Condition]:
+    """Built on the first guarded send only: most sends carry no condition."""
+    return TypeAdapter(Condition)
 
 
 class Deferred(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -146,6 +158,8 @@ class Sender:
         if request.held:
             self.state.delete_hold(request.journey_id, request.key, request.user_id)
         self.executions.succeed(request.token, result)
+        if result.get("reason") == contract.CONDITION_FALSE:  # the if did not choose the send: no message
+            return Handled("skipped", contract.CONDITION_FALSE, result)
         self.bus.put(
             [
                 JourneyEvent(
@@ -187,6 +201,10 @@ class Sender:
         view = self.state.send_view(request.user_id, request.journey_id, scopes, digest)
         if view.intent is not None:  # an earlier attempt reached the provider: never call it again
             return self._resume(view.intent, now)
+        if request.when is not None and request.first_attempt_at is None:  # decided once, as the if was
+            profile = Profile(self.profiles.get(request.user_id))
+            if not evaluate(_conditions().validate_python(request.when), profile, now):
+                return skipped(contract.CONDITION_FALSE)
         flag = view.flag
         if flag == "stopped":
             return skipped("stopped")

@@ -1,5 +1,9 @@
 """``send``: one ``lambda:invoke.waitForTaskToken`` Task on the channel's send function.
 
+A send that is the only step of an ``if`` (then, no else) carries the ``if``'s condition
+(``Guard``): the function evaluates it first and, when false, calls back ``condition_false``
+without a message, so the ``if`` costs no Task and Choice of its own (docs/decisions.md D22).
+
 The function gates and either sends and calls back at once, or defers (send window, caps, paused
 journey) and calls back when it has sent; the state machine never loops, so a deferral costs no
 state transitions. Transient errors retry with backoff; anything else is caught into
@@ -8,6 +12,7 @@ when given)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from touchpoint import contract
@@ -20,9 +25,18 @@ if TYPE_CHECKING:
     from touchpoint.compiler.lower import Lowering
 
 
+@dataclass(frozen=True)
+class Guard:
+    """The ``if`` a send evaluates itself: its state's name and its condition (as JSON)."""
+
+    state: str
+    condition: Json
+
+
 class SendKind(Bound[SendStep]):
-    def lower(self, ctx: Lowering, node: Node, cont: str | None) -> str:
+    def lower(self, ctx: Lowering, node: Node, cont: str | None, guard: Guard | None = None) -> str:
         journey, step, spec = ctx.journey, self.step, self.step.send
+        assert guard is None or not step.fallback  # a condition_false skip would run the fallback
         after = ctx.branch(node, "fallback", cont) if step.fallback else cont
         failed = ctx.failure_recorder(node, after, spec.channel)
         next_state = cont
@@ -53,6 +67,8 @@ class SendKind(Bound[SendStep]):
             "on_cap": spec.on_cap or (journey.limits.on_cap if journey.limits else "defer"),
             "timezone": journey.timezone,
         }
+        if guard is not None:
+            payload[contract.SEND_WHEN] = guard.condition
         cap = getattr(journey.limits, spec.channel, None) if journey.limits else None
         if cap is not None:
             payload["limit"] = {"max": cap.max, "per_seconds": cap.per}
@@ -63,7 +79,7 @@ class SendKind(Bound[SendStep]):
                 payload["send_window"]["days"] = list(window.days)
         return ctx.add(
             ctx.function_task(
-                node.id,
+                guard.state if guard else node.id,
                 contract.SEND_FUNCTION_BY_CHANNEL[spec.channel],
                 payload,
                 callback=True,
@@ -71,7 +87,7 @@ class SendKind(Bound[SendStep]):
                 result_path=contract.LAST,
                 timeout_seconds=contract.SEND_TIMEOUT_SECONDS,
                 catch=(Catch(("States.ALL",), failed, contract.LAST),),
-                comment=f"send {spec.channel} {spec.template}",
+                comment=f"send {spec.channel} {spec.template}" + (" if the condition holds" if guard else ""),
             )
         )
 

@@ -11,14 +11,16 @@ import json
 from collections import Counter
 from typing import Any
 
+from touchpoint import contract
 from touchpoint.clock import iso
-from touchpoint.compiler.lower import step_of
+from touchpoint.compiler.lower import guarded_sends, step_of
 from touchpoint.durations import format_duration
 from touchpoint.engine.kpi.campaign import campaign_report
 from touchpoint.engine.kpi.rates import compute_rates, goal_report, judge, totals
 from touchpoint.engine.kpi.values import GOAL_CONVERTED, GOAL_CONVERTED_HELD_OUT, PERIOD_ALL
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.local import pricing
+from touchpoint.local.asl.execution import HistoryEvent
 from touchpoint.local.results import SimulationResults
 from touchpoint.local.simulator.world import World
 from touchpoint.registry import RegistryEntry
@@ -106,19 +108,38 @@ def _rejected(world: World) -> list[dict[str, Any]]:
     return rejected
 
 
+def _steps(history: list[HistoryEvent], guarded: dict[str, str]) -> list[str]:
+    """The step ids an execution went through, in order. A guarded send's state is its ``if`` and
+    its send, unless it called back ``condition_false`` (then the ``if`` chose no branch)."""
+    path: list[str] = []
+    for event in history:
+        name = event.state
+        if name is None:
+            continue
+        if event.type.endswith("StateEntered"):
+            for step in (step_of(name), guarded.get(name)):
+                if step is not None and (not path or path[-1] != step):
+                    path.append(step)
+        elif event.type == "TaskStateExited" and name in guarded and _condition_false(event):
+            path.remove(guarded[name])
+    return path
+
+
+def _condition_false(exited: HistoryEvent) -> bool:
+    last = json.loads(exited.detail["output"]).get("last") or {}
+    return isinstance(last, dict) and last.get("reason") == contract.CONDITION_FALSE
+
+
 def _executions(world: World) -> list[dict[str, Any]]:
     out = []
     executor = world.cloud.executor
     for journey_id in sorted(world.registry.journeys):
         arn = world.cloud.settings.state_machine_arn(journey_id)
+        guarded = guarded_sends(world.journeys[journey_id])
         for execution_arn in executor.list_executions(arn):
             described = executor.describe_execution(execution_arn)
             payload = json.loads(described["input"])
-            path: list[str] = []
-            for name in executor.path(execution_arn):
-                step = step_of(name)
-                if step is not None and (not path or path[-1] != step):
-                    path.append(step)
+            path = _steps(executor.execution(execution_arn).history, guarded)
             status = described["status"]
             output = json.loads(described.get("output") or "{}")
             if status == "SUCCEEDED":
