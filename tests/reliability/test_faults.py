@@ -306,7 +306,7 @@ def test_no_message_after_consent_was_withdrawn_checked_one_by_one(crowd: Ran, f
                 withdrawn.setdefault(
                     user.id, at.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
                 )
-    assert len(withdrawn) >= CROWD * 9 // 100  # 10% of the crowd (a few unsubscribes came before their welcome)
+    assert len(withdrawn) >= CROWD * 9 // 100  # 10% of the crowd (a few unsubscribed before their welcome)
     after = [
         m
         for m in crowd.messages
