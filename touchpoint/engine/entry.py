@@ -5,7 +5,7 @@ explains it from the same ``Decision``."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from touchpoint import bucketing
@@ -111,12 +111,13 @@ def resolve_groups(
     decisions: Sequence[Decision],
     journeys: Mapping[str, RegistryEntry],
     user: UserState,
-    running: Mapping[str, bool],
+    running: Callable[[str], bool],
 ) -> list[Decision]:
     """At most one journey per group per user: among this event's candidates the highest priority
     wins (ties: the smaller id); it then preempts a lower-priority journey already running in the
     group, or yields to an equal or higher one. ``running`` says whether a slot's execution still
-    runs (a stale slot whose execution ended does not block)."""
+    runs (a stale slot whose execution ended does not block); it is asked only about a slot another
+    journey holds in a group a candidate would enter (each asking is a DescribeExecution)."""
     out = list(decisions)
     best: dict[str, int] = {}
     for i, d in enumerate(out):
@@ -131,7 +132,7 @@ def resolve_groups(
             out[i] = replace(d, enter=False, reason="lower_priority")
     for group, i in best.items():
         slot = user.groups.get(group)
-        if slot is None or slot.journey_id == out[i].journey_id or not running.get(slot.execution_arn, False):
+        if slot is None or slot.journey_id == out[i].journey_id or not running(slot.execution_arn):
             continue
         if journeys[out[i].journey_id].entry.priority > slot.priority:
             out[i] = replace(out[i], preempts=slot)

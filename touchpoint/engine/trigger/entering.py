@@ -55,11 +55,7 @@ class Entering(Base):
         decisions = [
             rules.decide(j, profile, user, flags.get(j.id), event_id, now) for j in journeys.values()
         ]
-        running = {
-            slot.execution_arn: self.executions.is_running(slot.execution_arn)
-            for slot in user.groups.values()
-        }
-        decisions = rules.resolve_groups(decisions, journeys, user, running)
+        decisions = rules.resolve_groups(decisions, journeys, user, self.executions.is_running)
         final = []
         for candidate in decisions:
             journey = journeys[candidate.journey_id]
