@@ -4,16 +4,18 @@ header. GET → confirmation page; POST (the page's button or RFC 8058 one-click
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from touchpoint.aws import wiring
 from touchpoint.clock import process_clock
-from touchpoint.engine.optout import OptOut
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
+
+if TYPE_CHECKING:
+    from touchpoint.engine.optout import OptOut  # built on first use, with its engine
 
 logger = make_logger()
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
 from touchpoint.clock import process_clock
-from touchpoint.engine.send import SendRequest
+from touchpoint.engine.payload import SendRequest
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
 

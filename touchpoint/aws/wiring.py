@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from touchpoint import contract
-from touchpoint.engine.ports import OncePort
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
         EmailPort,
         ExecutionsPort,
         KpiStorePort,
+        OncePort,
         ProfilesPort,
         QueuePort,
         SmsPort,
@@ -48,6 +48,12 @@ if TYPE_CHECKING:
     from touchpoint.render import Renderer
     from touchpoint.settings import Settings
     from touchpoint.state.repository import StateRepository
+
+    # For annotations only: the ports module imports the journey model, which no cold start needs.
+    class LambdaOnce(OncePort, Protocol):
+        """Run-once that learns the invocation's deadline (so an in-progress record expires with it)."""
+
+        def register_lambda_context(self, context: Any) -> None: ...
 
 # Every import below the composition's types is made where it is first needed: a function's cold
 # start pays for its own engine and adapters only, and the SDK loads with its first client.
@@ -158,12 +164,6 @@ def with_secret(settings: Settings, clients: Clients) -> Settings:
         "SecretString"
     ]
     return settings.model_copy(update={"unsubscribe_secret": secret})
-
-
-class LambdaOnce(OncePort, Protocol):
-    """Run-once that learns the invocation's deadline (so an in-progress record expires with it)."""
-
-    def register_lambda_context(self, context: Any) -> None: ...
 
 
 class Adapters(Protocol):

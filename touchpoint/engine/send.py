@@ -22,12 +22,11 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from touchpoint import contract
 from touchpoint.channels import tags
 from touchpoint.clock import Clock, iso, pause
 from touchpoint.engine.message import Addressed, Message, compose, refusal
+from touchpoint.engine.payload import SendRequest
 from touchpoint.engine.ports import (
     BusPort,
     CapScope,
@@ -51,45 +50,6 @@ from touchpoint.settings import Settings
 #: Attempts to record a provider's answer before the invocation gives up (a retry then finds the
 #: intent still ``calling`` and records the send as unconfirmed: never a second message).
 RECORD_ATTEMPTS = 4
-
-
-class Limit(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    max: int
-    per_seconds: int
-
-
-class Window(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    from_: str = Field(alias="from")
-    to: str
-    days: list[str] | None = None
-
-
-class SendRequest(BaseModel):
-    """The Payload of a compiled send Task (touchpoint/compiler/kinds/send.py), plus what a wake-up adds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    token: str
-    execution: str
-    user_id: str
-    holdout: bool = False
-    journey_id: str
-    journey_version: str
-    step_id: str
-    channel: Literal["email", "sms"]
-    template: str
-    category: Literal["marketing", "transactional"]
-    on_cap: Literal["defer", "skip"] = "defer"
-    timezone: str
-    limit: Limit | None = None
-    send_window: Window | None = None
-    first_attempt_at: str | None = None  # set by the first deferral: deferrals end 7 days after it
-    held: bool = False
-
-    @property
-    def key(self) -> str:
-        return f"{self.execution}:{self.step_id}"
 
 
 class Deferred(Exception):  # noqa: N818 - a control-flow signal, not an error
