@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import SQSEvent
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent  # not every event class
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring

@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
@@ -62,7 +61,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             )
         )
     if event.get("action") in ("export", "erase"):
-        request = parse(event=event, model=PrivacyRequest)
+        request = PrivacyRequest.model_validate(event)
         logger.info("privacy request", extra={"action": request.action})
         return privacy_run(privacy(), request)
     return service().run(ACTION.validate_python(event), context.invoked_function_arn)

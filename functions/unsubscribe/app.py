@@ -4,19 +4,36 @@ header. GET → confirmation page; POST (the page's button or RFC 8058 one-click
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import LambdaFunctionUrlModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
 
 from touchpoint.aws import wiring
 from touchpoint.clock import process_clock
-from touchpoint.engine.optout import OptOut
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
 
+if TYPE_CHECKING:
+    from touchpoint.engine.optout import OptOut  # built on first use, with its engine
+
 logger = make_logger()
+
+
+class _Http(BaseModel):
+    method: str
+
+
+class _RequestContext(BaseModel):
+    http: _Http
+
+
+class FunctionUrlRequest(BaseModel):
+    """The two fields of a Function URL event this function reads; Powertools' full event model
+    (its parser and every model it ships) would add ~150 ms to each cold start."""
+
+    query: dict[str, str] | None = Field(default=None, alias="queryStringParameters")
+    context: _RequestContext = Field(alias="requestContext")
 
 
 @cache
@@ -26,9 +43,9 @@ def service() -> OptOut:
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse(event=event, model=LambdaFunctionUrlModel)
-    token = (request.queryStringParameters or {}).get("t", "")
-    method = request.requestContext.http.method.upper()
+    request = FunctionUrlRequest.model_validate(event)
+    token = (request.query or {}).get("t", "")
+    method = request.context.http.method.upper()
     page = service().unsubscribe(token) if method == "POST" else service().confirm(token)
     logger.info("unsubscribe", extra={"method": method, "status": page.status})
     return {

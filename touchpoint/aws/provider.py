@@ -3,7 +3,7 @@ refused for now (throttled: retry), or unknown (it may have gone out: never call
 
 Provider calls are not idempotent: SES and End User Messaging take no client token, so a second
 ``SendEmail`` after a lost response is a second email. The provider clients therefore make one
-attempt (``wiring.PROVIDER_CONFIG``: no SDK retries) and every failure is classified here, once,
+attempt (``wiring.provider_config()``: no SDK retries) and every failure is classified here, once,
 for all channels. Only an answer from the provider, or a failure to connect at all, proves that
 nothing was sent."""
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchpoint.aws import wiring
 from touchpoint.clock import process_clock
-from touchpoint.engine.send import Sender, SendRequest
+from touchpoint.engine.payload import SendRequest
 from touchpoint.logs import logger as make_logger
 from touchpoint.settings import Settings
+
+if TYPE_CHECKING:
+    from touchpoint.engine.send import Sender
 
 logger = make_logger()
 
@@ -26,7 +28,8 @@ def service(channel: str) -> tuple[Sender, wiring.LambdaOnce]:
 def send_handler(channel: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        request = parse(event=event, model=SendRequest)
+        # what Powertools' parse() does, without its ~150 ms of cold start
+        request = SendRequest.model_validate(event)
         sender, once = service(channel)
         once.register_lambda_context(context)
         handled = sender.handle(request, context.invoked_function_arn)

@@ -9,53 +9,71 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import boto3
-from botocore.config import Config
-from pydantic import ValidationError
+from touchpoint import contract
 
-from touchpoint import contract, registry
-from touchpoint.attributes import EMPTY, PROFILE_FILE, ProfileSchema, profile_from_data
-from touchpoint.aws.kpis import DynamoKpis, EmfMetrics, KpiAlerts, load_send_steps
-from touchpoint.aws.messaging import EndUserMessagingSms, SesEmail, SnsSms
-from touchpoint.aws.once import PowertoolsOnce
-from touchpoint.aws.profiles import DynamoProfiles
-from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions, StsCaller
-from touchpoint.aws.state import DynamoStorage
-from touchpoint.clock import Clock
-from touchpoint.engine.kpi import KpiRollup
-from touchpoint.engine.operations import Operations
-from touchpoint.engine.optout import OptOut
-from touchpoint.engine.ports import (
-    AlertsPort,
-    BusPort,
-    EmailPort,
-    ExecutionsPort,
-    KpiStorePort,
-    OncePort,
-    ProfilesPort,
-    QueuePort,
-    SmsPort,
-    StatePort,
-    WakeupsPort,
-)
-from touchpoint.engine.privacy import Privacy
-from touchpoint.engine.proof import Proofs
-from touchpoint.engine.send import Sender
-from touchpoint.engine.trigger import TriggerEval
-from touchpoint.journey.model import Journey
-from touchpoint.journey.source import SourceError, read_source
-from touchpoint.render import Renderer
-from touchpoint.settings import Settings
-from touchpoint.state.repository import StateRepository
+if TYPE_CHECKING:
+    from botocore.config import Config
 
-_RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
-#: Message providers (SES, End User Messaging, SNS for SMS) get exactly one attempt: the SDK would
-#: otherwise re-send a message whose response was lost (touchpoint/aws/provider.py).
-PROVIDER_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=3, read_timeout=10
-)
+    from touchpoint import registry
+    from touchpoint.attributes import ProfileSchema
+    from touchpoint.aws.kpis import DynamoKpis, KpiAlerts
+    from touchpoint.aws.messaging import SesEmail
+    from touchpoint.aws.once import PowertoolsOnce
+    from touchpoint.aws.profiles import DynamoProfiles
+    from touchpoint.aws.services import EventBus, SchedulerWakeups, SqsQueue, StepFunctionsExecutions
+    from touchpoint.clock import Clock
+    from touchpoint.engine.kpi import KpiRollup
+    from touchpoint.engine.operations import Operations
+    from touchpoint.engine.optout import OptOut
+    from touchpoint.engine.ports import (
+        AlertsPort,
+        BusPort,
+        EmailPort,
+        ExecutionsPort,
+        KpiStorePort,
+        OncePort,
+        ProfilesPort,
+        QueuePort,
+        SmsPort,
+        StatePort,
+        WakeupsPort,
+    )
+    from touchpoint.engine.privacy import Privacy
+    from touchpoint.engine.proof import Proofs
+    from touchpoint.engine.send import Sender
+    from touchpoint.engine.trigger import TriggerEval
+    from touchpoint.journey.model import Journey
+    from touchpoint.render import Renderer
+    from touchpoint.settings import Settings
+    from touchpoint.state.repository import StateRepository
+
+    # For annotations only: the ports module imports the journey model, which no cold start needs.
+    class LambdaOnce(OncePort, Protocol):
+        """Run-once that learns the invocation's deadline (so an in-progress record expires with it)."""
+
+        def register_lambda_context(self, context: Any) -> None: ...
+
+# Every import below the composition's types is made where it is first needed: a function's cold
+# start pays for its own engine and adapters only, and the SDK loads with its first client.
+
+
+@cache
+def sdk_config() -> Config:
+    """Standard retries for the services the engine calls."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+
+
+@cache
+def provider_config() -> Config:
+    """Message providers (SES, End User Messaging, SNS for SMS) get exactly one attempt: the SDK
+    would otherwise re-send a message whose response was lost (touchpoint/aws/provider.py)."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=3, read_timeout=10)
 
 
 _OVERRIDES: dict[str, Any] = {}
@@ -81,16 +99,18 @@ class Clients:
     made: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, service: str) -> Any:
-        return self._client(service, _RETRIES, service)
+        return self._client(service, sdk_config(), service)
 
     def provider(self, service: str) -> Any:
         """The one-attempt client of a message provider."""
-        return self._client(service, PROVIDER_CONFIG, f"{service}:provider")
+        return self._client(service, provider_config(), f"{service}:provider")
 
     def _client(self, service: str, config: Config, slot: str) -> Any:
         if service in _OVERRIDES:
             return _OVERRIDES[service]
         if slot not in self.made:
+            import boto3
+
             session = self.session or boto3.session.Session()
             self.made[slot] = session.client(service, config=config)  # type: ignore[call-overload]
         return self.made[slot]
@@ -98,17 +118,26 @@ class Clients:
 
 @cache
 def load_registry(path: Path) -> registry.Registry:
+    from touchpoint import registry
+
     return registry.load(path)
 
 
 @cache
 def load_renderer(journeys_dir: Path) -> Renderer:
+    from touchpoint.render import Renderer
+
     return Renderer(journeys_dir, load_profile_schema(journeys_dir))
 
 
 def load_journeys(journeys_dir: Path, journey_ids: Iterable[str]) -> dict[str, Journey]:
     """The journeys of the bundle by id, from their sources (``journeys/<id>.yaml``); one whose
     source no longer parses is left out (it was compiled from a source that did)."""
+    from pydantic import ValidationError
+
+    from touchpoint.journey.model import Journey
+    from touchpoint.journey.source import SourceError, read_source
+
     journeys = {}
     for journey_id in journey_ids:
         try:
@@ -120,6 +149,9 @@ def load_journeys(journeys_dir: Path, journey_ids: Iterable[str]) -> dict[str, J
 
 
 def load_profile_schema(journeys_dir: Path) -> ProfileSchema:
+    from touchpoint.attributes import EMPTY, PROFILE_FILE, profile_from_data
+    from touchpoint.journey.source import read_source
+
     path = journeys_dir / PROFILE_FILE
     return profile_from_data(read_source(path).data) if path.exists() else EMPTY
 
@@ -132,12 +164,6 @@ def with_secret(settings: Settings, clients: Clients) -> Settings:
         "SecretString"
     ]
     return settings.model_copy(update={"unsubscribe_secret": secret})
-
-
-class LambdaOnce(OncePort, Protocol):
-    """Run-once that learns the invocation's deadline (so an in-progress record expires with it)."""
-
-    def register_lambda_context(self, context: Any) -> None: ...
 
 
 class Adapters(Protocol):
@@ -163,34 +189,53 @@ class AwsAdapters:
     clients: Clients
 
     def profiles(self, settings: Settings) -> DynamoProfiles:
+        from touchpoint.aws.profiles import DynamoProfiles
+
         return DynamoProfiles(self.clients("dynamodb"), settings.profiles_table)
 
     def state(self, settings: Settings) -> StateRepository:
+        from touchpoint.aws.state import DynamoStorage
+        from touchpoint.state.repository import StateRepository
+
         return StateRepository(DynamoStorage(self.clients("dynamodb"), settings.state_table))
 
     def kpis(self, settings: Settings) -> DynamoKpis:
+        from touchpoint.aws.kpis import DynamoKpis
+
         return DynamoKpis(self.clients("dynamodb"), settings.kpis_table)
 
     def alerts(self, settings: Settings) -> KpiAlerts:
+        from touchpoint.aws.kpis import KpiAlerts
+
         return KpiAlerts(
             self.clients("sns"), settings.alert_topic_arn, self.clients("events"), settings.event_bus_name
         )
 
     def executions(self) -> StepFunctionsExecutions:
+        from touchpoint.aws.services import StepFunctionsExecutions
+
         return StepFunctionsExecutions(self.clients("stepfunctions"))
 
     def bus(self, settings: Settings) -> EventBus:
+        from touchpoint.aws.services import EventBus
+
         return EventBus(self.clients("events"), settings.event_bus_name)
 
     def queue(self, settings: Settings) -> SqsQueue:
+        from touchpoint.aws.services import SqsQueue
+
         return SqsQueue(self.clients("sqs"), settings.trigger_queue_url)
 
     def wakeups(self, settings: Settings) -> SchedulerWakeups:
+        from touchpoint.aws.services import SchedulerWakeups
+
         return SchedulerWakeups(
             self.clients("scheduler"), settings.scheduler_group, settings.scheduler_role_arn
         )
 
     def once(self, settings: Settings, channel: str) -> PowertoolsOnce:
+        from touchpoint.aws.once import PowertoolsOnce
+
         return PowertoolsOnce(
             self.clients("dynamodb"),
             settings.state_table,
@@ -199,6 +244,8 @@ class AwsAdapters:
         )
 
     def email(self, settings: Settings) -> SesEmail:
+        from touchpoint.aws.messaging import SesEmail
+
         return SesEmail(
             self.clients.provider("sesv2"),
             settings.email_from,
@@ -207,6 +254,8 @@ class AwsAdapters:
         )
 
     def sms(self, settings: Settings) -> SmsPort:
+        from touchpoint.aws.messaging import EndUserMessagingSms, SnsSms
+
         if settings.sms_adapter == "sns":
             return SnsSms(self.clients.provider("sns"))
         return EndUserMessagingSms(
@@ -230,6 +279,8 @@ def adapters(clients: Clients) -> Adapters:
 
 
 def trigger_eval(settings: Settings, clients: Clients, clock: Clock) -> TriggerEval:
+    from touchpoint.engine.trigger import TriggerEval
+
     ports = adapters(clients)
     return TriggerEval(
         settings,
@@ -244,6 +295,9 @@ def trigger_eval(settings: Settings, clients: Clients, clock: Clock) -> TriggerE
 
 
 def kpi_rollup(settings: Settings, clients: Clients, clock: Clock) -> KpiRollup:
+    from touchpoint.aws.kpis import EmfMetrics, load_send_steps
+    from touchpoint.engine.kpi import KpiRollup
+
     journeys = load_registry(settings.registry_path)
     ports = adapters(clients)
     return KpiRollup(
@@ -259,6 +313,8 @@ def kpi_rollup(settings: Settings, clients: Clients, clock: Clock) -> KpiRollup:
 
 
 def privacy(settings: Settings, clients: Clients, clock: Clock) -> Privacy:
+    from touchpoint.engine.privacy import Privacy
+
     ports = adapters(clients)
     return Privacy(
         load_registry(settings.registry_path),
@@ -271,6 +327,8 @@ def privacy(settings: Settings, clients: Clients, clock: Clock) -> Privacy:
 
 
 def operations(settings: Settings, clients: Clients, clock: Clock) -> Operations:
+    from touchpoint.engine.operations import Operations
+
     ports = adapters(clients)
     return Operations(settings, ports.state(settings), ports.executions(), ports.wakeups(settings), clock)
 
@@ -278,6 +336,9 @@ def operations(settings: Settings, clients: Clients, clock: Clock) -> Operations
 def proofs(settings: Settings, clients: Clients, clock: Clock) -> Proofs:
     """Proof sends (``touchpoint send-test``): the send functions' renderer, unsubscribe key and
     providers, the caller's identity from STS, the audit log in the state table."""
+    from touchpoint.aws.services import StsCaller
+    from touchpoint.engine.proof import Proofs
+
     settings = with_secret(settings, clients)
     ports = adapters(clients)
     return Proofs(
@@ -294,6 +355,8 @@ def proofs(settings: Settings, clients: Clients, clock: Clock) -> Proofs:
 
 
 def opt_out(settings: Settings, clients: Clients, clock: Clock) -> OptOut:
+    from touchpoint.engine.optout import OptOut
+
     settings = with_secret(settings, clients)
     ports = adapters(clients)
     return OptOut(
@@ -306,6 +369,8 @@ def opt_out(settings: Settings, clients: Clients, clock: Clock) -> OptOut:
 
 
 def sender(settings: Settings, clients: Clients, clock: Clock, channel: str) -> tuple[Sender, LambdaOnce]:
+    from touchpoint.engine.send import Sender
+
     settings = with_secret(settings, clients)
     ports = adapters(clients)
     once = ports.once(settings, channel)

@@ -21,17 +21,18 @@ id, and one whose answer was lost (a timeout, a crash between the call and the r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import TypeAdapter
 
 from touchpoint import contract
 from touchpoint.channels import tags
 from touchpoint.clock import Clock, iso, pause
-from touchpoint.conditions import evaluate
 from touchpoint.engine.message import Addressed, Message, compose, refusal
+from touchpoint.engine.payload import SendRequest
 from touchpoint.engine.ports import (
     BusPort,
     CapScope,
@@ -48,60 +49,26 @@ from touchpoint.engine.ports import (
 from touchpoint.engine.timing import window_opens
 from touchpoint.errors import ContactOptedOut, SendAmbiguous, SendFailed, TransientError
 from touchpoint.events import JourneyEvent
-from touchpoint.journey.model import Condition
 from touchpoint.profiles import Profile, contact_digest, suppression_mutation
 from touchpoint.render import Renderer
 from touchpoint.settings import Settings
+
+if TYPE_CHECKING:
+    from touchpoint.journey.model import Condition
 
 #: Attempts to record a provider's answer before the invocation gives up (a retry then finds the
 #: intent still ``calling`` and records the send as unconfirmed: never a second message).
 RECORD_ATTEMPTS = 4
 
 
-class Limit(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    max: int
-    per_seconds: int
-
-
-class Window(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    from_: str = Field(alias="from")
-    to: str
-    days: list[str] | None = None
-
-
-class SendRequest(BaseModel):
-    """The Payload of a compiled send Task (touchpoint/compiler/kinds/send.py), plus what a wake-up adds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    token: str
-    execution: str
-    user_id: str
-    holdout: bool = False
-    journey_id: str
-    journey_version: str
-    step_id: str
-    channel: Literal["email", "sms"]
-    template: str
-    category: Literal["marketing", "transactional"]
-    on_cap: Literal["defer", "skip"] = "defer"
-    timezone: str
-    limit: Limit | None = None
-    send_window: Window | None = None
-    when: dict[str, Any] | None = None  # a guarded send: the condition of its ``if``
-    first_attempt_at: str | None = None  # set by the first deferral: deferrals end 7 days after it
-    held: bool = False
-
-    @property
-    def key(self) -> str:
-        return f"{self.execution}:{self.step_id}"
-
-
 @cache
-def _conditions() -> TypeAdapter[Condition]:
-    """Built on the first guarded send only: most sends carry no condition."""
-    return TypeAdapter(Condition)
+def _conditions() -> tuple[TypeAdapter[Condition], Callable[[Condition, Profile, dt.datetime], bool]]:
+    """The condition model and its evaluator, imported on the first guarded send only: they hold
+    the journey model, which most sends (and a send function's cold start) never need."""
+    from touchpoint.conditions import evaluate  # noqa: PLC0415 - see above
+    from touchpoint.journey.model import Condition  # noqa: PLC0415
+
+    return TypeAdapter(Condition), evaluate
 
 
 class Deferred(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -203,7 +170,8 @@ class Sender:
             return self._resume(view.intent, now)
         if request.when is not None and request.first_attempt_at is None:  # decided once, as the if was
             profile = Profile(self.profiles.get(request.user_id))
-            if not evaluate(_conditions().validate_python(request.when), profile, now):
+            model, evaluate = _conditions()
+            if not evaluate(model.validate_python(request.when), profile, now):
                 return skipped(contract.CONDITION_FALSE)
         flag = view.flag
         if flag == "stopped":

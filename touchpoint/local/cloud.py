@@ -163,9 +163,9 @@ class LocalCloud:
         else:
             providers = {
                 "sesv2": strict.install(
-                    self.session.client("sesv2", config=wiring.PROVIDER_CONFIG), self.ses_messages.accept
+                    self.session.client("sesv2", config=wiring.provider_config()), self.ses_messages.accept
                 ),
-                "sns": strict.install(self.session.client("sns", config=wiring.PROVIDER_CONFIG)),
+                "sns": strict.install(self.session.client("sns", config=wiring.provider_config())),
                 "pinpoint-sms-voice-v2": self.sms_voice,
             }
         if self.faults is not None:
