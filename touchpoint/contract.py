@@ -90,6 +90,12 @@ SENT_STATUSES: Final = ("sent", "sent_unconfirmed")
 #: message event, when the condition is false (docs/decisions.md D22).
 SEND_WHEN: Final = "when"
 CONDITION_FALSE: Final = "condition_false"
+#: A guarded send whose ``if`` has somewhere else to go when false (an ``else``, or steps after the
+#: send on its ``then`` side) says so in this Payload key (``"fail"``): a false condition then
+#: fails the task with ``CONDITION_FALSE_ERROR``, which the compiled Catch routes to that place, so
+#: the ``if`` needs no Task and Choice of its own (docs/decisions.md D27).
+SEND_WHEN_FALSE: Final = "when_false"
+CONDITION_FALSE_ERROR: Final = "Touchpoint.ConditionFalse"
 
 
 def split_key(step_id: str) -> str:
