@@ -52,10 +52,15 @@ class RecordingExecutions(StepFunctionsExecutions):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self.callbacks: list[tuple[str, dict[str, Any]]] = []
+        self.failures: list[tuple[str, str]] = []  # (token, error)
 
     def succeed(self, token: str, output: Mapping[str, Any]) -> bool:
         self.callbacks.append((token, dict(output)))
         return super().succeed(token, output)
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        self.failures.append((token, error))
+        return super().fail(token, error, cause)
 
 
 def substitute(definition: str, settings: Settings) -> str:

@@ -110,7 +110,8 @@ def _rejected(world: World) -> list[dict[str, Any]]:
 
 def _steps(history: list[HistoryEvent], guarded: dict[str, str]) -> list[str]:
     """The step ids an execution went through, in order. A guarded send's state is its ``if`` and
-    its send, unless it called back ``condition_false`` (then the ``if`` chose no branch)."""
+    its send, unless its condition was false (it called back ``condition_false``, or its
+    ``Touchpoint.ConditionFalse`` was caught into the ``else`` side): then it is the ``if`` alone."""
     path: list[str] = []
     for event in history:
         name = event.state
@@ -126,6 +127,8 @@ def _steps(history: list[HistoryEvent], guarded: dict[str, str]) -> list[str]:
 
 
 def _condition_false(exited: HistoryEvent) -> bool:
+    if exited.detail.get("caught") == contract.CONDITION_FALSE_ERROR:
+        return True
     last = json.loads(exited.detail["output"]).get("last") or {}
     return isinstance(last, dict) and last.get("reason") == contract.CONDITION_FALSE
 
