@@ -4,9 +4,10 @@ Order of the checks (each skip carries its reason): an earlier attempt reached t
 the guard (the condition of the ``if`` a guarded send stands for, on the first attempt only:
 false calls back ``condition_false`` with no message event, as if the ``if`` had not chosen the
 send, or fails the task with ``Touchpoint.ConditionFalse`` into the ``if``'s else side when the
-payload says ``when_false: fail``; docs/decisions.md D22, D27) → journey stopped → paused (held) → holdout → the user left the
-journey → no profile / contact → suppressed → no consent (marketing) → outside the send window
-(deferred) → template → frequency caps (deferred or skipped) → provider.
+payload says ``when_false: fail``; docs/decisions.md D22, D27) → journey stopped → paused (held)
+→ holdout → the user left the journey → no profile / contact → suppressed → no consent
+(marketing) → outside the send window (deferred) → template → frequency caps (deferred or
+skipped) → provider.
 
 A send is idempotent on (execution, step): the decision and the provider call run once, and a
 retry — with a new task token, after the provider had already accepted — gets the stored result

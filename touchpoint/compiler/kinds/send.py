@@ -70,7 +70,7 @@ class SendKind(Bound[SendStep]):
             "on_cap": spec.on_cap or (journey.limits.on_cap if journey.limits else "defer"),
             "timezone": journey.timezone,
         }
-        catch = (Catch(("States.ALL",), failed, contract.LAST),)
+        catch: tuple[Catch, ...] = (Catch(("States.ALL",), failed, contract.LAST),)
         if guard is not None:
             payload[contract.SEND_WHEN] = guard.condition
             if guard.otherwise is not None:
