@@ -85,7 +85,7 @@ TRANSIENT_ERROR: Final = "TransientError"
 CRASH_ERRORS: Final = ("Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknown")
 #: A send's callback statuses that mean the message went (or may have gone) out: no fallback.
 SENT_STATUSES: Final = ("sent", "sent_unconfirmed")
-#: A guarded send (an ``if`` whose only branch is this one send, compiled into the send Task):
+#: A guarded send (an ``if`` whose ``then`` side starts with this send, compiled into the send Task):
 #: the Payload key of the ``if``'s condition, and the reason the send calls back with, without a
 #: message event, when the condition is false (docs/decisions.md D22).
 SEND_WHEN: Final = "when"
