@@ -112,6 +112,7 @@ def test_measured_adds_the_simulated_figure_beside_the_range(
 ) -> None:
     entry = {
         "user_journeys": 200,
+        "running": 12,
         "state_transitions": 700,
         "lambda_invocations": 900,
         "cost_usd": {
@@ -129,7 +130,8 @@ def test_measured_adds_the_simulated_figure_beside_the_range(
     # $0.0191 / 200 = $0.0000955 a user-journey: $0.0955 for 1,000, within $0.0930 to $0.1007
     assert out[5] == (
         "measured in the simulation (2026-12-01T00:00:00Z to 2026-12-31T00:00:00Z, seed 7, 300 users): "
-        "200 user-journeys, 3.50 transitions and 4.50 Lambda invocations each, $0.0955 per 1,000 "
+        "200 user-journeys (12 still running at its end, counted as far as they got), "
+        "3.50 transitions and 4.50 Lambda invocations each, $0.0955 per 1,000 "
         "user-journeys: $0.0955 a month for 1,000 users (within the range; the simulation's paths "
         "include retries and failures, and the mix of paths its users took)"
     )

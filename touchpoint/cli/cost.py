@@ -92,8 +92,10 @@ def _measured_lines(simulated: dict[str, Any], users: int, low: float, high: flo
         return [f"measured in the simulation ({run}): the journey started no execution"]
     each = simulated["cost_usd"]["total"] / runs
     where = "below the cheapest path" if each < low else "above the dearest path" if each > high else "within"
+    running = simulated["running"]
+    unfinished = f" ({running:,} still running at its end, counted as far as they got)" if running else ""
     return [
-        f"measured in the simulation ({run}): {runs:,} user-journeys, "
+        f"measured in the simulation ({run}): {runs:,} user-journeys{unfinished}, "
         f"{simulated['state_transitions'] / runs:.2f} transitions and "
         f"{simulated['lambda_invocations'] / runs:.2f} Lambda invocations each, "
         f"${simulated['cost_per_1000_user_journeys_usd']:.4f} per 1,000 user-journeys: "

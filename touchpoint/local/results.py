@@ -189,6 +189,7 @@ class JourneyCost(Model):
     ``pricing.INVOCATION_UNITS``; messages, kpi_rollup and wake-ups left out (D27)."""
 
     user_journeys: int = Field(description="Executions the journey started in the run.")
+    running: int = Field(description="Of them, still running when the run ended: counted as far as they got.")
     state_transitions: int = Field(description="Their billed state transitions, retries included.")
     lambda_invocations: int = Field(
         description="Their Task attempts on the stack's functions, plus one entering trigger_eval run each."

@@ -104,17 +104,19 @@ def _journey_costs(world: World) -> dict[str, dict[str, Any]]:
     executor = world.cloud.executor
     for journey_id in sorted(world.registry.journeys):
         arn = world.cloud.settings.state_machine_arn(journey_id)
-        runs = []
+        runs, running = [], 0
         for execution_arn in executor.list_executions(arn):
             run = executor.execution(execution_arn)
             attempts = tuple(
                 e.state for e in run.history if e.type == "TaskScheduled" and e.state is not None
             )
             runs.append(Run(run.transitions, attempts))
+            running += run.status == "RUNNING"
         usage = measured(compile_journey(world.journeys[journey_id]).machine, runs)
         cost = {k: round(v, 6) for k, v in usage.cost().items()}
         out[journey_id] = {
             "user_journeys": len(runs),
+            "running": running,
             "state_transitions": usage.transitions,
             "lambda_invocations": sum(usage.invocations.values()),
             "cost_usd": cost,
