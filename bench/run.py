@@ -36,6 +36,7 @@ import yaml  # noqa: E402
 
 from bench.coldstart import bench_cold_start  # noqa: E402
 from bench.trigger import bench_trigger  # noqa: E402
+from touchpoint.compiler import floor  # noqa: E402
 from touchpoint.compiler.build import compile_journey, outputs  # noqa: E402
 from touchpoint.journey.loader import load_project  # noqa: E402
 from touchpoint.local.scenario import scenario_from  # noqa: E402
@@ -48,16 +49,28 @@ from scorecard import Measured, machine, scorecard, write  # noqa: E402
 RESULTS = REPO / "bench" / "results"
 
 
-def bench_compile() -> None:
+def bench_compile() -> dict[str, Measured]:
+    """Compile times, and each example journey's worst run against its floor (the compile
+    table's ``worst`` column, touchpoint/compiler/floor.py): a count, so the same on any machine."""
     started = time.perf_counter()
     project = load_project([REPO / "journeys"], cwd=REPO)
     loaded = time.perf_counter()
-    files = outputs((compile_journey(j) for _, j in project.valid()), project.valid_campaigns())
+    compiled = [compile_journey(j) for _, j in project.valid()]
+    files = outputs(compiled, project.valid_campaigns())
     done = time.perf_counter()
     print(
         f"compile/examples: {len(project.journeys)} journeys, validate {1000 * (loaded - started):.0f} ms, "
         f"compile {1000 * (done - loaded):.0f} ms, {len(files)} files"
     )
+    worst = {c.journey.id: max(r.ratio for r in floor.runs(c.journey, c.machine)) for c in compiled}
+    journey = max(sorted(worst), key=worst.__getitem__)
+    measured = {
+        "transitions_vs_floor": Measured(
+            round(worst[journey], 2),
+            f"the worst normal path of each of the {len(worst)} example journeys, from their compiled "
+            f"machines (`touchpoint compile`'s worst column): {journey} {worst[journey]:.2f}×",
+        )
+    }
 
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "journeys"
@@ -75,6 +88,7 @@ def bench_compile() -> None:
             f"compile/511 journeys: validate {loaded - started:.2f} s, compile {done - loaded:.2f} s "
             f"({1000 * (done - started) / len(project.journeys):.1f} ms per journey)"
         )
+    return measured
 
 
 def bench_import_time(runs: int = 5) -> dict[str, Measured]:
@@ -249,7 +263,7 @@ if __name__ == "__main__":
     else:
         measured: dict[str, Measured] = {}
         if args.what in ("all", "compile"):
-            bench_compile()
+            measured |= bench_compile()
         if args.what in ("all", "import"):
             measured |= bench_import_time()
             bench_cold_start()

@@ -72,7 +72,7 @@ GOALS: Final[tuple[Goal, ...]] = (
         "≤ 1.3×",
         "×",
         1.3,
-        "no bench compares each journey's transitions with its floor yet (issue 18 item 5)",
+        "",
     ),
     Goal(
         "orchestration_per_1000",

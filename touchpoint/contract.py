@@ -85,11 +85,17 @@ TRANSIENT_ERROR: Final = "TransientError"
 CRASH_ERRORS: Final = ("Sandbox.Timedout", "Runtime.ExitError", "Lambda.Unknown")
 #: A send's callback statuses that mean the message went (or may have gone) out: no fallback.
 SENT_STATUSES: Final = ("sent", "sent_unconfirmed")
-#: A guarded send (an ``if`` whose only branch is this one send, compiled into the send Task):
+#: A guarded send (an ``if`` whose ``then`` side starts with this send, compiled into the send Task):
 #: the Payload key of the ``if``'s condition, and the reason the send calls back with, without a
 #: message event, when the condition is false (docs/decisions.md D22).
 SEND_WHEN: Final = "when"
 CONDITION_FALSE: Final = "condition_false"
+#: A guarded send whose ``if`` has somewhere else to go when false (an ``else``, or steps after the
+#: send on its ``then`` side) says so in this Payload key (``"fail"``): a false condition then
+#: fails the task with ``CONDITION_FALSE_ERROR``, which the compiled Catch routes to that place, so
+#: the ``if`` needs no Task and Choice of its own (docs/decisions.md D27).
+SEND_WHEN_FALSE: Final = "when_false"
+CONDITION_FALSE_ERROR: Final = "Touchpoint.ConditionFalse"
 
 
 def split_key(step_id: str) -> str:

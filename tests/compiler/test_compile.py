@@ -57,10 +57,12 @@ def test_nurture_longest_path_is_within_1_3x_of_its_sends_waits_and_branches(
         f"= {ratio:.2f}x"
     )
     assert ratio <= 1.3
-    assert len(path) == 11
-    assert len(counted) == 9
-    # when every send fails after its retries, each adds its failure recorder: 4 more states
-    assert len(compiled.machine.longest_path(failures=True)) == 15
+    # both ifs are guarded sends (D27): their sends ride on the if's state, so 7 states, 7 steps
+    assert len(path) == 7
+    assert len(counted) == 7
+    # the longest with failures: the else sides (a caught condition_false, then the else's send),
+    # every send failing after its retries into its failure recorder
+    assert len(compiled.machine.longest_path(failures=True)) == 13
 
 
 def test_a_send_is_one_callback_task_that_retries_and_records_failures() -> None:
@@ -194,22 +196,70 @@ def test_an_if_that_is_only_one_send_is_that_send_guarded_by_its_condition() -> 
     assert task["Catch"][0]["Next"] == "nudge#failed"
 
 
+SMS = {"send": {"channel": "sms", "template": "t"}, "id": "nudge"}
+
+
 @pytest.mark.parametrize(
-    ("branches", "guarded"),
+    ("branches", "after", "guarded", "when_false", "unchosen"),
     [
-        ({"then": [{"send": {"channel": "sms", "template": "t"}}, {"tag": {"add": ["x"]}}]}, False),
-        ({"then": [{"send": {"channel": "sms", "template": "t"}}], "else": [{"exit": "no"}]}, False),
-        ({"else": [{"send": {"channel": "sms", "template": "t"}}]}, False),
-        ({"then": [{"send": {"channel": "sms", "template": "t"}, "fallback": [{"exit": "x"}]}]}, False),
-        ({"then": [{"send": {"channel": "email", "template": "t"}}]}, True),
+        # the send is the if's only step: false goes on where true does (D22)
+        ({"then": [SMS]}, [], True, None, None),
+        # the then side goes on after its send: false skips the rest of it (D27)
+        ({"then": [SMS, {"tag": {"add": ["x"]}}]}, [], True, "fail", COMPLETED),
+        # an else: false runs it
+        ({"then": [SMS], "else": [{"exit": "no"}]}, [], True, "fail", "c.else.exit-1"),
+        # then empty, the send right after the if: the if guards it, false runs the else
+        ({"else": [{"exit": "no"}]}, [SMS], True, "fail", "c.else.exit-1"),
+        # not a send first on the then side (and nothing after it), or a send with a fallback
+        ({"else": [SMS]}, [], False, None, None),
+        ({"then": [{"tag": {"add": ["x"]}}, SMS]}, [], False, None, None),
+        (
+            {"then": [{"send": {"channel": "sms", "template": "t"}, "fallback": [{"exit": "x"}]}]},
+            [],
+            False,
+            None,
+            None,
+        ),
+        ({"else": [{"exit": "no"}]}, [{"wait": "1d"}, SMS], False, None, None),
     ],
 )
-def test_only_an_if_that_is_exactly_one_plain_send_is_guarded(
-    branches: dict[str, Any], guarded: bool
+def test_an_if_whose_then_side_starts_with_a_plain_send_is_that_send_guarded(
+    branches: dict[str, Any],
+    after: list[dict[str, Any]],
+    guarded: bool,
+    when_false: str | None,
+    unchosen: str | None,
 ) -> None:
-    s = states(journey([{"if": {"consent": "sms"}, "id": "c", **branches}]))
+    s = states(journey([{"if": {"consent": "sms"}, "id": "c", **branches}, *after]))
     assert ("c#branch" not in s) is guarded
-    assert (contract.SEND_WHEN in s["c"]["Parameters"]["Payload"]) is guarded
+    payload = s["c"]["Parameters"]["Payload"]
+    assert (contract.SEND_WHEN in payload) is guarded
+    assert payload.get(contract.SEND_WHEN_FALSE) == when_false
+    catch = s["c"].get("Catch", [])
+    caught = [c["Next"] for c in catch if c["ErrorEquals"] == [contract.CONDITION_FALSE_ERROR]]
+    assert caught == ([unchosen] if unchosen else [])
+    if guarded:
+        assert payload["step_id"] == "nudge"  # the message is the send step's
+        assert catch[-1] == {"ErrorEquals": ["States.ALL"], "Next": "nudge#failed", "ResultPath": "$.last"}
+        assert "nudge" not in s  # no Task of its own: the else side never falls through to it
+
+
+def test_an_else_that_falls_through_reaches_the_send_unguarded() -> None:
+    """``if C else [tag]; send``: true sends (guarded); false tags, then sends whatever C is."""
+    s = states(journey([{"if": {"consent": "sms"}, "id": "c", "else": [{"tag": {"add": ["x"]}}]}, SMS]))
+    assert sorted(s) == ["ProfileGone", "c", "c.else.tag-1", "nudge", "nudge#failed"]
+    guarded, plain, tag = s["c"], s["nudge"], s["c.else.tag-1"]
+    assert guarded["Catch"][0] == {
+        "ErrorEquals": [contract.CONDITION_FALSE_ERROR],
+        "Next": "c.else.tag-1",
+        "ResultPath": "$.last",
+    }
+    assert tag["Next"] == "nudge"
+    assert contract.SEND_WHEN not in plain["Parameters"]["Payload"]
+    assert [c["ErrorEquals"] for c in plain["Catch"]] == [["States.ALL"]]
+    # one step, two states: the same message (step id) and the same failure recorder
+    assert guarded["Parameters"]["Payload"]["step_id"] == plain["Parameters"]["Payload"]["step_id"] == "nudge"
+    assert guarded.get("End") is plain.get("End") is True
 
 
 def test_every_example_journey_is_within_1_3x_of_its_floor(examples: dict[str, Journey]) -> None:
@@ -224,8 +274,12 @@ def test_every_example_journey_is_within_1_3x_of_its_floor(examples: dict[str, J
     assert by_journey["membership-expiry"] == [(3, 4), (3, 3)]
     assert by_journey["d12-launch"] == [(3, 4), (3, 3)]
     assert by_journey["post-purchase-cross-sell"] == [(4, 5), (4, 4)]
-    # an if with an else keeps its Task and Choice: one transition over the floor
-    assert by_journey["dormant-winback"] == [(6, 5), (5, 4)]
+    # an if with an else: the guarded send's ConditionFalse Catch is the branch (D27); each was
+    # one transition over its floor on every path with its Task and Choice
+    assert by_journey["dormant-winback"] == [(4, 5), (4, 4)]
+    assert by_journey["cart-abandonment"] == [(6, 7), (4, 5), (3, 3)]
+    assert by_journey["new-user-7day"] == [(7, 9), (8, 9), (8, 9), (9, 9)]
+    assert max(r for runs in by_journey.values() for t, f in runs for r in [t / f]) == 1.0
 
 
 def test_split_routes_on_the_per_user_bucket() -> None:

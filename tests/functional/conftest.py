@@ -52,10 +52,15 @@ class RecordingExecutions(StepFunctionsExecutions):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self.callbacks: list[tuple[str, dict[str, Any]]] = []
+        self.failures: list[tuple[str, str]] = []  # (token, error)
 
     def succeed(self, token: str, output: Mapping[str, Any]) -> bool:
         self.callbacks.append((token, dict(output)))
         return super().succeed(token, output)
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        self.failures.append((token, error))
+        return super().fail(token, error, cause)
 
 
 def substitute(definition: str, settings: Settings) -> str:
@@ -187,9 +192,15 @@ class World:
     def send_request(
         self, journey_id: str, step_id: str, user_id: str, *, token: str | None = None, holdout: bool = False
     ) -> SendRequest:
-        """The payload the compiled state of this step would send, with its paths resolved."""
+        """The payload the compiled state of this step would send, with its paths resolved: the
+        state named ``step_id`` (a send, or the ``if`` a guarded send is named after), else the
+        one whose send step it is (a guarded send)."""
         definition = json.loads((REPO / "statemachines" / f"{journey_id}.asl.json").read_text())
-        payload = dict(definition["States"][step_id]["Parameters"]["Payload"])
+        states = definition["States"]
+        state = states.get(step_id) or next(
+            s for s in states.values() if s.get("Parameters", {}).get("Payload", {}).get("step_id") == step_id
+        )
+        payload = dict(state["Parameters"]["Payload"])
         resolved = {
             "token.$": token or f"token-{uuid.uuid4()}",
             "execution.$": self.execution(user_id, journey_id),

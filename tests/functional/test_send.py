@@ -431,6 +431,40 @@ def test_a_guarded_send_whose_condition_holds_is_an_ordinary_send(world: World) 
     assert event["detail"]["properties"]["step_id"] == "offer"
 
 
+def test_a_guarded_send_with_an_else_fails_its_task_into_the_else_when_the_condition_is_false(
+    world: World,
+) -> None:
+    """cart-abandonment's ``if: {cart_items > 0}`` (else: exit) is the coupon send (D27): an emptied
+    cart fails the task with ConditionFalse, whose Catch is the exit; no message, no callback."""
+    enter_cart(world, "u1")
+    world.event("cart.updated", "u1", properties={"items": 0})
+    request = world.send_request("cart-abandonment", "still-in-cart", "u1", token="t1")
+    assert (request.step_id, request.when_false) == ("coupon", "fail")
+    handled = world.send(request)
+    assert (handled.status, handled.reason) == ("skipped", contract.CONDITION_FALSE)
+    assert world.executions.failures == [("t1", contract.CONDITION_FALSE_ERROR)]
+    assert world.executions.callbacks == []
+    # a retry (a new token, same execution and step) gets the stored decision, not a new one
+    world.event("cart.updated", "u1", properties={"items": 3})
+    world.send(request.model_copy(update={"token": "t2"}))
+    assert world.executions.failures == [
+        ("t1", contract.CONDITION_FALSE_ERROR),
+        ("t2", contract.CONDITION_FALSE_ERROR),
+    ]
+    assert world.emails() == []
+    assert not [e for e in world.journey_events() if e["detail-type"] == "journey.message"]
+
+
+def test_a_guarded_send_with_an_else_whose_condition_holds_sends_and_calls_back(world: World) -> None:
+    enter_cart(world, "u1")
+    handled = world.send(world.send_request("cart-abandonment", "still-in-cart", "u1", token="t1"))
+    assert handled.status == "sent"
+    assert world.callback("t1")["status"] == "sent"
+    assert world.executions.failures == []
+    [event] = [e for e in world.journey_events() if e["detail-type"] == "journey.message"]
+    assert event["detail"]["properties"]["step_id"] == "coupon"
+
+
 def test_a_guarded_send_woken_after_a_deferral_does_not_decide_again(world: World) -> None:
     """The if was decided when the send first ran; a wake-up only sends."""
     world.register("u1", attributes={"member_until": "2026-12-10"}, phone="+8613800000001")

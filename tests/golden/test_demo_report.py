@@ -6,6 +6,7 @@ its commit what changed and why. The goldens are xz-compressed (the JSON is ~10 
 
 from __future__ import annotations
 
+import json
 import lzma
 
 import pytest
@@ -40,3 +41,16 @@ def test_the_demo_report_is_byte_identical_to_its_golden(demo: dict[str, str], n
     expected = lzma.decompress(golden.read_bytes()).decode("utf-8")
     if demo[name] != expected:
         pytest.fail(f"report.{name} differs from {golden.name}: {_first_difference(expected, demo[name])}")
+
+
+def test_the_per_journey_costs_add_up_to_the_run(demo: dict[str, str]) -> None:
+    """Every transition is some journey's execution's, and every execution some journey's (D27)."""
+    document = json.loads(demo["json"])
+    aws, by_journey = document["aws"], document["aws"]["by_journey"]
+    assert sorted(by_journey) == document["scenario"]["journeys"]
+    assert sum(j["state_transitions"] for j in by_journey.values()) == aws["state_transitions"]
+    assert sum(j["user_journeys"] for j in by_journey.values()) == len(document["executions"])
+    for journey in by_journey.values():
+        parts = journey["cost_usd"]
+        total = parts["step_functions"] + parts["lambda"] + parts["dynamodb"] + parts["eventbridge"]
+        assert abs(parts["total"] - total) < 2e-6  # each part rounded to 6 places

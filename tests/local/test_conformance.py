@@ -141,6 +141,7 @@ SENT = CallsBack({"status": "sent", "message_id": "m-1"})
 DEFERRED = CallsBack({"status": "sent", "message_id": "m-2", "deferred": True}, after=9 * 3600)
 SKIPPED = CallsBack({"status": "skipped", "reason": "no_consent"})
 CONDITION_FALSE = CallsBack({"status": "skipped", "reason": contract.CONDITION_FALSE})  # a guarded send
+GUARD_FALSE = CallsBackFailure(contract.CONDITION_FALSE_ERROR, "the condition is false")  # ... with an else
 CLICKED = CallsBack({"event": {"type": "email.clicked", "event_id": "e-9"}}, after=3600)
 REJECTED = CallsBackFailure("Ses.MessageRejected", "Email address is not verified.")
 TRANSIENT = Raises(TransientError, "SES throttled the request")
@@ -194,15 +195,13 @@ SCRIPTS: dict[str, list[Script]] = {
         script("condition-broken", "nudge#failed", ("greeting", SENT), ("nudge", BROKEN)),
     ],
     "cart-abandonment": [
-        script("clicked", "hand-to-sales", ("evaluate", TRUE), ("coupon", SENT), ("coupon-click", CLICKED)),
-        script("emptied", "still-in-cart.else.exit-1", ("evaluate", FALSE)),
-        script("ignored", "recommend",
-               ("evaluate", TRUE), ("coupon", DEFERRED), ("coupon-click", SILENT), ("recommend", SENT)),
+        # the if (else: exit) is the coupon send, guarded; false fails it into the exit (D27)
+        script("clicked", "hand-to-sales", ("coupon", SENT), ("coupon-click", CLICKED)),
+        script("emptied", "still-in-cart.else.exit-1", ("coupon", GUARD_FALSE)),
+        script("ignored", "recommend", ("coupon", DEFERRED), ("coupon-click", SILENT), ("recommend", SENT)),
         script("failures", "recommend#failed",
-               ("evaluate", TRANSIENT), ("evaluate", TRUE), ("coupon", BROKEN), ("coupon-click", REJECTED),
-               ("recommend", SILENT)),
-        script("erased", "ProfileGone",
-               ("evaluate", TRUE), ("coupon", SENT), ("coupon-click", CLICKED), profile=False),
+               ("coupon", TRANSIENT), ("coupon", BROKEN), ("coupon-click", REJECTED), ("recommend", SILENT)),
+        script("erased", "ProfileGone", ("coupon", SENT), ("coupon-click", CLICKED), profile=False),
     ],
     "d12-launch": [
         script("reminded", "sms-ok", ("coupon", SENT), ("reminder", SENT)),
@@ -222,11 +221,9 @@ SCRIPTS: dict[str, list[Script]] = {
         script("rejected", "teaser#failed", ("teaser", REJECTED)),
     ],
     "dormant-winback": [
-        script("still-away", "still-away.then.tag-2",
-               ("comeback", SENT), ("evaluate", TRUE), ("events", SENT)),
-        script("came-back", "still-away.else.exit-1", ("comeback", SKIPPED), ("evaluate", FALSE)),
-        script("failures-erased", "ProfileGone",
-               ("comeback", REJECTED), ("evaluate", TRUE), ("events", BROKEN), profile=False),
+        script("still-away", "still-away.then.tag-2", ("comeback", SENT), ("events", SENT)),
+        script("came-back", "still-away.else.exit-1", ("comeback", SKIPPED), ("events", GUARD_FALSE)),
+        script("failures-erased", "ProfileGone", ("comeback", REJECTED), ("events", BROKEN), profile=False),
     ],
     "membership-expiry": [
         script("offered", "sms-ok", ("notice", SENT), ("offer", SENT)),
@@ -234,18 +231,17 @@ SCRIPTS: dict[str, list[Script]] = {
         script("failures", "offer#failed", ("notice", BROKEN), ("offer", REJECTED)),
     ],
     "new-user-7day": [
-        script("engaged", "reminder-sms",
-               ("welcome", SENT), ("evaluate", TRUE), ("tips-advanced", SENT), ("offer", SENT),
-               ("evaluate", TRUE), ("reminder-sms", SENT)),
+        # both ifs (then: send, else: send) are their then sends, guarded: false runs the else send
+        script("engaged", "sms-ok",
+               ("welcome", SENT), ("tips-advanced", SENT), ("offer", SENT), ("reminder-sms", SENT)),
         script("quiet", "reminder-email",
-               ("welcome", SENT), ("evaluate", FALSE), ("tips-basic", SKIPPED), ("offer", DEFERRED),
-               ("evaluate", FALSE), ("reminder-email", SENT)),
+               ("welcome", SENT), ("tips-advanced", GUARD_FALSE), ("tips-basic", SKIPPED),
+               ("offer", DEFERRED), ("reminder-sms", GUARD_FALSE), ("reminder-email", SENT)),
         script("failures-sms", "reminder-sms#failed",
-               ("welcome", BROKEN), ("evaluate", TRUE), ("tips-advanced", REJECTED), ("offer", SILENT),
-               ("evaluate", TRUE), ("reminder-sms", BROKEN)),
+               ("welcome", BROKEN), ("tips-advanced", REJECTED), ("offer", SILENT), ("reminder-sms", BROKEN)),
         script("failures-email", "reminder-email#failed",
-               ("welcome", SENT), ("evaluate", FALSE), ("tips-basic", BROKEN), ("offer", SENT),
-               ("evaluate", FALSE), ("reminder-email", REJECTED)),
+               ("welcome", SENT), ("tips-advanced", GUARD_FALSE), ("tips-basic", BROKEN), ("offer", SENT),
+               ("reminder-sms", GUARD_FALSE), ("reminder-email", REJECTED)),
     ],
     "post-purchase-cross-sell": [
         script("upgraded", "no-reorder", ("guide", SENT), ("upgrade", SENT)),

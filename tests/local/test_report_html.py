@@ -488,6 +488,23 @@ def test_overview_scenario_and_aws(page: str, results: dict[str, Any]) -> None:
     assert rows == ["cart-abandonment", "new-user-7day", "d12-warmup", "d12-launch"]
 
 
+def test_the_aws_card_lists_each_journeys_measured_cost(page: str, results: dict[str, Any]) -> None:
+    overview = parse(page).by_id("overview")
+    by_journey = results["aws"]["by_journey"]
+    rows = [r for r in overview.find_all("tr") if "data-cost-journey" in r.attrs]
+    assert [r.attrs["data-cost-journey"] for r in rows] == sorted(by_journey)
+    for row in rows:
+        figures = by_journey[row.attrs["data-cost-journey"]]
+        cells = [c.text() for c in row.find_all("td")]
+        each = figures["state_transitions"] / figures["user_journeys"]
+        per_1000 = figures["cost_per_1000_user_journeys_usd"]
+        assert cells[1:] == [
+            f"{figures['user_journeys']:,}",
+            f"{each:,.2f}".removesuffix(".00"),
+            f"${per_1000:.4f}",
+        ]
+
+
 def test_messages_per_day_adds_up(page: str, results: dict[str, Any]) -> None:
     chart = parse(page).by_id("messages-per-day").one("svg", "daily")
     shown: Counter[tuple[str, str, str]] = Counter()

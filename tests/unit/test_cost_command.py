@@ -4,13 +4,18 @@ a send, a wait_for of a click with a tag on the click and a second send on the t
 
 from __future__ import annotations
 
+import json
+import lzma
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tests.conftest import REPO
 from touchpoint.cli.main import main
 from touchpoint.compiler.build import compile_journey
 from touchpoint.journey.loader import load_project
-from touchpoint.local.journey_cost import paths
+from touchpoint.local.journey_cost import Run, measured, paths
 
 JOURNEY = REPO / "tests" / "golden" / "valid" / "wait-for-click.yaml"
 
@@ -58,3 +63,91 @@ def test_the_command_prints_the_monthly_range(capsys: pytest.CaptureFixture[str]
 def test_an_unknown_journey_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "no-such-journey", "--users", "1", "--journeys", str(JOURNEY.parent)]) == 2
     assert 'no journey "no-such-journey"' in capsys.readouterr().err
+
+
+def test_a_guarded_send_with_an_else_prices_both_sides() -> None:
+    """if-else-exit: wait, then the offer guarded by the if (D27); false is caught into the exit."""
+    (_, journey), *_ = load_project([REPO / "tests" / "golden" / "valid" / "if-else-exit.yaml"]).valid()
+    found = list(paths(compile_journey(journey).machine))
+    assert [(u.steps, u.transitions, dict(u.invocations)) for u in found] == [
+        (["wait-1", "if-2"], 2, {"trigger_eval": 1, "send_email": 1}),
+        (["wait-1", "if-2", "if-2.else.exit-1"], 3, {"trigger_eval": 1, "send_email": 1}),
+    ]
+
+
+def test_executions_are_priced_as_the_paths_they_took() -> None:
+    """The simulator's per-journey figure and ``cost`` share one pricing: an execution that took
+    a path (no retries) costs what that path costs; a retried Task attempt costs one more run."""
+    (_, journey), *_ = load_project([JOURNEY]).valid()
+    machine = compile_journey(journey).machine
+    clicked, timed_out = paths(machine)
+    runs = [
+        Run(3, ("offer", "wait_for-2", "wait_for-2.on_event.tag-1")),
+        Run(3, ("offer", "wait_for-2", "nudge")),
+    ]
+    both = measured(machine, runs)
+    assert both.transitions == 6
+    assert both.cost()["total"] == pytest.approx(
+        clicked.cost()["total"] + timed_out.cost()["total"], rel=1e-12
+    )
+    retried = measured(machine, [Run(3, ("offer", "offer", "wait_for-2", "nudge"))])
+    assert retried.invocations == {"trigger_eval": 2, "send_email": 3}
+    assert retried.cost()["lambda"] == pytest.approx(timed_out.cost()["lambda"] * 5 / 4, rel=1e-12)
+
+
+def _report(tmp_path: Path, by_journey: dict[str, Any], name: str = "report.json") -> Path:
+    document = {
+        "scenario": {"start": "2026-12-01T00:00:00Z", "end": "2026-12-31T00:00:00Z", "seed": 7, "users": 300},
+        "aws": {"by_journey": by_journey},
+    }
+    raw = json.dumps(document).encode()
+    path = tmp_path / name
+    path.write_bytes(lzma.compress(raw) if name.endswith(".xz") else raw)
+    return path
+
+
+@pytest.mark.parametrize("name", ["report.json", "demo.json.xz"])
+def test_measured_adds_the_simulated_figure_beside_the_range(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = {
+        "user_journeys": 200,
+        "running": 12,
+        "state_transitions": 700,
+        "lambda_invocations": 900,
+        "cost_usd": {
+            "step_functions": 0.0175,
+            "lambda": 0.0002,
+            "dynamodb": 0.001,
+            "eventbridge": 0.0004,
+            "total": 0.0191,
+        },
+        "cost_per_1000_user_journeys_usd": 0.0955,
+    }
+    report = _report(tmp_path, {"wait-for-click": entry}, name)
+    assert main(["cost", str(JOURNEY), "--users", "1,000", "--measured", str(report)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # $0.0191 / 200 = $0.0000955 a user-journey: $0.0955 for 1,000, within $0.0930 to $0.1007
+    assert out[5] == (
+        "measured in the simulation (2026-12-01T00:00:00Z to 2026-12-31T00:00:00Z, seed 7, 300 users): "
+        "200 user-journeys (12 still running at its end, counted as far as they got), "
+        "3.50 transitions and 4.50 Lambda invocations each, $0.0955 per 1,000 "
+        "user-journeys: $0.0955 a month for 1,000 users (within the range; the simulation's paths "
+        "include retries and failures, and the mix of paths its users took)"
+    )
+
+
+def test_a_report_without_the_journey_or_its_figures_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = _report(tmp_path, {"birthday": {}})
+    assert main(["cost", str(JOURNEY), "--users", "1", "--measured", str(other)]) == 1
+    assert capsys.readouterr().err == f"{other}: the run had no journey 'wait-for-click'\n"
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"scenario": {}, "aws": {}}))
+    assert main(["cost", str(JOURNEY), "--users", "1", "--measured", str(old)]) == 1
+    assert "no per-journey figures (aws.by_journey)" in capsys.readouterr().err
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    assert main(["cost", str(JOURNEY), "--users", "1", "--measured", str(broken)]) == 1
+    assert "not a readable simulation report" in capsys.readouterr().err

@@ -20,7 +20,7 @@ from touchpoint.journey.model import Journey, ScheduleTrigger
 from touchpoint.journey.model.campaign import CampaignFile
 
 #: Bump when the generated ASL changes for the same journey, so versions (and execution names) change.
-COMPILER_VERSION = "2"
+COMPILER_VERSION = "3"
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 The floor of a run is what no compilation can avoid: one transition per step it takes (each send
 it makes, wait, branch decided, tag, set, emit and exit). Each normal path of the machine (every
-branch and timeout, no failures) is one run; a guarded send (an ``if`` compiled into its only
-send) is two, sent and not, on the same states. ``touchpoint compile`` prints per journey the mean
-over its runs, each run once (issue 18 asks ≤ 1.3×), and the worst run."""
+branch and timeout, no failures) is one run; a guarded send (an ``if`` compiled into the send
+its ``then`` side starts with) is two, sent (on to its Next) and not (on to its Next, or to the
+``else`` side its ``Touchpoint.ConditionFalse`` Catch names). ``touchpoint compile`` prints per
+journey the mean over its runs, each run once (issue 18 asks ≤ 1.3×), and the worst run."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from touchpoint import contract
 from touchpoint.compiler.ir import Choice, State, StateMachine, Task
 from touchpoint.compiler.lower import guarded_sends, step_of
 from touchpoint.journey.model import Journey
@@ -39,22 +41,33 @@ def runs(journey: Journey, machine: StateMachine) -> list[Run]:
     states = machine.by_name()
     out: list[Run] = []
 
-    def successors(state: State) -> tuple[str, ...]:
+    def successors(state: State) -> tuple[str | None, ...]:
+        """The states a run goes on to; None: it ends here (a Task's End, even with a Catch)."""
         if isinstance(state, Task):
-            return state.flow_targets + tuple(c.next for c in state.catch if TIMEOUT in c.errors)
-        return state.targets
+            return (state.next, *(c.next for c in state.catch if TIMEOUT in c.errors))
+        return state.targets or (None,)
+
+    def unchosen(state: State) -> tuple[str | None, ...]:
+        """Where a guarded send goes when its condition is false."""
+        assert isinstance(state, Task)
+        caught = tuple(c.next for c in state.catch if contract.CONDITION_FALSE_ERROR in c.errors)
+        return caught or (state.next,)
 
     def go(name: str, transitions: int, steps: frozenset[str]) -> None:
         state = states[name]
         step = step_of(name)
         taken = steps | ({step} if step is not None and kinds.get(step) in FLOOR_KINDS else set())
-        outcomes = [taken | {guarded[name]}, taken] if name in guarded else [taken]
-        for seen in outcomes:
-            nexts = successors(state)
-            if not nexts:
-                out.append(Run(transitions + 1, len(seen)))
+        outcomes = (
+            [(taken | {guarded[name]}, successors(state)), (taken, unchosen(state))]
+            if name in guarded
+            else [(taken, successors(state))]
+        )
+        for seen, nexts in outcomes:
             for target in nexts if not isinstance(state, Choice) else dict.fromkeys(nexts):
-                go(target, transitions + 1, seen)
+                if target is None:
+                    out.append(Run(transitions + 1, len(seen)))
+                else:
+                    go(target, transitions + 1, seen)
 
     go(machine.start_at, 0, frozenset())
     return out

@@ -19,10 +19,10 @@ from touchpoint.compiler.ir import (
     Task,
 )
 from touchpoint.compiler.kinds import kind_of
-from touchpoint.compiler.kinds.if_ import guarded_send
+from touchpoint.compiler.kinds.if_ import IfKind, guarded_send
 from touchpoint.contract import EVENTS_PUT, LAMBDA_CALLBACK, LAMBDA_INVOKE
-from touchpoint.journey.model import Journey
-from touchpoint.journey.steps import Node, resolve, walk
+from touchpoint.journey.model import IfStep, Journey
+from touchpoint.journey.steps import Node, resolve
 
 COMPLETED = "Completed"
 PROFILE_GONE = "ProfileGone"
@@ -63,9 +63,21 @@ def step_of(state_name: str) -> str | None:
 
 
 def guarded_sends(journey: Journey) -> dict[str, str]:
-    """The state of each ``if`` compiled into its only send → that send's step id: the state
-    stands for both steps, and for the ``if`` alone when it calls back ``condition_false``."""
-    return {n.id: send.id for n in walk(resolve(journey.steps)) if (send := guarded_send(n)) is not None}
+    """The state of each ``if`` compiled into a guarded send → that send's step id: the state
+    stands for both steps, and for the ``if`` alone when its condition is false (it calls back
+    ``condition_false`` or fails with ``Touchpoint.ConditionFalse``)."""
+    out: dict[str, str] = {}
+
+    def visit(nodes: tuple[Node, ...]) -> None:
+        for index, node in enumerate(nodes):
+            send = guarded_send(node, nodes[index + 1] if index + 1 < len(nodes) else None)
+            if send is not None:
+                out[node.id] = send.id
+            for branch in node.branches:
+                visit(branch.nodes)
+
+    visit(resolve(journey.steps))
+    return out
 
 
 class Lowering:
@@ -79,9 +91,15 @@ class Lowering:
     # -- plumbing
 
     def add(self, state: State) -> str:
-        assert state.name not in self.states, state.name
+        """Add a state; the same state twice is one (a send lowered guarded and unguarded shares
+        its failure recorder), two different states under one name are a compiler bug."""
+        assert self.states.get(state.name, state) == state, state.name
         self.states[state.name] = state
         return state.name
+
+    def referenced(self, name: str) -> bool:
+        """Whether a state added so far goes to ``name``."""
+        return any(name in s.targets for s in self.states.values())
 
     def target(self, cont: str | None) -> str:
         """A state name for a continuation that may be the end (Choice and Catch need a name)."""
@@ -99,8 +117,18 @@ class Lowering:
         return PROFILE_GONE
 
     def sequence(self, nodes: tuple[Node, ...], cont: str | None) -> str | None:
-        for node in reversed(nodes):
-            cont = self.node(node, cont)
+        """Lower ``nodes`` back to front onto ``cont``. An ``if`` with an empty ``then`` before a
+        send is lowered with that send, as one guarded send (``IfKind.lower_onto``)."""
+        index = len(nodes)
+        while index:
+            index -= 1
+            node, before = nodes[index], nodes[index - 1] if index else None
+            if before is not None and guarded_send(before, node) is node:
+                assert isinstance(before.step, IfStep)
+                cont = IfKind(before.step).lower_onto(self, before, node, cont)
+                index -= 1
+            else:
+                cont = self.node(node, cont)
         return cont
 
     def branch(self, node: Node, label: str, cont: str | None) -> str | None:

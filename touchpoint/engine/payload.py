@@ -40,6 +40,7 @@ class SendRequest(BaseModel):
     limit: Limit | None = None
     send_window: Window | None = None
     when: dict[str, Any] | None = None  # a guarded send: the condition of its ``if``
+    when_false: Literal["skip", "fail"] = "skip"  # call back condition_false, or fail into the else side
     first_attempt_at: str | None = None  # set by the first deferral: deferrals end 7 days after it
     held: bool = False
 

@@ -3,9 +3,11 @@
 Order of the checks (each skip carries its reason): an earlier attempt reached the provider →
 the guard (the condition of the ``if`` a guarded send stands for, on the first attempt only:
 false calls back ``condition_false`` with no message event, as if the ``if`` had not chosen the
-send; docs/decisions.md D22) → journey stopped → paused (held) → holdout → the user left the
-journey → no profile / contact → suppressed → no consent (marketing) → outside the send window
-(deferred) → template → frequency caps (deferred or skipped) → provider.
+send, or fails the task with ``Touchpoint.ConditionFalse`` into the ``if``'s else side when the
+payload says ``when_false: fail``; docs/decisions.md D22, D27) → journey stopped → paused (held)
+→ holdout → the user left the journey → no profile / contact → suppressed → no consent
+(marketing) → outside the send window (deferred) → template → frequency caps (deferred or
+skipped) → provider.
 
 A send is idempotent on (execution, step): the decision and the provider call run once, and a
 retry — with a new task token, after the provider had already accepted — gets the stored result
@@ -124,9 +126,13 @@ class Sender:
             return Handled("deferred", deferral.reason, {"until": iso(deferral.until)})
         if request.held:
             self.state.delete_hold(request.journey_id, request.key, request.user_id)
-        self.executions.succeed(request.token, result)
         if result.get("reason") == contract.CONDITION_FALSE:  # the if did not choose the send: no message
+            if request.when_false == "fail":  # the Task's Catch takes the run to the if's else side
+                self.executions.fail(request.token, contract.CONDITION_FALSE_ERROR, "the condition is false")
+            else:
+                self.executions.succeed(request.token, result)
             return Handled("skipped", contract.CONDITION_FALSE, result)
+        self.executions.succeed(request.token, result)
         self.bus.put(
             [
                 JourneyEvent(

@@ -3,12 +3,17 @@ table alone (``touchpoint cost``): no simulation, so no behaviour. Each path thr
 (normal transitions, and a wait_for's timeout, which is an outcome, not a failure; failure
 paths are left out) is priced as if every user took it, and the range
 from the cheapest to the dearest path is the answer. Messages (SES, SMS) are left out, as in the
-orchestration figure of the simulator's report."""
+orchestration figure of the simulator's report.
+
+``measured`` prices what a journey's executions in a simulation did, with the same rules: their
+transitions and Task attempts as the executor recorded them (the mix of paths users took, retries
+included), so the simulator's per-journey figure and ``touchpoint cost`` differ only by behaviour
+(docs/decisions.md D27)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from touchpoint import contract
@@ -16,8 +21,10 @@ from touchpoint.compiler.ir import Choice, StateMachine, Task, Wait
 from touchpoint.compiler.lower import step_of
 from touchpoint.local.pricing import INVOCATION_UNITS, PRICES, lambda_invocation
 
-#: A wait_for's timeout is caught by this error alone, into the step after it.
+#: A wait_for's timeout is caught by this error alone, into the step after it; a guarded send's
+#: false condition by ConditionFalse, into its if's else side. Both are outcomes, not failures.
 TIMEOUT = "States.Timeout"
+OUTCOMES = ((TIMEOUT,), (contract.CONDITION_FALSE_ERROR,))
 #: The function a Task's FunctionName placeholder names.
 FUNCTIONS = {
     f"${{{contract.TRIGGER_EVAL_FUNCTION}}}": "trigger_eval",
@@ -68,20 +75,45 @@ def paths(machine: StateMachine) -> Iterator[PathUsage]:
             usage.steps.append(step)
         if isinstance(state, Task):
             _task(state, usage)
-            timeouts = tuple(c.next for c in state.catch if c.errors == (TIMEOUT,))
-            targets: tuple[str, ...] = tuple(dict.fromkeys(state.flow_targets + timeouts))
+            outcomes = tuple(c.next for c in state.catch if c.errors in OUTCOMES)
+            targets: tuple[str | None, ...] = tuple(dict.fromkeys((state.next, *outcomes)))
         elif isinstance(state, Choice | Wait):
-            targets = tuple(dict.fromkeys(state.targets))
+            targets = tuple(dict.fromkeys(state.targets)) or (None,)
         else:
-            targets = ()
-        if not targets:
-            yield usage
-        for target in targets:
-            yield from walk(target, _copy(usage))
+            targets = (None,)
+        for target in targets:  # None: the run ends here
+            if target is None:
+                yield _copy(usage)
+            else:
+                yield from walk(target, _copy(usage))
 
     entering = PathUsage()
     entering.add("entry", "trigger_eval")
     yield from walk(machine.start_at, entering)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution as the executor recorded it: its billed transitions and, per Task attempt
+    (retries included), the name of the state it ran."""
+
+    transitions: int
+    attempts: tuple[str, ...]
+
+
+def measured(machine: StateMachine, runs: Iterable[Run]) -> PathUsage:
+    """What a journey's executions billed for, summed over them: each one's entering trigger_eval
+    run, its transitions and its Task attempts, priced as ``paths`` prices a path."""
+    states = machine.by_name()
+    total = PathUsage()
+    for run in runs:
+        total.add("entry", "trigger_eval")
+        total.transitions += run.transitions
+        for name in run.attempts:
+            state = states[name]
+            assert isinstance(state, Task), name
+            _task(state, total)
+    return total
 
 
 def _task(state: Task, usage: PathUsage) -> None:

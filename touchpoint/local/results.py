@@ -175,6 +175,29 @@ class Cost(Model):
     total: Real
 
 
+class JourneyCostParts(Model):
+    step_functions: Real
+    lambda_: Real = Field(alias="lambda")
+    dynamodb: Real
+    eventbridge: Real
+    total: Real
+
+
+class JourneyCost(Model):
+    """What one journey's executions billed for in the run, priced as ``touchpoint cost`` prices a
+    path: transitions and Task attempts measured, DynamoDB and events per invocation from
+    ``pricing.INVOCATION_UNITS``; messages, kpi_rollup and wake-ups left out (D27)."""
+
+    user_journeys: int = Field(description="Executions the journey started in the run.")
+    running: int = Field(description="Of them, still running when the run ended: counted as far as they got.")
+    state_transitions: int = Field(description="Their billed state transitions, retries included.")
+    lambda_invocations: int = Field(
+        description="Their Task attempts on the stack's functions, plus one entering trigger_eval run each."
+    )
+    cost_usd: JourneyCostParts
+    cost_per_1000_user_journeys_usd: Real
+
+
 class Aws(Model):
     state_transitions: int
     lambda_invocations: int
@@ -187,6 +210,9 @@ class Aws(Model):
     cost_usd: Cost
     requests: dict[str, int]
     invocations: dict[str, int]
+    by_journey: dict[str, JourneyCost] = Field(
+        description="Per journey: its executions' orchestration usage and cost (no messages)."
+    )
 
 
 class Retried(Model):

@@ -1,8 +1,10 @@
 """``send``: one ``lambda:invoke.waitForTaskToken`` Task on the channel's send function.
 
-A send that is the only step of an ``if`` (then, no else) carries the ``if``'s condition
-(``Guard``): the function evaluates it first and, when false, calls back ``condition_false``
-without a message, so the ``if`` costs no Task and Choice of its own (docs/decisions.md D22).
+A send that starts the ``then`` side of an ``if`` carries the ``if``'s condition (``Guard``):
+the function evaluates it first and, when false, calls back ``condition_false`` without a
+message (the send was the ``if``'s only step, D22) or fails the task with
+``Touchpoint.ConditionFalse``, caught into the ``if``'s else side (D27), so the ``if`` costs no
+Task and Choice of its own (docs/decisions.md).
 
 The function gates and either sends and calls back at once, or defers (send window, caps, paused
 journey) and calls back when it has sent; the state machine never loops, so a deferral costs no
@@ -31,6 +33,7 @@ class Guard:
 
     state: str
     condition: Json
+    otherwise: str | None = None  # where a false condition goes (a Catch); None: on, as if sent
 
 
 class SendKind(Bound[SendStep]):
@@ -67,8 +70,12 @@ class SendKind(Bound[SendStep]):
             "on_cap": spec.on_cap or (journey.limits.on_cap if journey.limits else "defer"),
             "timezone": journey.timezone,
         }
+        catch: tuple[Catch, ...] = (Catch(("States.ALL",), failed, contract.LAST),)
         if guard is not None:
             payload[contract.SEND_WHEN] = guard.condition
+            if guard.otherwise is not None:
+                payload[contract.SEND_WHEN_FALSE] = "fail"
+                catch = (Catch((contract.CONDITION_FALSE_ERROR,), guard.otherwise, contract.LAST), *catch)
         cap = getattr(journey.limits, spec.channel, None) if journey.limits else None
         if cap is not None:
             payload["limit"] = {"max": cap.max, "per_seconds": cap.per}
@@ -86,7 +93,7 @@ class SendKind(Bound[SendStep]):
                 next_state=next_state,
                 result_path=contract.LAST,
                 timeout_seconds=contract.SEND_TIMEOUT_SECONDS,
-                catch=(Catch(("States.ALL",), failed, contract.LAST),),
+                catch=catch,
                 comment=f"send {spec.channel} {spec.template}" + (" if the condition holds" if guard else ""),
             )
         )

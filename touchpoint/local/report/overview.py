@@ -174,4 +174,26 @@ def aws_chart(view: ReportView, aws: Aws) -> str:
         f'data-value="{attr(_dv(aws.cost_per_1000_user_journeys_usd))}"><b>{escape(_usd(per))}</b>'
         f"<span>per 1,000 user-journeys</span></div></div>"
         + (f'<p class="muted small">API requests: {req}</p>' if req else "")
+        + _by_journey(aws)
+    )
+
+
+def _by_journey(aws: Aws) -> str:
+    """Each journey's orchestration cost (its executions' transitions and Task attempts, no
+    messages): the figure ``touchpoint cost --measured`` prints beside its range (D27)."""
+    if not aws.by_journey:
+        return ""
+    rows = []
+    for jid, j in sorted(aws.by_journey.items()):
+        each = j.state_transitions / j.user_journeys if j.user_journeys else None
+        rows.append(
+            f'<tr data-cost-journey="{attr(jid)}"><td class="mono">{escape(jid)}</td>'
+            f'<td class="num">{_count(j.user_journeys)}</td><td class="num">{_count(each)}</td>'
+            f'<td class="num" data-value="{attr(_dv(j.cost_per_1000_user_journeys_usd))}">'
+            f"${_num(j.cost_per_1000_user_journeys_usd) or 0:.4f}</td></tr>"
+        )
+    return (
+        '<table class="scorecard by-journey"><thead><tr><th>Journey</th><th class="num">User-journeys</th>'
+        '<th class="num">Transitions each</th><th class="num">Per 1,000, no messages</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from touchpoint import contract
 from touchpoint.clock import iso
+from touchpoint.compiler.build import compile_journey
 from touchpoint.compiler.lower import guarded_sends, step_of
 from touchpoint.durations import format_duration
 from touchpoint.engine.kpi.campaign import campaign_report
@@ -21,6 +22,7 @@ from touchpoint.engine.kpi.values import GOAL_CONVERTED, GOAL_CONVERTED_HELD_OUT
 from touchpoint.journey.steps import resolve, walk
 from touchpoint.local import pricing
 from touchpoint.local.asl.execution import HistoryEvent
+from touchpoint.local.journey_cost import Run, measured
 from touchpoint.local.results import SimulationResults
 from touchpoint.local.simulator.world import World
 from touchpoint.registry import RegistryEntry
@@ -83,6 +85,7 @@ def _document(world: World) -> dict[str, Any]:
             "cost_usd": cost,
             "requests": cloud.meter.service_requests(),
             "invocations": dict(sorted(cloud.invocations.items())),
+            "by_journey": _journey_costs(world),
         },
         **({"faults": _fault_report(world, executions)} if world.faults is not None else {}),
         "trace": seen.trace,
@@ -91,6 +94,35 @@ def _document(world: World) -> dict[str, Any]:
     if world.registry.campaigns:
         document["campaigns"] = _campaign_reports(world)
     return document
+
+
+def _journey_costs(world: World) -> dict[str, dict[str, Any]]:
+    """Per journey, what its executions billed for: their transitions and Task attempts as the
+    executor recorded them, priced by ``journey_cost.measured`` (as ``touchpoint cost`` prices a
+    path), so the figure sits next to ``cost``'s range for the same journey (D27)."""
+    out = {}
+    executor = world.cloud.executor
+    for journey_id in sorted(world.registry.journeys):
+        arn = world.cloud.settings.state_machine_arn(journey_id)
+        runs, running = [], 0
+        for execution_arn in executor.list_executions(arn):
+            run = executor.execution(execution_arn)
+            attempts = tuple(
+                e.state for e in run.history if e.type == "TaskScheduled" and e.state is not None
+            )
+            runs.append(Run(run.transitions, attempts))
+            running += run.status == "RUNNING"
+        usage = measured(compile_journey(world.journeys[journey_id]).machine, runs)
+        cost = {k: round(v, 6) for k, v in usage.cost().items()}
+        out[journey_id] = {
+            "user_journeys": len(runs),
+            "running": running,
+            "state_transitions": usage.transitions,
+            "lambda_invocations": sum(usage.invocations.values()),
+            "cost_usd": cost,
+            "cost_per_1000_user_journeys_usd": round(cost["total"] / len(runs) * 1000, 4) if runs else 0.0,
+        }
+    return out
 
 
 def _rejected(world: World) -> list[dict[str, Any]]:
@@ -110,7 +142,8 @@ def _rejected(world: World) -> list[dict[str, Any]]:
 
 def _steps(history: list[HistoryEvent], guarded: dict[str, str]) -> list[str]:
     """The step ids an execution went through, in order. A guarded send's state is its ``if`` and
-    its send, unless it called back ``condition_false`` (then the ``if`` chose no branch)."""
+    its send, unless its condition was false (it called back ``condition_false``, or its
+    ``Touchpoint.ConditionFalse`` was caught into the ``else`` side): then it is the ``if`` alone."""
     path: list[str] = []
     for event in history:
         name = event.state
@@ -126,6 +159,8 @@ def _steps(history: list[HistoryEvent], guarded: dict[str, str]) -> list[str]:
 
 
 def _condition_false(exited: HistoryEvent) -> bool:
+    if exited.detail.get("caught") == contract.CONDITION_FALSE_ERROR:
+        return True
     last = json.loads(exited.detail["output"]).get("last") or {}
     return isinstance(last, dict) and last.get("reason") == contract.CONDITION_FALSE
 
