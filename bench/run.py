@@ -4,7 +4,8 @@ compile: validate + compile the example journeys, and a synthetic set of 500 jou
 import: cold import time of each Lambda handler module, in this interpreter, and on a replica of the
 deployed assets (bench/coldstart.py: source only vs bytecode, the import tree's top 10).
 trigger: trigger evaluation of a non-matching and a matching event with 1, 200 and 1,000 active
-journeys (bench/trigger.py), and the ratio to 1.
+journeys (bench/trigger.py), and the ratio to 1; and the DynamoDB requests of an entering event
+and of one no journey concerns, counted (bench/entry_requests.py).
 simulate: the demo scenario (every reference journey, 30 days) with N synthetic users, in a fresh
 process, on the in-memory backend (`--backend moto` for the other): wall time, peak memory,
 executions per second, AWS requests; `--profile` adds where the time goes, by layer.
@@ -35,6 +36,7 @@ sys.path.insert(0, str(REPO))
 import yaml  # noqa: E402
 
 from bench.coldstart import bench_cold_start  # noqa: E402
+from bench.entry_requests import bench_entry_requests  # noqa: E402
 from bench.trigger import bench_trigger  # noqa: E402
 from touchpoint.compiler import floor  # noqa: E402
 from touchpoint.compiler.build import compile_journey, outputs  # noqa: E402
@@ -269,6 +271,7 @@ if __name__ == "__main__":
             bench_cold_start()
         if args.what in ("all", "trigger"):
             measured |= bench_trigger()
+            measured |= bench_entry_requests()
         if args.what in ("all", "simulate"):
             measured |= bench_simulate(args.users, args.profile, args.backend)
         if args.what == "all":

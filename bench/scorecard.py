@@ -56,7 +56,7 @@ GOALS: Final[tuple[Goal, ...]] = (
         "≤ 3",
         "requests",
         3,
-        "no bench counts the requests of one entering event yet (issue 18 item 3)",
+        "",
     ),
     Goal(
         "trigger_eval_200_vs_1",

@@ -145,6 +145,17 @@ class Registry(BaseModel):
             or event_type in self._waits
         )
 
+    def reacts_to(self, event_type: str) -> bool:
+        """Whether a journey exits, converts or waits on this event type (what needs the user's
+        journey state whatever the entries; starting one needs it only past the audience)."""
+        index = self.index
+        return (
+            event_type in index.exit
+            or event_type in index.goal
+            or event_type in index.campaign_goal
+            or event_type in self._waits
+        )
+
     @cached_property
     def _waits(self) -> frozenset[str]:
         return frozenset(self.index.wait)

@@ -3,10 +3,14 @@
 with full jitter between rounds, and gives up with a TransientError after a bounded number of
 rounds, so the caller's retry (the Task's, the SQS redelivery) takes over instead of a hot loop.
 
-boto3's own Stubber plays DynamoDB (moto never leaves anything unprocessed)."""
+A transaction DynamoDB cancels says why per item; one a concurrent transaction cancelled names no
+refused condition, and an entry written so is retried, not refused.
+
+boto3's own Stubber plays DynamoDB (moto never leaves anything unprocessed, nor conflicts)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +21,10 @@ from botocore.stub import Stubber
 from touchpoint.aws import state as state_module
 from touchpoint.aws.dynamo import to_item
 from touchpoint.aws.state import UNPROCESSED_BACKOFF, UNPROCESSED_ROUNDS, DynamoStorage
+from touchpoint.engine.ports import EntryRecord, GroupSlot
 from touchpoint.errors import TransientError
+from touchpoint.state.repository import StateRepository
+from touchpoint.state.storage import Cancelled, Put
 
 TABLE = "state"
 
@@ -95,3 +102,27 @@ def test_a_batch_dynamodb_never_finishes_is_a_transient_error_after_bounded_roun
         DynamoStorage(dynamodb, TABLE).delete_all([(f"USER#u-{n}", "X") for n in range(2)])
     assert len(pauses) == UNPROCESSED_ROUNDS - 1
     assert all(0 <= p <= min(1.0, UNPROCESSED_BACKOFF * 2**n) for n, p in enumerate(pauses))
+
+
+def test_a_transaction_a_concurrent_one_cancelled_names_no_condition_and_the_entry_is_retried(
+    client: tuple[Any, Stubber],
+) -> None:
+    """DynamoDB cancels a transaction that overlaps another on an item (``TransactionConflict``):
+    no condition refused, so the storage names none and the entry is a TransientError for the
+    caller's retry, not a refusal; a refusal is named by its position."""
+    dynamodb, stub = client
+    conflict = [{"Code": "None"}, {"Code": "TransactionConflict", "Message": "in progress"}]
+    refused = [{"Code": "ConditionalCheckFailed", "Message": "refused"}, {"Code": "None"}]
+    for reasons in (conflict, refused, conflict):
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields={"CancellationReasons": reasons},
+        )
+    storage = DynamoStorage(dynamodb, TABLE)
+    puts = [Put({"pk": "USER#u-1", "sk": "GROUP#g"}), Put({"pk": "USER#u-1", "sk": "ENTRY#j"})]
+    assert storage.transact(puts) == Cancelled(())
+    assert storage.transact(puts) == Cancelled((0,))
+    record = EntryRecord("j", "arn:x", dt.datetime(2026, 12, 1, tzinfo=dt.UTC), "e1", "running", False, "g")
+    with pytest.raises(TransientError, match="written concurrently"):
+        StateRepository(storage).enter("u-1", record, None, GroupSlot("g", "j", 1, "arn:x"), None)

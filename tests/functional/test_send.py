@@ -311,6 +311,7 @@ def test_paused_journeys_hold_sends_until_resumed(world: World) -> None:
         StepFunctionsExecutions(world.client("stepfunctions")),
         SchedulerWakeups(world.client("scheduler"), "touchpoint", world.settings.scheduler_role_arn),
         world.clock,
+        wait=lambda seconds: world.clock.advance(seconds=seconds),
     )
     world.register("u1")
     ops.pause("new-user-7day", "ops@example.com", "wrong coupon")

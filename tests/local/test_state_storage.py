@@ -188,17 +188,24 @@ def test_a_transaction_writes_all_its_puts_or_none(sides: tuple[Side, Side]) -> 
         st.Put({"pk": "P", "sk": "B"}),
         st.Put({"pk": "P", "sk": "A", "version": 2}, st.equals("version", 0)),
     ]
-    assert _both(sides, lambda s: s.transact(refused)) is False
+    assert _both(sides, lambda s: s.transact(refused)) == st.Cancelled((1,))
     assert _both(sides, lambda s: s.query("P")) == [{"pk": "P", "sk": "A", "version": 1}]
     taken = [
         st.Put({"pk": "P", "sk": "B"}, st.missing("pk")),
         st.Put({"pk": "P", "sk": "A", "version": 2}, st.equals("version", 1)),
     ]
-    assert _both(sides, lambda s: s.transact(taken)) is True
+    assert _both(sides, lambda s: s.transact(taken)) is None
     assert _both(sides, lambda s: s.query("P")) == [
         {"pk": "P", "sk": "A", "version": 2},
         {"pk": "P", "sk": "B"},
     ]
+    both_refuse = [
+        st.Put({"pk": "P", "sk": "A", "version": 3}, st.equals("version", 1)),
+        st.Put({"pk": "P", "sk": "D"}),
+        st.Put({"pk": "P", "sk": "B", "n": 1}, st.missing("pk")),
+    ]  # every condition that did not hold is named, not only the first
+    assert _both(sides, lambda s: s.transact(both_refuse)) == st.Cancelled((0, 2))
+    assert _both(sides, lambda s: s.query("P", "D")) == []
     assert _both(sides, lambda s: s.transact([]))[:2] == ("raised", "ValueError")
     twice = [st.Put({"pk": "P", "sk": "C"}), st.Put({"pk": "P", "sk": "C"})]
     assert _both(sides, lambda s: s.transact(twice))[:2] == ("raised", "ValueError")
@@ -277,7 +284,7 @@ def _operation(rng: random.Random, now: dt.datetime, started: dict[tuple[str, st
     match rng.choices(list(MAKERS), weights=list(MAKERS.values()))[0]:
         case "user_state" | "user_items" | "erase_user" as name:
             return _call(name, user)
-        case "put_entry":
+        case "enter":
             record = EntryRecord(
                 journey,
                 arn,
@@ -287,14 +294,20 @@ def _operation(rng: random.Random, now: dt.datetime, started: dict[tuple[str, st
                 rng.random() < 0.2,
                 pick([None, "", *GROUPS]),
                 pick([0, 1, 5]),
-                pick([None, now]),  # neither is written by put_entry
+                pick([None, now]),  # neither is written by enter
                 pick([None, "goal"]),
                 tuple(rng.sample(["h1", "h2", "h3"], rng.randrange(0, 3))),
                 pick([None, now - dt.timedelta(minutes=5)]),
             )
             replacing = started.get((user, journey)) if rng.random() < 0.6 else pick([None, *ARNS])
             started[user, journey] = arn = rng.choice(ARNS)
-            return _call("put_entry", user, dataclasses.replace(record, execution_arn=arn), replacing)
+            # with a group slot (one transaction) half the time, which may be held by another; drawn
+            # apart, so the other calls' sequence stays the one each seed was chosen for
+            apart = random.Random(f"{now}{user}{journey}{arn}{replacing}")
+            slot = GroupSlot(GROUPS[0], journey, 1, arn) if apart.random() < 0.5 else None
+            slot_replacing = apart.choice([None, *ARNS, f"{ARNS[0]}-gone"])
+            record = dataclasses.replace(record, execution_arn=arn)
+            return _call("enter", user, record, replacing, slot, slot_replacing)
         case "end_entry":
             return _call(
                 "end_entry", user, journey, arn, pick(["completed", "exited"]), pick([None, "", "goal"])
@@ -398,7 +411,7 @@ MAKERS = {
     "user_state": 3,
     "user_items": 2,
     "erase_user": 1,
-    "put_entry": 5,
+    "enter": 5,
     "end_entry": 4,
     "mark_exiting": 3,
     "record_conversion": 3,
@@ -486,6 +499,7 @@ def test_random_calls_answer_store_and_meter_the_same(sides: tuple[Side, Side], 
     kinds = Counter(type(a[1] if isinstance(a, tuple) else a).__name__ for a in answers)
     assert {"OverCap", "Reserved", "EntryRecord", "UserState"} <= kinds.keys()
     assert {a for a in answers if isinstance(a, bool)} == {True, False}
+    assert {"entered", "in_journey"} <= {a for a in answers if isinstance(a, str)}
     writes = kinds["Reserved"] + sum(description.startswith("release(") for description, _ in ops)
     assert dynamo.meter.calls[("dynamodb", "TransactWriteItems")] > writes, "no stale prefetch was retried"
 
@@ -523,7 +537,7 @@ def test_ending_an_entry_twice_ends_it_once(sides: tuple[Side, Side]) -> None:
     entry = EntryRecord("welcome", ARNS[0], START, "e1", "running", False, "promo", 2)
     later = START + dt.timedelta(hours=1)
     ops = [
-        _call("put_entry", "u1", entry, None),
+        _call("enter", "u1", entry, None),
         _call("end_entry", "u1", "welcome", ARNS[1], "completed", "goal"),  # another execution's
         _call("mark_exiting", "u1", "welcome", ARNS[0], "goal"),
         _call("record_conversion", "u1", "welcome", ARNS[0], later),
@@ -540,6 +554,40 @@ def test_ending_an_entry_twice_ends_it_once(sides: tuple[Side, Side]) -> None:
     )  # the first exit reason stays
     assert answers[6:8] == [None, None]
     assert answers[8][0]["final_status"] == "exited"
+
+
+def test_an_entry_and_its_group_slot_are_one_write_that_says_what_refused(sides: tuple[Side, Side]) -> None:
+    """``enter``: one PutItem without a group, one TransactWriteItems (two items, 2 write units
+    each) with one; a held slot refuses first, then an entry written since it was read; nothing
+    is written when either refuses."""
+    dynamo, memory = sides
+    entry = EntryRecord("welcome", ARNS[0], START, "e1", "running", False, "promo", 2)
+    mine, theirs = GroupSlot("promo", "welcome", 2, ARNS[0]), GroupSlot("promo", "winback", 5, ARNS[1])
+    again = dataclasses.replace(entry, execution_arn=ARNS[1], event_id="e2")
+    ops = [
+        _call("enter", "u1", dataclasses.replace(entry, group=None), None),  # no group: one put
+        _call("enter", "u1", entry, None),  # changed since read (u1 has an entry now)
+        _call("claim_group", "u2", theirs, None),
+        _call("enter", "u2", entry, None, mine, None),  # the slot is held: refused
+        _call("enter", "u2", entry, ARNS[1], mine, None),  # held slot and a changed entry: the slot
+        _call("user_state", "u2"),
+        _call("enter", "u2", entry, None, mine, ARNS[1]),  # the holder is the one to replace
+        _call("enter", "u2", again, None, GroupSlot("promo", "welcome", 2, ARNS[1]), ARNS[0]),
+        _call("user_state", "u2"),
+    ]
+    before = Counter(dynamo.meter.calls)
+    answers = _apply(ops, dynamo, memory)
+    assert answers[:2] == ["entered", "in_journey"]
+    assert answers[3:5] == ["group_busy", "group_busy"]
+    assert answers[5].entries == {}  # nothing written
+    assert answers[5].groups["promo"] == theirs
+    assert answers[6:8] == ["entered", "in_journey"]  # a redelivery's second entry: refused
+    assert answers[8].entries == {"welcome": entry}
+    assert answers[8].groups["promo"] == mine
+    calls = Counter(dynamo.meter.calls)
+    calls.subtract(before)
+    assert (calls[("dynamodb", "PutItem")], calls[("dynamodb", "TransactWriteItems")]) == (3, 4)
+    assert dynamo.meter.units["dynamodb_write"] == 3 + 4 * 2 * 2  # the puts' 1 unit, a transaction's 2
 
 
 def test_a_full_cap_frees_up_at_the_same_moment(sides: tuple[Side, Side]) -> None:

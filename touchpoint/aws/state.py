@@ -14,7 +14,7 @@ from touchpoint.aws.dynamo import THROTTLING, code, from_item, to_attr, to_item
 from touchpoint.clock import pause
 from touchpoint.engine.ports import Item
 from touchpoint.errors import TransientError
-from touchpoint.state.storage import Assign, Condition, Has, Is, Junction, Key, Put
+from touchpoint.state.storage import Assign, Cancelled, Condition, Has, Is, Junction, Key, Put
 
 BATCH_GET_KEYS = 100
 BATCH_WRITE_ITEMS = 25
@@ -81,7 +81,7 @@ class DynamoStorage:
     def delete_all(self, keys: Sequence[Key]) -> None:
         self._batch_write([{"DeleteRequest": {"Key": _key(key)}} for key in keys])
 
-    def transact(self, puts: Sequence[Put]) -> bool:
+    def transact(self, puts: Sequence[Put]) -> Cancelled | None:
         items = [
             {"Put": {"TableName": self.table, "Item": to_item(p.item), **_expressions(p.condition)}}
             for p in puts
@@ -95,8 +95,11 @@ class DynamoStorage:
                 raise ValueError("a transaction needs one or more items, each at most once") from error
             if code(error) != "TransactionCanceledException":
                 raise
-            return False
-        return True
+            reasons = error.response.get("CancellationReasons", [])
+            return Cancelled(
+                tuple(n for n, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed")
+            )
+        return None
 
     # ------------------------------------------------------------------ plumbing
 

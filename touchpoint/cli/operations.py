@@ -21,9 +21,9 @@ from touchpoint.settings import Settings
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, text in (
-        ("pause", "hold every send of a journey at once (users stay inside)"),
+        ("pause", "hold a journey's sends at once (users stay inside); answers when it takes no entry (5 s)"),
         ("resume", "release a paused journey's held sends"),
-        ("stop", "stop a journey: skip its sends and stop every running execution"),
+        ("stop", "stop a journey: skip its sends, take no entry (5 s), stop every running execution"),
         ("status", "show whether a journey is active, paused or stopped"),
     ):
         p = sub.add_parser(name, help=text)

@@ -54,13 +54,9 @@ def decide(
     def skip(reason: str, eligible: bool = False) -> Decision:
         return Decision(journey.id, False, reason, eligible)
 
-    window = journey.effective
-    if window and ((window.from_ and now < window.from_) or (window.until and now >= window.until)):
-        return skip("not_effective")
-    if flag in ("paused", "stopped"):
-        return skip(flag)
-    if journey.audience is not None and not evaluate(journey.audience, profile, now):
-        return skip("audience")
+    refused = screen(journey, profile, flag, now)
+    if refused is not None:
+        return skip(refused)
     # audience: participants — entered an earlier stage of the campaign (any outcome, holdout too)
     earlier = journey.campaign.participants_of if journey.campaign is not None else None
     if earlier is not None and not any(j in user.entries for j in earlier):
@@ -100,6 +96,20 @@ def decide(
         bucketing.bucket(user_id, journey.id, "holdout"), journey.holdout.percent
     )
     return Decision(journey.id, True, None, True, holdout, _split_buckets(journey, user_id))
+
+
+def screen(journey: RegistryEntry, profile: Profile, flag: str | None, now: dt.datetime) -> SkipReason | None:
+    """The first rules ``decide`` applies, which need neither the user's journey state nor the
+    event: the reason they refuse (not_effective, paused, stopped, audience), or None. An event
+    every candidate of which they refuse is decided without reading the user's state."""
+    window = journey.effective
+    if window and ((window.from_ and now < window.from_) or (window.until and now >= window.until)):
+        return "not_effective"
+    if flag in ("paused", "stopped"):
+        return flag
+    if journey.audience is not None and not evaluate(journey.audience, profile, now):
+        return "audience"
+    return None
 
 
 def _split_buckets(journey: RegistryEntry, user_id: str) -> dict[str, int]:

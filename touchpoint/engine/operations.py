@@ -2,14 +2,17 @@
 
 Pause holds every send at the gate and every tag, set and emit step (the state machine waits on
 its task token; nothing is dropped); resume wakes what was held; stop makes the gate skip and
-stops every running execution."""
+stops every running execution. Pause and stop answer only once trigger_eval's entries see the
+flag (touchpoint/engine/flags.py): from their answer on, the journey takes no entry."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from touchpoint.clock import Clock
+from touchpoint.clock import Clock, pause
+from touchpoint.engine.flags import FLAGS_TTL_SECONDS
 from touchpoint.engine.ports import ExecutionsPort, OperationsStatePort, WakeupsPort
 from touchpoint.settings import Settings
 
@@ -24,7 +27,10 @@ class Operations:
         executions: ExecutionsPort,
         wakeups: WakeupsPort,
         clock: Clock,
+        wait: Callable[[float], object] = pause,
     ) -> None:
+        """``wait``: how pause and stop let FLAGS_TTL_SECONDS pass (real time, but for a
+        simulation's clock, which stands still while a handler runs)."""
         self.settings, self.state, self.executions, self.wakeups, self.clock = (
             settings,
             state,
@@ -32,12 +38,14 @@ class Operations:
             wakeups,
             clock,
         )
+        self.wait = wait
 
     def status(self, journey_id: str) -> str:
         return self.state.flags([journey_id]).get(journey_id, "active")
 
     def pause(self, journey_id: str, by: str, reason: str) -> dict[str, Any]:
         self.state.set_flag(journey_id, "paused", by, reason, self.clock.now())
+        self.wait(FLAGS_TTL_SECONDS)  # until no entry is decided with the flag read before
         return {"journey_id": journey_id, "status": "paused"}
 
     def resume(self, journey_id: str, by: str, reason: str) -> dict[str, Any]:
@@ -54,6 +62,7 @@ class Operations:
 
     def stop(self, journey_id: str, by: str, reason: str) -> dict[str, Any]:
         self.state.set_flag(journey_id, "stopped", by, reason, self.clock.now())
+        self.wait(FLAGS_TTL_SECONDS)  # so an execution entered with the flag read before is stopped too
         running = self.executions.running(self.settings.state_machine_arn(journey_id))
         for arn in running:
             self.executions.stop(arn, f"journey stopped: {reason}")

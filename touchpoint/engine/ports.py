@@ -72,6 +72,11 @@ class WaitRecord:
     expires_at: dt.datetime
 
 
+#: What writing an entry came to: written, or refused by a held group slot or by another entry
+#: written since the user's state was read (``EntriesPort.enter``).
+Entered = Literal["entered", "group_busy", "in_journey"]
+
+
 @dataclass(frozen=True)
 class UserState:
     entries: dict[str, EntryRecord] = field(default_factory=dict)
@@ -180,9 +185,17 @@ class EntriesPort(Protocol):
     """A user's journey entries and group slots (and their waits, read with them)."""
 
     def user_state(self, user_id: str) -> UserState: ...
-    def put_entry(self, user_id: str, record: EntryRecord, replacing: str | None) -> bool:
-        """Write the entry if the stored one is still ``replacing`` (the execution read before the
-        decision; None: there was none). False when another entry got there first."""
+    def enter(
+        self,
+        user_id: str,
+        record: EntryRecord,
+        replacing: str | None,
+        slot: GroupSlot | None = None,
+        slot_replacing: str | None = None,
+    ) -> Entered:
+        """Write the entry (if the stored one is still ``replacing``: the execution read before
+        the decision, None: there was none) and its group slot (if free, ours, or held by
+        ``slot_replacing``) together, or neither, and say which refused."""
         ...
 
     def end_entry(

@@ -16,6 +16,7 @@ from touchpoint.clock import iso, pause
 from touchpoint.engine.ports import (
     CapItems,
     CapScope,
+    Entered,
     EntryRecord,
     GroupSlot,
     Item,
@@ -72,11 +73,35 @@ class StateRepository:
                 state.waits.append(layout.wait(item))
         return state
 
-    def put_entry(self, user_id: str, record: EntryRecord, replacing: str | None) -> bool:
-        """Conditioned on the entry read before the decision, so two events entering the same
-        user at the same moment start one execution, not two."""
-        condition: Condition = missing("pk") if replacing is None else equals("execution_arn", replacing)
-        return self.storage.put(layout.entry_item(user_id, record), condition)
+    def enter(
+        self,
+        user_id: str,
+        record: EntryRecord,
+        replacing: str | None,
+        slot: GroupSlot | None = None,
+        slot_replacing: str | None = None,
+    ) -> Entered:
+        """Write the entry, and the group slot when its journey has a group, in one request.
+
+        The entry is conditioned on the one read before the decision (``replacing``: its
+        execution; None: there was none), so two events entering at once start one execution; the
+        slot on being free, ours already, or held by ``slot_replacing`` (which we preempt or which
+        has ended). A held slot refuses first (group_busy), then a changed entry (in_journey);
+        a transaction a concurrent one cancelled is a TransientError, for the caller's retry."""
+        entry = Put(
+            layout.entry_item(user_id, record),
+            missing("pk") if replacing is None else equals("execution_arn", replacing),
+        )
+        if slot is None:
+            return "entered" if self.storage.put(entry.item, entry.condition) else "in_journey"
+        cancelled = self.storage.transact([self._slot(user_id, slot, slot_replacing), entry])
+        if cancelled is None:
+            return "entered"
+        if 0 in cancelled.failed:
+            return "group_busy"
+        if 1 in cancelled.failed:
+            return "in_journey"
+        raise TransientError("the user's entry is being written concurrently")
 
     def end_entry(
         self, user_id: str, journey_id: str, execution_arn: str, status: str, reason: str | None
@@ -106,12 +131,17 @@ class StateRepository:
         return self.storage.update(layout.entry_key(user_id, journey_id), updates, mine)
 
     def claim_group(self, user_id: str, slot: GroupSlot, replacing: str | None) -> bool:
-        """Take the group slot if it is free, ours already, or held by ``replacing`` (which we
-        preempt or which has ended)."""
+        """Take the group slot alone (a redelivery finishing an entry it wrote with its slot)."""
+        claim = self._slot(user_id, slot, replacing)
+        return self.storage.put(claim.item, claim.condition)
+
+    def _slot(self, user_id: str, slot: GroupSlot, replacing: str | None) -> Put:
+        """The slot, if it is free, ours already, or held by ``replacing`` (which we preempt or
+        which has ended)."""
         free: list[Condition] = [missing("pk"), equals("execution_arn", slot.execution_arn)]
         if replacing:
             free.append(equals("execution_arn", replacing))
-        return self.storage.put(layout.group_item(user_id, slot), any_of(*free))
+        return Put(layout.group_item(user_id, slot), any_of(*free))
 
     def release_group(self, user_id: str, group: str, execution_arn: str) -> None:
         # a slot another execution has taken since is not ours to release
@@ -200,7 +230,7 @@ class StateRepository:
         """Record that ``intent`` is about to call its provider, with the user's reference to it,
         in one transaction; None when recorded now, the stored intent when one existed."""
         item, ref = layout.intent_items(intent, ttl)
-        if self.storage.transact([Put(item, missing("pk")), Put(ref)]):
+        if self.storage.transact([Put(item, missing("pk")), Put(ref)]) is None:
             return None
         stored = self.storage.get(layout.intent_key(intent.digest))
         if not stored:  # cancelled by a conflicting transaction, not by the condition
@@ -311,12 +341,11 @@ class StateRepository:
     def _write_caps(self, writes: Sequence[tuple[Item, Item]]) -> bool:
         """One transaction of cap items (as read, to write), each conditioned on the one read
         being current (or on there being none); False when one moved."""
-        return self.storage.transact(
-            [
-                Put(new, equals("version", int(read.get("version", 0))) if read else missing("pk"))
-                for read, new in writes
-            ]
-        )
+        puts = [
+            Put(new, equals("version", int(read.get("version", 0))) if read else missing("pk"))
+            for read, new in writes
+        ]
+        return self.storage.transact(puts) is None
 
     # ------------------------------------------------------------------ date index
 

@@ -88,6 +88,15 @@ class Put:
     condition: Condition | None = None
 
 
+@dataclass(frozen=True)
+class Cancelled:
+    """A transaction that wrote nothing, and why: the positions of the puts whose condition did not
+    hold (DynamoDB's ``CancellationReasons``), so a caller can say which one refused; none when a
+    concurrent transaction on the same items cancelled it instead."""
+
+    failed: tuple[int, ...]
+
+
 class Storage(Protocol):
     """A table keyed ``pk``/``sk``. Reads are strongly consistent; a conditional write whose
     condition does not hold changes nothing and says so (False or None), it does not raise.
@@ -121,7 +130,8 @@ class Storage(Protocol):
         """Unconditional deletes in batch writes of 25."""
         ...
 
-    def transact(self, puts: Sequence[Put]) -> bool:
-        """All the puts or none; False when a condition did not hold (or a concurrent transaction
-        conflicted). Refuses an empty transaction or one naming an item twice (ValueError)."""
+    def transact(self, puts: Sequence[Put]) -> Cancelled | None:
+        """All the puts or none: None when written, else which conditions did not hold (every one
+        that did not, not only the first). Refuses an empty transaction or one naming an item
+        twice (ValueError)."""
         ...

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from typing import Any
 
 from touchpoint import contract
 from touchpoint.clock import iso
 from touchpoint.engine import entry as rules
+from touchpoint.engine.flags import EntryFlags
 from touchpoint.engine.ports import GroupSlot, UserState
 from touchpoint.engine.trigger.base import Base
 from touchpoint.engine.trigger.dates import date_keys
@@ -21,6 +23,11 @@ from touchpoint.registry import RegistryEntry
 
 
 class Entering(Base):
+    @cached_property
+    def entry_flags(self) -> EntryFlags:
+        """The flags entries are decided with, kept a few seconds (touchpoint/engine/flags.py)."""
+        return EntryFlags(self.state, self.clock)
+
     def _attribute_triggers(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[RegistryEntry]:
         """The attribute-triggered journeys this profile change starts: only those watching an
         attribute that changed are looked at (the registry's index), whatever the journey count."""
@@ -43,7 +50,7 @@ class Entering(Base):
         self,
         candidates: Iterable[RegistryEntry],
         profile: Profile,
-        user: UserState,
+        user: UserState | None,
         event_id: str,
         event_type: str,
         now: dt.datetime,
@@ -51,7 +58,12 @@ class Entering(Base):
         trigger_at: dt.datetime | None = None,
     ) -> list[rules.Decision]:
         journeys = {j.id: j for j in candidates}
-        flags = self.state.flags(journeys)
+        flags = self.entry_flags.of(journeys)
+        if user is None:  # not read yet: only if a candidate passes the rules of the profile alone
+            screened = all(
+                rules.screen(j, profile, flags.get(j.id), now) is not None for j in journeys.values()
+            )
+            user = UserState() if screened else self.state.user_state(profile.user_id)
         decisions = [
             rules.decide(j, profile, user, flags.get(j.id), event_id, now) for j in journeys.values()
         ]
@@ -114,15 +126,10 @@ class Entering(Base):
         resumed = decision.resume
         entered_at = resumed.entered_at if resumed is not None else now
         group = journey.entry.group
-        if group is not None:
-            slot = GroupSlot(group, journey.id, journey.entry.priority, arn)
-            replacing = (
-                decision.preempts.execution_arn
-                if decision.preempts
-                else (user.groups[group].execution_arn if group in user.groups else None)
-            )
-            if not self.state.claim_group(user_id, slot, replacing):
-                return rules.Decision(journey.id, False, "group_busy", True)
+        slot = GroupSlot(group, journey.id, journey.entry.priority, arn) if group is not None else None
+        # the slot's holder resolve_groups let us replace: one preempted, or one no longer running
+        holder = decision.preempts or (user.groups.get(group) if group is not None else None)
+        replacing = holder.execution_arn if holder is not None else None
         payload = {
             contract.INPUT_USER: user_id,
             "journey_id": journey.id,
@@ -133,14 +140,20 @@ class Entering(Base):
         }
         # The entry is recorded first: the execution's first step may be a send, and the gate
         # only sends for executions it finds running. Conditioned on the entry read before the
-        # decision, so two events entering at once start one execution.
+        # decision, so two events entering at once start one execution; written with the group
+        # slot in one request, so neither is ever left without the other.
         if resumed is None:
             previous = user.entries.get(journey.id)
             record = rules.entry_record(journey, decision, arn, event_id, now, previous, trigger_at or now)
-            if not self.state.put_entry(user_id, record, previous.execution_arn if previous else None):
-                if group is not None:
-                    self.state.release_group(user_id, group, arn)
-                return rules.Decision(journey.id, False, "in_journey", True)
+            entered = self.state.enter(
+                user_id, record, previous.execution_arn if previous else None, slot, replacing
+            )
+            if entered != "entered":
+                return rules.Decision(journey.id, False, entered, True)
+        elif slot is not None and not self.state.claim_group(user_id, slot, replacing):
+            # a redelivery finishing a start: its slot was written with its entry (claiming it
+            # again changes nothing), unless a journey took it since, seeing ours never started
+            return rules.Decision(journey.id, False, "group_busy", True)
         try:
             self.executions.start(machine, name, payload)
         except StartFailed as failure:

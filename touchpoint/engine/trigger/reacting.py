@@ -105,12 +105,14 @@ class Reacting(Entering):
         if not attribute_candidates and not self.registry.concerns(event.type):
             return outcome  # a profile update only: no journey starts, exits, converts or waits on it
         profile = Profile(applied.new)
-        user = self.state.user_state(event.user_id)
         emitted: list[JourneyEvent] = []
-        outcome.resumed = self._resume_waits(event, user, now)
-        outcome.converted = self._goals(event, user, emitted)
-        self._campaign_goals(event, user, emitted)
-        outcome.exited = self._exits(event, user)
+        user: UserState | None = None  # an event only triggers: read when a candidate needs it
+        if self.registry.reacts_to(event.type):
+            user = self.state.user_state(event.user_id)
+            outcome.resumed = self._resume_waits(event, user, now)
+            outcome.converted = self._goals(event, user, emitted)
+            self._campaign_goals(event, user, emitted)
+            outcome.exited = self._exits(event, user)
         candidates = [
             j
             for j in self.registry.triggered_by(event.type)
@@ -118,7 +120,7 @@ class Reacting(Entering):
         ]
         candidates += attribute_candidates
         if candidates:
-            user = self.state.user_state(event.user_id) if outcome.exited else user
+            user = None if outcome.exited else user
             outcome.decisions = self._enter(
                 candidates, profile, user, event.id, event.type, now, emitted, trigger_at=event.at
             )

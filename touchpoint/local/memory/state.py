@@ -12,7 +12,7 @@ from typing import Any, assert_never
 
 from touchpoint.engine.ports import Item
 from touchpoint.local.memory.store import Table, stored
-from touchpoint.state.storage import Assign, Condition, Has, Is, Junction, Key, Put
+from touchpoint.state.storage import Assign, Cancelled, Condition, Has, Is, Junction, Key, Put
 
 #: moto ends a Query page before the item that would take it past 1 MB (its ``RESULT_SIZE_LIMIT``)
 PAGE_BYTES = 1_000_000
@@ -92,20 +92,24 @@ class MemoryStorage:
             for key in chunk:
                 self.table.delete(*key)
 
-    def transact(self, puts: Sequence[Put]) -> bool:
-        """All or nothing. No conflicting transactions: nothing else writes at the same time."""
+    def transact(self, puts: Sequence[Put]) -> Cancelled | None:
+        """All or nothing, every condition judged (as DynamoDB reports each item's reason). No
+        conflicting transactions: nothing else writes at the same time."""
         self.table.request("TransactWriteItems", items=len(puts))
         if not puts or len({(p.item["pk"], p.item["sk"]) for p in puts}) != len(puts):
             # botocore refuses the first (no items), DynamoDB the second (an item named twice)
             raise ValueError("a transaction needs one or more items, each at most once")
-        for put in puts:
-            if put.condition is not None and not holds(
-                self.table.peek(put.item["pk"], put.item["sk"]), put.condition
-            ):
-                return False
+        failed = tuple(
+            n
+            for n, put in enumerate(puts)
+            if put.condition is not None
+            and not holds(self.table.peek(put.item["pk"], put.item["sk"]), put.condition)
+        )
+        if failed:
+            return Cancelled(failed)
         for put in puts:
             self.table.put(put.item)
-        return True
+        return None
 
 
 def holds(item: Item | None, condition: Condition) -> bool:
