@@ -10,17 +10,11 @@ from collections import Counter
 from typing import Any
 
 from bench.scorecard import Measured
-from bench.trigger import NOW, _Clock, _Executions, _Sink
+from bench.trigger import NOW, wired
 from touchpoint import registry
-from touchpoint.engine.trigger import TriggerEval
 from touchpoint.events import Event, EventDetail
 from touchpoint.journey.model import Journey
-from touchpoint.local.memory.profiles import MemoryProfiles
-from touchpoint.local.memory.state import MemoryStorage
-from touchpoint.local.memory.store import Table
 from touchpoint.local.meter import Meter
-from touchpoint.settings import Settings
-from touchpoint.state.repository import StateRepository
 
 
 def _journey(journey_id: str, event_type: str, entry: dict[str, Any]) -> Journey:
@@ -51,18 +45,7 @@ def requests_per_event(events: int = 1000) -> dict[str, Counter[str]]:
         _journey("grouped", "bench.grouped", {"group": "bench", "priority": 10}),
         _journey("plain", "bench.plain", {}),
     ]
-    document = registry.build((j, "v1") for j in journeys)
-    meter, sink, executions = Meter(), _Sink(), _Executions()
-    service = TriggerEval(
-        Settings(),
-        registry.Registry.model_validate(document),
-        MemoryProfiles(Table(meter, "user_id")),
-        StateRepository(MemoryStorage(Table(meter, "pk", "sk"))),
-        executions,
-        sink,
-        sink,
-        _Clock(),
-    )
+    service, executions, meter = wired(registry.build((j, "v1") for j in journeys))
     counted: dict[str, Counter[str]] = {}
     for kind in ("grouped", "plain", "nothing"):
         before = _dynamodb(meter)

@@ -93,7 +93,12 @@ def synthetic_journey(i: int) -> Journey:
 
 
 def trigger_eval(journeys: int) -> tuple[TriggerEval, _Executions]:
-    document = registry.build((synthetic_journey(i), f"v{i}") for i in range(journeys))
+    service, executions, _ = wired(registry.build((synthetic_journey(i), f"v{i}") for i in range(journeys)))
+    return service, executions
+
+
+def wired(document: dict[str, Any]) -> tuple[TriggerEval, _Executions, Meter]:
+    """A warm trigger_eval on the in-memory tables (metered) whose execution and bus ports only record."""
     meter = Meter()
     sink, executions = _Sink(), _Executions()
     service = TriggerEval(
@@ -106,7 +111,7 @@ def trigger_eval(journeys: int) -> tuple[TriggerEval, _Executions]:
         sink,
         _Clock(),
     )
-    return service, executions
+    return service, executions, meter
 
 
 def _event(event_type: str, user_id: str, n: int) -> Event:

@@ -136,14 +136,7 @@ class Registry(BaseModel):
     def concerns(self, event_type: str) -> bool:
         """Whether any journey starts, exits, converts or waits on this event type: if none does,
         trigger_eval only updates the profile."""
-        index = self.index
-        return (
-            event_type in index.event
-            or event_type in index.exit
-            or event_type in index.goal
-            or event_type in index.campaign_goal
-            or event_type in self._waits
-        )
+        return event_type in self.index.event or self.reacts_to(event_type)
 
     def reacts_to(self, event_type: str) -> bool:
         """Whether a journey exits, converts or waits on this event type (what needs the user's

@@ -19,9 +19,10 @@ from moto import mock_aws
 from tests.conftest import REPO
 from touchpoint import contract
 from touchpoint.aws import wiring
-from touchpoint.aws.services import StepFunctionsExecutions
+from touchpoint.aws.services import SchedulerWakeups, StepFunctionsExecutions
 from touchpoint.aws.state import DynamoStorage
 from touchpoint.aws.tables import create_tables
+from touchpoint.engine.operations import Operations
 from touchpoint.engine.send import Sender, SendRequest
 from touchpoint.engine.trigger import TriggerEval
 from touchpoint.engine.trigger.actions import Outcome
@@ -95,6 +96,17 @@ class World:
     @property
     def state(self) -> StateRepository:
         return StateRepository(DynamoStorage(self.client("dynamodb"), self.settings.state_table))
+
+    def operations(self) -> Operations:
+        """pause/resume/stop on moto, the 5 s flags window waited on the virtual clock."""
+        return Operations(
+            self.settings,
+            self.state,
+            StepFunctionsExecutions(self.client("stepfunctions")),
+            SchedulerWakeups(self.client("scheduler"), "touchpoint", self.settings.scheduler_role_arn),
+            self.clock,
+            wait=lambda seconds: self.clock.advance(seconds=seconds),
+        )
 
     # -- app events
 

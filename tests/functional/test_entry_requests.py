@@ -12,7 +12,6 @@ from typing import Any
 
 from tests.functional.conftest import World
 from touchpoint.engine.flags import FLAGS_TTL_SECONDS
-from touchpoint.engine.operations import Operations
 from touchpoint.engine.ports import GroupSlot
 
 
@@ -189,19 +188,11 @@ def test_a_slot_taken_between_the_read_and_the_write_refuses_the_entry_as_group_
 
 
 def test_a_pause_once_answered_takes_no_entry_even_with_the_flags_just_read(world: World) -> None:
-    from touchpoint.aws.services import SchedulerWakeups, StepFunctionsExecutions
 
     for user in ("u1", "u2"):
         world.register(user)
     assert entered(world, "cart.updated", "u1", properties={"items": 1}) == ["cart-abandonment"]  # read
-    ops = Operations(
-        world.settings,
-        world.state,
-        StepFunctionsExecutions(world.client("stepfunctions")),
-        SchedulerWakeups(world.client("scheduler"), "touchpoint", world.settings.scheduler_role_arn),
-        world.clock,
-        wait=lambda seconds: world.clock.advance(seconds=seconds),
-    )
+    ops = world.operations()
     ops.pause("cart-abandonment", "ops@example.com", "wrong coupon")
     started = count_starts(world)
     outcome = world.event("cart.updated", "u2", properties={"items": 1})

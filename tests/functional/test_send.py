@@ -302,17 +302,8 @@ def test_a_throttled_provider_retries_and_releases_the_cap(world: World) -> None
 
 
 def test_paused_journeys_hold_sends_until_resumed(world: World) -> None:
-    from touchpoint.aws.services import SchedulerWakeups, StepFunctionsExecutions
-    from touchpoint.engine.operations import Operations
 
-    ops = Operations(
-        world.settings,
-        world.state,
-        StepFunctionsExecutions(world.client("stepfunctions")),
-        SchedulerWakeups(world.client("scheduler"), "touchpoint", world.settings.scheduler_role_arn),
-        world.clock,
-        wait=lambda seconds: world.clock.advance(seconds=seconds),
-    )
+    ops = world.operations()
     world.register("u1")
     ops.pause("new-user-7day", "ops@example.com", "wrong coupon")
     held = world.send(world.send_request("new-user-7day", "welcome", "u1", token="t1"))
